@@ -1,0 +1,110 @@
+/*
+ * gauge native reader: the C ABI loaded by TypeScript through koffi.
+ *
+ * A reader attaches to one process and reads its Python stacks from outside
+ * with process_vm_readv: the target is never written to and never stopped.
+ * A sampler owns a thread that snapshots a set of readers at a randomized
+ * rate into a bounded buffer that the caller drains.
+ *
+ * Snapshots and drained samples share one record format, all uint32 words:
+ *
+ *   record header (GAUGE_REC_HEADER words)
+ *     [0] record length in words, header included
+ *     [1] pid
+ *     [2] monotonic time ns, low 32 bits   [3] high 32 bits
+ *     [4] thread count
+ *     [5] record flags (GAUGE_REC_*)
+ *   then per thread, GAUGE_THREAD_HEADER words
+ *     [0] Python thread id, low   [1] high
+ *     [2] OS thread id (0 if unknown)
+ *     [3] flags: GAUGE_TH_* | (OS state letter << 8)  (0 letter = not read)
+ *     [4] CPU ns since this thread's previous sample, low  [5] high
+ *         (all ones = unknown)
+ *     [6] interpreter id
+ *     [7] frame count N
+ *   then N frame ids, innermost first (resolve with gauge_frame).
+ *
+ * Thread order is the interpreter's thread list (newest first), interpreters
+ * in list order: the order sys._current_frames() and py-spy dump use.
+ */
+#ifndef GAUGE_H
+#define GAUGE_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Error codes (returned negated by functions that return counts). */
+enum {
+  GAUGE_OK = 0,
+  GAUGE_ENOPROC = 1,     /* no such process */
+  GAUGE_EPERM = 2,       /* not allowed to read the process */
+  GAUGE_ENOTPYTHON = 3,  /* no CPython runtime found in the process */
+  GAUGE_EVERSION = 4,    /* CPython found, version not supported */
+  GAUGE_EEXITED = 5,     /* the process exited */
+  GAUGE_ENOMEM = 6,      /* allocation failed or output buffer too small */
+  GAUGE_EINVAL = 7,      /* bad argument */
+  GAUGE_ENOTREADY = 8    /* Python found but its runtime is not initialised yet */
+};
+
+#define GAUGE_REC_HEADER 6
+#define GAUGE_THREAD_HEADER 8
+
+#define GAUGE_REC_EXITED 1u   /* the process is gone: no threads follow */
+#define GAUGE_REC_ERROR 2u    /* the interpreter list could not be read */
+
+#define GAUGE_TH_GIL 1u        /* the thread holds the GIL */
+#define GAUGE_TH_ERROR 2u      /* torn or invalid stack: frames dropped */
+#define GAUGE_TH_TRUNCATED 4u  /* deeper than the depth cap: outermost frames cut */
+
+/* Open flags. */
+#define GAUGE_OPEN_THREAD_STATS 1 /* read per-thread OS state and CPU time */
+
+typedef struct gauge_reader gauge_reader;
+typedef struct gauge_sampler gauge_sampler;
+
+/* Attach to pid. On failure returns NULL, sets *err and writes a one-line message. */
+gauge_reader *gauge_open(int pid, int flags, int *err, char *msg, int msglen);
+void gauge_close(gauge_reader *r);
+
+/* Facts about the target as one line of JSON: pid, version, binary, library, ... */
+int gauge_info(gauge_reader *r, char *out, int outlen);
+
+/* Frame depth cap (default 2048, at most 65536). */
+void gauge_set_max_depth(gauge_reader *r, int depth);
+
+/* One snapshot of every thread into out. Returns words written or -error. */
+int gauge_snapshot(gauge_reader *r, uint32_t *out, int cap_words);
+
+/*
+ * Resolve a frame id. Writes "name\0file\0" into out and the line numbers
+ * into lines[0] (current line) and lines[1] (function's first line).
+ * Returns bytes written, or -error.
+ */
+int gauge_frame(gauge_reader *r, uint32_t id, char *out, int outlen, int32_t *lines);
+
+/* Last error message of this reader (for snapshot failures). */
+int gauge_last_error(gauge_reader *r, char *out, int outlen);
+
+/* Sampler: one thread sampling all added readers at hz with randomized intervals. */
+gauge_sampler *gauge_sampler_new(double hz, int buffer_words);
+int gauge_sampler_add(gauge_sampler *s, gauge_reader *r);
+int gauge_sampler_remove(gauge_sampler *s, gauge_reader *r);
+int gauge_sampler_start(gauge_sampler *s);
+void gauge_sampler_stop(gauge_sampler *s);
+void gauge_sampler_free(gauge_sampler *s);
+/* Copy whole records out (oldest first). Returns words copied. */
+int gauge_sampler_drain(gauge_sampler *s, uint32_t *out, int cap_words);
+/*
+ * Counters: [0] samples taken, [1] dropped (buffer full), [2] late ticks,
+ * [3] thread stack errors, [4] reader time ns total, [5] ticks,
+ * [6] sampler thread CPU ns, [7] max reader time ns of one tick.
+ */
+void gauge_sampler_stats(gauge_sampler *s, double *out8);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

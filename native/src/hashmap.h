@@ -1,0 +1,28 @@
+/* Open-addressing map from non-zero uint64 keys to uint32 values; bounded. */
+#ifndef GAUGE_HASHMAP_H
+#define GAUGE_HASHMAP_H
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+  uint64_t *keys; /* 0 = empty */
+  uint32_t *vals;
+  size_t cap;     /* power of two */
+  size_t count;
+  size_t max_count; /* callers clear or stop inserting past this */
+} u64map;
+
+int u64map_init(u64map *m, size_t cap);
+void u64map_free(u64map *m);
+void u64map_clear(u64map *m);
+/* 1 and *val when found. */
+int u64map_get(const u64map *m, uint64_t key, uint32_t *val);
+/* 0 on success; -1 when full (past max_count). */
+int u64map_put(u64map *m, uint64_t key, uint32_t val);
+
+static inline uint64_t hash_mix(uint64_t x) {
+  x ^= x >> 33; x *= 0xff51afd7ed558ccdULL; x ^= x >> 33; x *= 0xc4ceb9fe1a85ec53ULL; x ^= x >> 33;
+  return x;
+}
+uint64_t hash_bytes(const void *p, size_t n);
+#endif

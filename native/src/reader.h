@@ -1,0 +1,34 @@
+/* One attached target: what attach found and the state sampling keeps. */
+#ifndef GAUGE_READER_H
+#define GAUGE_READER_H
+#include <limits.h>
+#include <pthread.h>
+#include "frames.h"
+#include "memsrc.h"
+#include "threadstat.h"
+#include "walker.h"
+
+struct gauge_reader {
+  int pid;
+  int flags;
+  memsrc mem;
+  frame_cache fc;
+  walker w;
+  threadstats tstats;
+  pthread_mutex_t lock; /* one sample at a time: snapshot and sampler share the walker */
+  int major, minor, micro;
+  char version[32];
+  char binary[PATH_MAX];
+  char library[PATH_MAX];
+  uint64_t runtime, bias;
+  int debug_offsets;     /* 3.13+: layout checked against the target's _Py_DebugOffsets */
+  int exited;
+  int exit_reported;
+  unsigned calibrate_tries;
+  char err[512];
+};
+
+/* Take one record: walker + tid calibration + (optionally) thread stats. */
+int reader_sample(struct gauge_reader *r, uint64_t now_ns, uint32_t *out, int cap);
+uint64_t monotonic_ns(void);
+#endif

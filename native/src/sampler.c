@@ -1,0 +1,189 @@
+/* The sampling thread: snapshots every reader at a randomized rate into a ring of records. */
+#define _GNU_SOURCE
+#include "../include/gauge.h"
+#include "reader.h"
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_READERS 1024
+
+struct gauge_sampler {
+  pthread_t thread;
+  pthread_mutex_t lock; /* readers list and ring */
+  int running, stop;
+  double hz;
+  gauge_reader *readers[MAX_READERS];
+  int nreaders;
+  uint32_t *ring;
+  uint64_t ringcap, head, tail; /* words; head/tail grow forever, index modulo ringcap */
+  uint32_t *scratch;
+  int scratchcap;
+  uint64_t rng;
+  double stats[8];
+};
+
+static double rand_unit(gauge_sampler *s) {
+  /* xorshift64*: cheap, good enough to break phase locking with periodic work */
+  s->rng ^= s->rng >> 12;
+  s->rng ^= s->rng << 25;
+  s->rng ^= s->rng >> 27;
+  return (double)((s->rng * 2685821657736338717ull) >> 11) / 9007199254740992.0;
+}
+
+gauge_sampler *gauge_sampler_new(double hz, int buffer_words) {
+  if (hz <= 0 || hz > 100000 || buffer_words < 1024) return 0;
+  gauge_sampler *s = calloc(1, sizeof *s);
+  if (!s) return 0;
+  s->hz = hz;
+  s->ringcap = (uint64_t)buffer_words;
+  s->ring = malloc(s->ringcap * sizeof *s->ring);
+  s->scratchcap = 1 << 16;
+  s->scratch = malloc((size_t)s->scratchcap * sizeof *s->scratch);
+  s->rng = monotonic_ns() | 1;
+  pthread_mutex_init(&s->lock, 0);
+  if (!s->ring || !s->scratch) { gauge_sampler_free(s); return 0; }
+  s->stats[7] = 0;
+  return s;
+}
+
+int gauge_sampler_add(gauge_sampler *s, gauge_reader *r) {
+  if (!s || !r) return -GAUGE_EINVAL;
+  pthread_mutex_lock(&s->lock);
+  int rc = -GAUGE_ENOMEM;
+  if (s->nreaders < MAX_READERS) { s->readers[s->nreaders++] = r; rc = 0; }
+  pthread_mutex_unlock(&s->lock);
+  return rc;
+}
+
+int gauge_sampler_remove(gauge_sampler *s, gauge_reader *r) {
+  if (!s || !r) return -GAUGE_EINVAL;
+  pthread_mutex_lock(&s->lock);
+  for (int i = 0; i < s->nreaders; i++)
+    if (s->readers[i] == r) { s->readers[i] = s->readers[--s->nreaders]; break; }
+  pthread_mutex_unlock(&s->lock);
+  return 0;
+}
+
+static void ring_push(gauge_sampler *s, const uint32_t *rec, uint32_t n) {
+  if (s->ringcap - (s->head - s->tail) < n) { s->stats[1]++; return; }
+  for (uint32_t i = 0; i < n; i++) s->ring[(s->head + i) % s->ringcap] = rec[i];
+  s->head += n;
+}
+
+static uint64_t thread_cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void sample_all(gauge_sampler *s) {
+  uint64_t t0 = monotonic_ns();
+  pthread_mutex_lock(&s->lock);
+  for (int i = 0; i < s->nreaders; i++) {
+    gauge_reader *r = s->readers[i];
+    if (r->exit_reported) continue;
+    pthread_mutex_lock(&r->lock);
+    uint64_t errs_before = r->w.thread_errors;
+    int n = reader_sample(r, t0, s->scratch, s->scratchcap);
+    while (n == -GAUGE_ENOMEM && s->scratchcap < (1 << 24)) {
+      uint32_t *bigger = realloc(s->scratch, (size_t)s->scratchcap * 2 * sizeof *bigger);
+      if (!bigger) break;
+      s->scratch = bigger;
+      s->scratchcap *= 2;
+      n = reader_sample(r, t0, s->scratch, s->scratchcap);
+    }
+    s->stats[3] += (double)(r->w.thread_errors - errs_before);
+    pthread_mutex_unlock(&r->lock);
+    if (n == -GAUGE_EEXITED) {
+      /* one record saying so, then the reader stays silent */
+      uint32_t rec[GAUGE_REC_HEADER] = {GAUGE_REC_HEADER, (uint32_t)r->pid, (uint32_t)t0, (uint32_t)(t0 >> 32), 0, GAUGE_REC_EXITED};
+      r->exit_reported = 1;
+      ring_push(s, rec, GAUGE_REC_HEADER);
+      continue;
+    }
+    if (n <= 0) continue;
+    s->stats[0]++;
+    ring_push(s, s->scratch, (uint32_t)n);
+  }
+  pthread_mutex_unlock(&s->lock);
+  uint64_t dt = monotonic_ns() - t0;
+  s->stats[4] += (double)dt;
+  if ((double)dt > s->stats[7]) s->stats[7] = (double)dt;
+  s->stats[5]++;
+}
+
+static void *sampler_main(void *arg) {
+  gauge_sampler *s = arg;
+  double period = 1e9 / s->hz;
+  uint64_t next = monotonic_ns();
+  for (;;) {
+    pthread_mutex_lock(&s->lock);
+    int stop = s->stop;
+    pthread_mutex_unlock(&s->lock);
+    if (stop) break;
+    uint64_t now = monotonic_ns();
+    if (now > next + (uint64_t)(period / 2)) {
+      s->stats[2]++;
+      if (now > next + (uint64_t)period) next = now; /* far behind: don't burst to catch up */
+    }
+    sample_all(s);
+    s->stats[6] = (double)thread_cpu_ns();
+    /* Uniform in [0.5, 1.5) periods: the mean rate holds, the phase never locks to the target's loops. */
+    next += (uint64_t)(period * (0.5 + rand_unit(s)));
+    struct timespec ts = {(time_t)(next / 1000000000ull), (long)(next % 1000000000ull)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, 0) == EINTR) {}
+  }
+  return 0;
+}
+
+int gauge_sampler_start(gauge_sampler *s) {
+  if (!s || s->running) return -GAUGE_EINVAL;
+  s->stop = 0;
+  if (pthread_create(&s->thread, 0, sampler_main, s)) return -GAUGE_ENOMEM;
+  s->running = 1;
+  return 0;
+}
+
+void gauge_sampler_stop(gauge_sampler *s) {
+  if (!s || !s->running) return;
+  pthread_mutex_lock(&s->lock);
+  s->stop = 1;
+  pthread_mutex_unlock(&s->lock);
+  pthread_join(s->thread, 0);
+  s->running = 0;
+}
+
+void gauge_sampler_free(gauge_sampler *s) {
+  if (!s) return;
+  gauge_sampler_stop(s);
+  free(s->ring);
+  free(s->scratch);
+  pthread_mutex_destroy(&s->lock);
+  free(s);
+}
+
+int gauge_sampler_drain(gauge_sampler *s, uint32_t *out, int cap_words) {
+  if (!s || !out) return -GAUGE_EINVAL;
+  pthread_mutex_lock(&s->lock);
+  int pos = 0;
+  while (s->tail < s->head) {
+    uint32_t n = s->ring[s->tail % s->ringcap];
+    if (n < GAUGE_REC_HEADER || n > s->head - s->tail) { s->tail = s->head; break; } /* cannot happen; never loop on it */
+    if ((uint64_t)pos + n > (uint64_t)cap_words) break;
+    for (uint32_t i = 0; i < n; i++) out[pos + i] = s->ring[(s->tail + i) % s->ringcap];
+    pos += (int)n;
+    s->tail += n;
+  }
+  pthread_mutex_unlock(&s->lock);
+  return pos;
+}
+
+void gauge_sampler_stats(gauge_sampler *s, double *out8) {
+  if (!s || !out8) return;
+  pthread_mutex_lock(&s->lock);
+  memcpy(out8, s->stats, sizeof s->stats);
+  pthread_mutex_unlock(&s->lock);
+}

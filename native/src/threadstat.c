@@ -1,0 +1,127 @@
+#define _GNU_SOURCE
+#include "threadstat.h"
+#include "../include/gauge.h"
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Keep at most this many threads' files open; beyond, open and close per read. */
+#define MAX_OPEN_THREADS 512
+
+int threadstats_init(threadstats *ts, int pid) {
+  memset(ts, 0, sizeof *ts);
+  ts->pid = pid;
+  return u64map_init(&ts->idx, 1024);
+}
+
+static void entry_close(threadstats *ts, tstat_entry *e) {
+  if (e->fd_sched >= 0) { close(e->fd_sched); ts->open_fds--; }
+  if (e->fd_stat >= 0) close(e->fd_stat);
+  e->fd_sched = e->fd_stat = -1;
+}
+
+void threadstats_free(threadstats *ts) {
+  for (size_t i = 0; i < ts->n; i++) entry_close(ts, &ts->e[i]);
+  free(ts->e);
+  u64map_free(&ts->idx);
+  memset(ts, 0, sizeof *ts);
+}
+
+static int open_task_file(int pid, int tid, const char *what) {
+  char path[96];
+  snprintf(path, sizeof path, "/proc/%d/task/%d/%s", pid, tid, what);
+  return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+/* Read a small /proc file from offset 0 (seq files support pread, so one call per read). */
+static int read_task_file(threadstats *ts, int tid, int *fd, const char *what, char *buf, size_t len) {
+  int tmp = -1, use = *fd;
+  if (use < 0) {
+    tmp = use = open_task_file(ts->pid, tid, what);
+    if (use < 0) return -1;
+  }
+  ssize_t n = pread(use, buf, len - 1, 0);
+  if (tmp >= 0) close(tmp);
+  if (n <= 0) return -1;
+  buf[n] = 0;
+  return 0;
+}
+
+static tstat_entry *entry_for(threadstats *ts, int tid) {
+  uint32_t i;
+  if (u64map_get(&ts->idx, (uint64_t)tid, &i)) return &ts->e[i];
+  if (ts->n == ts->cap) {
+    size_t nc = ts->cap ? ts->cap * 2 : 64;
+    tstat_entry *ne = realloc(ts->e, nc * sizeof *ne);
+    if (!ne) return 0;
+    ts->e = ne;
+    ts->cap = nc;
+  }
+  tstat_entry *e = &ts->e[ts->n];
+  memset(e, 0, sizeof *e);
+  e->tid = tid;
+  e->fd_sched = e->fd_stat = -1;
+  if (ts->open_fds < MAX_OPEN_THREADS) {
+    e->fd_sched = open_task_file(ts->pid, tid, "schedstat");
+    if (e->fd_sched >= 0) {
+      ts->open_fds++;
+      e->fd_stat = open_task_file(ts->pid, tid, "stat");
+    }
+  }
+  if (u64map_put(&ts->idx, (uint64_t)tid, (uint32_t)ts->n)) { entry_close(ts, e); return 0; }
+  ts->n++;
+  return e;
+}
+
+/* Drop threads not seen this sample: their tids may be reused by new threads. */
+static void sweep(threadstats *ts) {
+  size_t keep = 0;
+  int removed = 0;
+  for (size_t i = 0; i < ts->n; i++) {
+    if (ts->e[i].epoch == ts->epoch) ts->e[keep++] = ts->e[i];
+    else { entry_close(ts, &ts->e[i]); removed = 1; }
+  }
+  if (!removed) return;
+  ts->n = keep;
+  u64map_clear(&ts->idx);
+  for (size_t i = 0; i < ts->n; i++) u64map_put(&ts->idx, (uint64_t)ts->e[i].tid, (uint32_t)i);
+}
+
+static char state_letter(const char *stat) {
+  const char *p = strrchr(stat, ')'); /* comm may contain spaces and parens */
+  return p && p[1] == ' ' ? p[2] : 0;
+}
+
+void threadstats_fill(threadstats *ts, uint32_t *rec) {
+  ts->epoch++;
+  uint32_t n = rec[4], pos = GAUGE_REC_HEADER;
+  for (uint32_t t = 0; t < n && pos + GAUGE_THREAD_HEADER <= rec[0]; t++) {
+    uint32_t *th = rec + pos;
+    int tid = (int)th[2];
+    pos += GAUGE_THREAD_HEADER + th[7];
+    if (tid <= 0) continue;
+    tstat_entry *e = entry_for(ts, tid);
+    if (!e) continue;
+    e->epoch = ts->epoch;
+    char buf[512];
+    uint64_t cpu = 0;
+    int have_cpu = read_task_file(ts, tid, &e->fd_sched, "schedstat", buf, sizeof buf) == 0;
+    if (have_cpu) cpu = strtoull(buf, 0, 10);
+    char st = 0;
+    if (have_cpu && e->have_last && cpu > e->last_cpu) {
+      st = 'R'; /* it ran since the last sample: active whatever it is doing now */
+    } else if (read_task_file(ts, tid, &e->fd_stat, "stat", buf, sizeof buf) == 0) {
+      st = state_letter(buf);
+    }
+    th[3] = (th[3] & 0xffu) | ((uint32_t)(uint8_t)st << 8);
+    if (have_cpu && e->have_last && cpu >= e->last_cpu) {
+      uint64_t d = cpu - e->last_cpu;
+      th[4] = (uint32_t)d;
+      th[5] = (uint32_t)(d >> 32);
+    }
+    if (have_cpu) { e->last_cpu = cpu; e->have_last = 1; }
+  }
+  sweep(ts);
+}

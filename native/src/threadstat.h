@@ -1,0 +1,28 @@
+/* Per-thread OS state and CPU time from /proc/PID/task/TID/{schedstat,stat}, with files kept open. */
+#ifndef GAUGE_THREADSTAT_H
+#define GAUGE_THREADSTAT_H
+#include <stdint.h>
+#include "hashmap.h"
+
+typedef struct {
+  int tid;
+  int fd_sched, fd_stat; /* -1 when not kept open */
+  uint64_t last_cpu;
+  int have_last;
+  uint32_t epoch;
+} tstat_entry;
+
+typedef struct {
+  int pid;
+  tstat_entry *e;
+  size_t n, cap;
+  u64map idx;
+  uint32_t epoch;
+  int open_fds;
+} threadstats;
+
+int threadstats_init(threadstats *ts, int pid);
+void threadstats_free(threadstats *ts);
+/* Fill the OS state letter and CPU delta of every thread in one record (gauge.h format). */
+void threadstats_fill(threadstats *ts, uint32_t *record);
+#endif

@@ -1,0 +1,390 @@
+#include "walker.h"
+#include "../include/gauge.h"
+#include <stdlib.h>
+#include <string.h>
+
+#define PAGE 4096ull
+#define PAGE_READAHEAD 4 /* pages read below a missed frame: one call usually covers a thread's stack */
+
+int walker_init(walker *w, memsrc *m, const py_layout *l, frame_cache *fc, uint64_t root, uint64_t tstate_current) {
+  memset(w, 0, sizeof *w);
+  w->m = m;
+  w->layout = *l;
+  w->fc = fc;
+  w->root = root;
+  w->tstate_current = tstate_current;
+  w->max_depth = WALK_DEFAULT_DEPTH;
+  w->pthread_tid_off = -1;
+  w->pages = calloc(PAGE_SLOTS, sizeof *w->pages);
+  if (!w->pages || u64map_init(&w->distinct, 8192)) return -1;
+  return 0;
+}
+
+void walker_free(walker *w) {
+  free(w->pages);
+  free(w->raw);
+  free(w->codehdrs);
+  u64map_free(&w->distinct);
+  memset(w, 0, sizeof *w);
+}
+
+static void pages_reset(walker *w) {
+  for (int i = 0; i < PAGE_SLOTS; i++) w->pages[i].addr = 0;
+}
+
+static page_slot *page_slot_for(walker *w, uint64_t page) {
+  return &w->pages[(page / PAGE) % PAGE_SLOTS];
+}
+
+/* Load `page` (and up to `below` pages under it, which hold older frames) in one call. */
+static int pages_load(walker *w, uint64_t page, int below) {
+  mem_req reqs[PAGE_READAHEAD + 1];
+  int n = 0;
+  for (int i = 0; i <= below && page >= (uint64_t)i * PAGE + PAGE; i++) {
+    page_slot *s = page_slot_for(w, page - i * PAGE);
+    if (i > 0 && s->addr == page - i * PAGE) break; /* already have it and everything below probably */
+    reqs[n].addr = page - i * PAGE;
+    reqs[n].buf = s->data;
+    reqs[n].len = PAGE;
+    s->addr = 0;
+    n++;
+  }
+  /* Descending order: the call stops at the first unmapped page, keeping those above it. */
+  int got = w->m->readv(w->m, reqs, n);
+  for (int i = 0; i < got; i++) page_slot_for(w, reqs[i].addr)->addr = reqs[i].addr;
+  return got > 0 ? 0 : -1;
+}
+
+/* Read len bytes at addr through the sample's page cache. */
+static int cached_read(walker *w, uint64_t addr, void *buf, size_t len, int below) {
+  if (!addr || len > PAGE || addr + len < addr) return -1;
+  uint64_t p0 = addr & ~(PAGE - 1), p1 = (addr + len - 1) & ~(PAGE - 1);
+  page_slot *s1 = page_slot_for(w, p1);
+  if (s1->addr != p1 && pages_load(w, p1, below)) return -1;
+  if (s1->addr != p1) return -1;
+  if (p0 != p1) {
+    page_slot *s0 = page_slot_for(w, p0);
+    if (s0->addr != p0 && pages_load(w, p0, below)) return -1;
+    if (s0->addr != p0 || s1->addr != p1) return -1;
+    size_t first = (size_t)(p1 - addr);
+    memcpy(buf, s0->data + (addr - p0), first);
+    memcpy((uint8_t *)buf + first, s1->data, len - first);
+    return 0;
+  }
+  memcpy(buf, s1->data + (addr - p1), len);
+  return 0;
+}
+
+static int raw_reserve(walker *w, size_t n) {
+  if (n <= w->rawcap) return 0;
+  size_t nc = w->rawcap ? w->rawcap : 1024;
+  while (nc < n) nc *= 2;
+  raw_frame *r = realloc(w->raw, nc * sizeof *r);
+  if (!r) return -1;
+  w->raw = r;
+  w->rawcap = nc;
+  return 0;
+}
+
+/*
+ * Walk one thread's frames into w->raw[start..]. Returns the count, or -1 on
+ * a torn / invalid chain. *truncated is set when the depth cap cut it.
+ */
+static int walk_frames(walker *w, uint64_t frame, size_t start, int *truncated) {
+  const py_layout *l = &w->layout;
+  uint8_t buf[128];
+  int depth = 0, steps = 0;
+  uint64_t mark = 0; /* Brent's cycle check: a frame seen again means garbage or a torn read */
+  *truncated = 0;
+  while (frame) {
+    if (depth >= w->max_depth) { *truncated = 1; break; }
+    if (steps > 0 && (steps & (steps - 1)) == 0) mark = frame;
+    else if (frame == mark) return -1;
+    steps++;
+    if (raw_reserve(w, start + (size_t)depth + 1)) return -1;
+    int below = l->frame_kind == FRAME_INTERP ? PAGE_READAHEAD : 0;
+    if (cached_read(w, frame, buf, (size_t)l->f_read_size, below)) return -1;
+    uint64_t next = ld_u64(buf + l->f_back);
+    raw_frame *rf = &w->raw[start + (size_t)depth];
+    if (l->frame_kind == FRAME_OBJECT) {
+      rf->code = ld_u64(buf + l->f_code);
+      int32_t lasti = ld_i32(buf + l->f_lasti);
+      rf->addr = lasti < 0 ? -1 : (l->lasti_kind == LASTI_BYTES ? lasti : (int64_t)lasti * 2);
+      rf->owner = 0;
+      depth++;
+    } else {
+      int owner = buf[l->f_owner];
+      uint64_t code = ld_u64(buf + l->f_code);
+      if (l->stackref) code = ((code & 3) == 3 || code == 1) ? 0 : code & ~(uint64_t)3;
+      if (owner < l->owner_skip_min && code) { /* C-stack shims carry no Python code */
+        rf->code = code;
+        rf->owner = owner;
+        /* the instruction pointer; turned into an offset once the code header is known */
+        rf->addr = (int64_t)ld_u64(buf + l->f_lasti);
+        depth++;
+      }
+    }
+    frame = next;
+  }
+  return depth;
+}
+
+typedef struct {
+  uint64_t tstate, thread_id, native_id;
+  int64_t interp_id;
+  size_t raw_start;
+  int depth;
+  uint32_t flags;
+} thread_rec;
+
+static int read_fields(memsrc *m, uint64_t base, const int64_t *offs, uint64_t *vals, int n) {
+  mem_req reqs[8];
+  int k = 0;
+  for (int i = 0; i < n; i++) {
+    vals[i] = 0;
+    if (offs[i] < 0) continue;
+    reqs[k].addr = base + (uint64_t)offs[i];
+    reqs[k].buf = &vals[i];
+    reqs[k].len = 8;
+    k++;
+  }
+  return m->readv(m, reqs, k) == k ? 0 : -1;
+}
+
+/* Turn raw frames into frame ids, reading each distinct code object's header once per sample. */
+static int resolve_frames(walker *w, thread_rec *threads, int nthreads) {
+  const py_layout *l = &w->layout;
+  size_t total = 0;
+  for (int t = 0; t < nthreads; t++) total += (size_t)threads[t].depth;
+  if (!total) return 0;
+  /* Distinct code objects of this sample, read in one batched call. */
+  u64map_clear(&w->distinct);
+  size_t ndistinct = 0;
+  uint64_t *codes = 0;
+  codes = malloc(total * sizeof *codes);
+  if (!codes) return -1;
+  for (int t = 0; t < nthreads; t++)
+    for (int d = 0; d < threads[t].depth; d++) {
+      uint64_t c = w->raw[threads[t].raw_start + d].code;
+      uint32_t idx;
+      if (!c || u64map_get(&w->distinct, c, &idx)) continue;
+      if (u64map_put(&w->distinct, c, (uint32_t)ndistinct)) continue; /* very many: read lazily below */
+      codes[ndistinct++] = c;
+    }
+  size_t hs = (size_t)l->co_read_size;
+  if (ndistinct * hs > w->codehdrcap) {
+    uint8_t *n = realloc(w->codehdrs, ndistinct * hs);
+    if (!n) { free(codes); return -1; }
+    w->codehdrs = n;
+    w->codehdrcap = ndistinct * hs;
+  }
+  mem_req *reqs = malloc((ndistinct ? ndistinct : 1) * sizeof *reqs);
+  uint8_t *valid = calloc(ndistinct ? ndistinct : 1, 1);
+  if (!reqs || !valid) { free(codes); free(reqs); free(valid); return -1; }
+  for (size_t i = 0; i < ndistinct; i++) reqs[i] = (mem_req){codes[i], w->codehdrs + i * hs, hs};
+  size_t done = 0;
+  while (done < ndistinct) {
+    int got = w->m->readv(w->m, reqs + done, (int)(ndistinct - done));
+    for (int i = 0; i < got; i++) valid[done + i] = 1;
+    done += (size_t)got;
+    if (done < ndistinct) done++; /* skip the unreadable one, keep going */
+  }
+  free(reqs);
+  free(codes);
+
+  uint8_t lone[512];
+  for (int t = 0; t < nthreads; t++) {
+    thread_rec *th = &threads[t];
+    int out = 0;
+    for (int d = 0; d < th->depth; d++) {
+      raw_frame *rf = &w->raw[th->raw_start + d];
+      uint32_t idx;
+      const uint8_t *hdr = 0;
+      if (u64map_get(&w->distinct, rf->code, &idx)) hdr = valid[idx] ? w->codehdrs + (size_t)idx * hs : 0;
+      else if (rf->code && hs <= sizeof lone && mem_read(w->m, rf->code, lone, hs) == 0) hdr = lone;
+      code_entry *e = hdr ? frames_code(w->fc, w->m, l, rf->code, hdr) : 0;
+      if (!e) { th->flags |= GAUGE_TH_ERROR; break; }
+      int64_t addr = rf->addr;
+      if (l->frame_kind == FRAME_INTERP) {
+        addr = (int64_t)((uint64_t)rf->addr - (rf->code + (uint64_t)l->co_code));
+        if (addr < -2 || addr > (1ll << 30)) { th->flags |= GAUGE_TH_ERROR; break; }
+        /* Frames still setting up (before RESUME) are not shown by CPython either. */
+        if (rf->owner != l->owner_generator && addr < (int64_t)e->firsttraceable * 2) continue;
+      }
+      /* Reuse raw[].code to hold the id: each raw frame is consumed once. */
+      rf = &w->raw[th->raw_start + out++];
+      rf->code = frames_id(w->fc, l, e, addr);
+    }
+    if (th->flags & GAUGE_TH_ERROR) out = 0;
+    th->depth = out;
+  }
+  free(valid);
+  return 0;
+}
+
+/* Kernel tids of <=3.10 threads: one batched read of each struct pthread's tid field. */
+static void fill_native_ids(walker *w, thread_rec *threads, int n) {
+  if (w->layout.ts_native_id >= 0 || w->pthread_tid_off < 0 || n == 0) return;
+  mem_req *reqs = malloc((size_t)n * sizeof *reqs);
+  int32_t *tids = calloc((size_t)n, sizeof *tids);
+  if (reqs && tids) {
+    for (int i = 0; i < n; i++) reqs[i] = (mem_req){threads[i].thread_id + (uint64_t)w->pthread_tid_off, &tids[i], 4};
+    int got = w->m->readv(w->m, reqs, n);
+    for (int i = 0; i < got; i++) threads[i].native_id = tids[i] > 0 ? (uint64_t)tids[i] : 0;
+  }
+  free(reqs);
+  free(tids);
+}
+
+static int put(uint32_t *out, int cap, int *pos, uint32_t v) {
+  if (*pos >= cap) return -1;
+  out[(*pos)++] = v;
+  return 0;
+}
+
+int walker_sample(walker *w, uint64_t time_ns, uint32_t *out, int cap) {
+  const py_layout *l = &w->layout;
+  if (cap < GAUGE_REC_HEADER) return -GAUGE_ENOMEM;
+  pages_reset(w);
+  uint32_t rflags = 0;
+  thread_rec threads_local[64];
+  thread_rec *threads = threads_local;
+  int nthreads = 0, capthreads = 64;
+
+  uint64_t interp = 0;
+  if (l->root_is_interp_head) {
+    if (mem_read_u64(w->m, w->root, &interp)) goto fail;
+  } else if (mem_read_u64(w->m, w->root + (uint64_t)l->rt_interp_head, &interp)) {
+    goto fail;
+  }
+  uint64_t holder = 0;
+  if (l->gil_kind == GIL_TSTATE_CURRENT_SYM && w->tstate_current) mem_read_u64(w->m, w->tstate_current, &holder);
+  else if (l->gil_kind == GIL_RUNTIME) mem_read_u64(w->m, w->root + (uint64_t)l->rt_tstate_current, &holder);
+
+  uint64_t seen_interp[WALK_MAX_INTERPS];
+  size_t rawpos = 0;
+  for (int ni = 0; interp && ni < WALK_MAX_INTERPS; ni++) {
+    for (int k = 0; k < ni; k++)
+      if (seen_interp[k] == interp) { rflags |= GAUGE_REC_ERROR; goto done; }
+    seen_interp[ni] = interp;
+    int64_t offs[4] = {l->is_next, l->is_threads_head, l->is_id, l->gil_kind == GIL_INTERP_PTR ? l->is_gil_ptr : -1};
+    uint64_t v[4];
+    if (read_fields(w->m, interp, offs, v, 4)) { rflags |= GAUGE_REC_ERROR; goto done; }
+    uint64_t next_interp = v[0], tstate = v[1];
+    int64_t interp_id = l->is_id >= 0 ? (int64_t)v[2] : 0;
+    if (l->gil_kind == GIL_INTERP_PTR) {
+      holder = 0;
+      uint64_t gv[2];
+      int64_t goffs[2] = {l->gil_holder, l->gil_locked};
+      if (v[3] && read_fields(w->m, v[3], goffs, gv, 2) == 0 && (uint32_t)gv[1] != 0) holder = gv[0];
+    }
+    uint64_t mark = 0;
+    for (int nt = 0; tstate; nt++) {
+      if (nthreads >= WALK_MAX_THREADS) { rflags |= GAUGE_REC_ERROR; break; }
+      if (nt > 0 && (nt & (nt - 1)) == 0) mark = tstate;
+      else if (nt > 0 && tstate == mark) { rflags |= GAUGE_REC_ERROR; break; }
+      uint8_t ts[512];
+      if ((size_t)l->ts_read_size > sizeof ts || mem_read(w->m, tstate, ts, (size_t)l->ts_read_size)) {
+        rflags |= GAUGE_REC_ERROR;
+        break;
+      }
+      if (nthreads == capthreads) {
+        thread_rec *nt2 = malloc((size_t)capthreads * 2 * sizeof *nt2);
+        if (!nt2) { rflags |= GAUGE_REC_ERROR; break; }
+        memcpy(nt2, threads, (size_t)nthreads * sizeof *nt2);
+        if (threads != threads_local) free(threads);
+        threads = nt2;
+        capthreads *= 2;
+      }
+      thread_rec *th = &threads[nthreads++];
+      memset(th, 0, sizeof *th);
+      th->tstate = tstate;
+      th->thread_id = ld_u64(ts + l->ts_thread_id);
+      th->native_id = l->ts_native_id >= 0 ? ld_u64(ts + l->ts_native_id) : 0;
+      th->interp_id = interp_id;
+      if (holder && holder == tstate) th->flags |= GAUGE_TH_GIL;
+      uint64_t frame = ld_u64(ts + l->ts_frame);
+      if (l->ts_cframe >= 0 && frame) {
+        if (mem_read_u64(w->m, frame + (uint64_t)l->cf_current_frame, &frame)) frame = 0, th->flags |= GAUGE_TH_ERROR;
+      }
+      int truncated = 0;
+      th->raw_start = rawpos;
+      int depth = frame ? walk_frames(w, frame, rawpos, &truncated) : 0;
+      if (depth < 0) { th->flags |= GAUGE_TH_ERROR; depth = 0; }
+      if (truncated) th->flags |= GAUGE_TH_TRUNCATED;
+      th->depth = depth;
+      rawpos += (size_t)depth;
+      tstate = ld_u64(ts + l->ts_next);
+    }
+    interp = next_interp;
+  }
+done:
+  if (resolve_frames(w, threads, nthreads)) rflags |= GAUGE_REC_ERROR;
+  fill_native_ids(w, threads, nthreads);
+  w->nlast_pthreads = 0;
+  for (int i = 0; i < nthreads && i < 64; i++) w->last_pthreads[w->nlast_pthreads++] = threads[i].thread_id;
+
+  int pos = GAUGE_REC_HEADER;
+  for (int t = 0; t < nthreads; t++) {
+    thread_rec *th = &threads[t];
+    if (th->flags & GAUGE_TH_ERROR) w->thread_errors++;
+    uint32_t hdr[GAUGE_THREAD_HEADER] = {(uint32_t)th->thread_id, (uint32_t)(th->thread_id >> 32),
+                                         (uint32_t)th->native_id, th->flags, 0xffffffffu, 0xffffffffu,
+                                         (uint32_t)th->interp_id, (uint32_t)th->depth};
+    for (int k = 0; k < GAUGE_THREAD_HEADER; k++)
+      if (put(out, cap, &pos, hdr[k])) goto nomem;
+    for (int d = 0; d < th->depth; d++)
+      if (put(out, cap, &pos, (uint32_t)w->raw[th->raw_start + d].code)) goto nomem;
+  }
+  out[0] = (uint32_t)pos;
+  out[1] = (uint32_t)w->pid;
+  out[2] = (uint32_t)time_ns;
+  out[3] = (uint32_t)(time_ns >> 32);
+  out[4] = (uint32_t)nthreads;
+  out[5] = rflags;
+  if (threads != threads_local) free(threads);
+  return pos;
+nomem:
+  if (threads != threads_local) free(threads);
+  return -GAUGE_ENOMEM;
+fail:
+  if (threads != threads_local) free(threads);
+  if (w->m->gone) return -GAUGE_EEXITED;
+  out[0] = GAUGE_REC_HEADER;
+  out[1] = (uint32_t)w->pid;
+  out[2] = (uint32_t)time_ns;
+  out[3] = (uint32_t)(time_ns >> 32);
+  out[4] = 0;
+  out[5] = GAUGE_REC_ERROR;
+  return GAUGE_REC_HEADER;
+}
+
+int walker_calibrate_tid(walker *w, const int *tids, int ntids) {
+  int n = w->nlast_pthreads;
+  if (w->layout.ts_native_id >= 0 || n == 0 || ntids == 0) return -1;
+  enum { SPAN = 2048 };
+  static const int preferred = 0x2d0; /* glibc x86_64; checked, not assumed */
+  uint8_t *blocks = malloc((size_t)n * SPAN);
+  if (!blocks) return -1;
+  int ok = 0;
+  for (int i = 0; i < n; i++)
+    if (mem_read(w->m, w->last_pthreads[i], blocks + (size_t)i * SPAN, SPAN) == 0) ok |= 1; else { free(blocks); return -1; }
+  int best = -1;
+  for (int off = 0; off + 4 <= SPAN; off += 4) {
+    int good = 1;
+    for (int i = 0; i < n && good; i++) {
+      int32_t v = ld_i32(blocks + (size_t)i * SPAN + off);
+      int found = 0;
+      for (int k = 0; k < ntids; k++) if (tids[k] == v) { found = 1; break; }
+      /* every thread's value must be a task id, and distinct from the others' */
+      for (int j = 0; j < i && found; j++) if (ld_i32(blocks + (size_t)j * SPAN + off) == v) found = 0;
+      good = found;
+    }
+    if (good && (best < 0 || off == preferred)) best = off;
+    if (best == preferred) break;
+  }
+  free(blocks);
+  (void)ok;
+  if (best >= 0) w->pthread_tid_off = best;
+  return best;
+}

@@ -1,0 +1,59 @@
+/*
+ * The stack walker: interpreters -> threads -> frames of one target, written
+ * as one sample record (format in include/gauge.h). Reads only through a
+ * memsrc, so tests and the fuzzer can feed it synthetic memory.
+ */
+#ifndef GAUGE_WALKER_H
+#define GAUGE_WALKER_H
+#include "frames.h"
+#include "layouts.h"
+#include "memsrc.h"
+
+#define WALK_MAX_INTERPS 64
+#define WALK_MAX_THREADS 4096
+#define WALK_DEFAULT_DEPTH 2048
+#define WALK_MAX_DEPTH 65536
+#define PAGE_SLOTS 256
+
+typedef struct {
+  uint64_t addr; /* page address, 0 = empty */
+  uint8_t data[4096];
+} page_slot;
+
+typedef struct {
+  uint64_t code;
+  int64_t addr;  /* byte offset of the instruction in the bytecode */
+  int owner;
+} raw_frame;
+
+typedef struct walker {
+  memsrc *m;
+  py_layout layout;
+  frame_cache *fc;
+  uint64_t root;              /* &_PyRuntime, or &interp_head for 2.7/3.6 */
+  uint64_t tstate_current;    /* &_PyThreadState_Current for 2.7/3.6, else 0 */
+  int max_depth;
+  int pthread_tid_off;        /* <=3.10: offset of the kernel tid in glibc's struct pthread; -1 unknown */
+  int pid;
+  /* per-sample scratch, reused */
+  page_slot *pages;
+  raw_frame *raw;
+  size_t rawcap;
+  uint8_t *codehdrs;
+  size_t codehdrcap;
+  u64map distinct;
+  /* the last sample's Python thread ids, for calibrating pthread_tid_off */
+  uint64_t last_pthreads[64];
+  int nlast_pthreads;
+  uint64_t thread_errors;     /* counted per sample for the sampler */
+} walker;
+
+int walker_init(walker *w, memsrc *m, const py_layout *l, frame_cache *fc, uint64_t root, uint64_t tstate_current);
+void walker_free(walker *w);
+
+/* Write one record for the current state. Returns words written, or -GAUGE_* error. */
+int walker_sample(walker *w, uint64_t time_ns, uint32_t *out, int cap);
+
+/* Find where glibc's struct pthread keeps the tid, given the target's task ids. */
+int walker_calibrate_tid(walker *w, const int *tids, int ntids);
+#endif

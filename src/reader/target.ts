@@ -1,0 +1,161 @@
+/**
+ * An attached Python process: attach errors become GaugeErrors, records
+ * become Samples with session-wide frame ids.
+ */
+import type { FrameInfo, Sample, ThreadSample, ThreadState } from '../sampling/types.js';
+import { GaugeError, ErrorCode } from './errors.js';
+import { FrameRegistry } from './frame-registry.js';
+import { cString, native, OPEN_THREAD_STATS, REC_EXITED, REC_HEADER, TH_ERROR, TH_GIL, TH_TRUNCATED, THREAD_HEADER } from './native.js';
+
+export interface TargetInfo {
+  pid: number;
+  version: string;
+  major: number;
+  minor: number;
+  micro: number;
+  binary: string;
+  library: string;
+  debugOffsets: boolean;
+  syscalls: number;
+  codeResolves: number;
+}
+
+const STATE_BY_LETTER: Record<string, ThreadState> = {
+  R: 'running',
+  S: 'sleeping',
+  I: 'sleeping',
+  D: 'disk',
+  T: 'stopped',
+  t: 'stopped',
+  Z: 'zombie',
+  X: 'zombie',
+};
+
+export interface AttachOptions {
+  /** Read per-thread OS state and CPU time with each sample (sampling does; dump doesn't need to). */
+  threadStats?: boolean;
+  maxDepth?: number;
+}
+
+export class Target {
+  readonly source: number;
+  private closed = false;
+  private readonly nameBuf = Buffer.alloc(64 * 1024);
+  private readonly lines = new Int32Array(2);
+  /** Thread names by Python thread id, filled by whoever knows them (see threads/names.ts). */
+  threadNames = new Map<bigint, string>();
+
+  private constructor(
+    readonly handle: unknown,
+    readonly pid: number,
+    readonly frames: FrameRegistry,
+  ) {
+    this.source = frames.addSource();
+  }
+
+  static attach(pid: number, frames: FrameRegistry, opts: AttachOptions = {}): Target {
+    const api = native();
+    const err = [0];
+    const msg = Buffer.alloc(1024);
+    const h = api.open(pid, opts.threadStats ? OPEN_THREAD_STATS : 0, err, msg, msg.length);
+    if (!h) throw new GaugeError(err[0] || ErrorCode.INVALID, cString(msg) || `cannot attach to pid ${pid}`);
+    const t = new Target(h, pid, frames);
+    if (opts.maxDepth) api.setMaxDepth(h, opts.maxDepth);
+    return t;
+  }
+
+  info(): TargetInfo {
+    const buf = Buffer.alloc(16384);
+    const n = native().info(this.handle, buf, buf.length);
+    if (n < 0) throw new GaugeError(-n, 'cannot describe target');
+    return JSON.parse(buf.toString('utf8', 0, n)) as TargetInfo;
+  }
+
+  /** Strings of a reader-local frame id. */
+  resolveLocal(localId: number): FrameInfo {
+    const n = native().frame(this.handle, localId, this.nameBuf, this.nameBuf.length, this.lines);
+    if (n < 0) return { name: '<unknown>', file: '', line: 0, firstLine: 0 };
+    const name = cString(this.nameBuf);
+    const file = cString(this.nameBuf, Buffer.byteLength(name) + 1);
+    return { name, file, line: this.lines[0]!, firstLine: this.lines[1]! };
+  }
+
+  /** One consistent-as-possible snapshot of every thread. */
+  snapshot(): Sample {
+    let cap = 1 << 16;
+    for (;;) {
+      const out = new Uint32Array(cap);
+      const n = native().snapshot(this.handle, out, cap);
+      if (n === -ErrorCode.NO_MEMORY && cap < 1 << 26) {
+        cap *= 4;
+        continue;
+      }
+      if (n === -ErrorCode.EXITED) throw new GaugeError(ErrorCode.EXITED, `process ${this.pid} exited`);
+      if (n < 0) throw new GaugeError(-n, `cannot read process ${this.pid}`);
+      const samples: Sample[] = [];
+      decodeRecords(out, n, () => this, samples);
+      return samples[0]!;
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    native().close(this.handle);
+  }
+}
+
+/**
+ * Decode native records (format in native/include/gauge.h) into Samples.
+ * targetFor maps a record's pid to its Target (for frame ids and names).
+ * Returns pids whose process exited.
+ */
+export function decodeRecords(words: Uint32Array, n: number, targetFor: (pid: number) => Target | undefined, out: Sample[]): number[] {
+  const exited: number[] = [];
+  let pos = 0;
+  while (pos + REC_HEADER <= n) {
+    const len = words[pos]!;
+    if (len < REC_HEADER || pos + len > n) break;
+    const pid = words[pos + 1]!;
+    const timeNs = (BigInt(words[pos + 3]!) << 32n) | BigInt(words[pos + 2]!);
+    const nthreads = words[pos + 4]!;
+    const flags = words[pos + 5]!;
+    const target = targetFor(pid);
+    if (flags & REC_EXITED) {
+      exited.push(pid);
+    } else if (target) {
+      const threads: ThreadSample[] = [];
+      let p = pos + REC_HEADER;
+      for (let t = 0; t < nthreads && p + THREAD_HEADER <= pos + len; t++) {
+        const tid = (BigInt(words[p + 1]!) << 32n) | BigInt(words[p]!);
+        const nativeId = words[p + 2]!;
+        const tflags = words[p + 3]!;
+        const lo = words[p + 4]!;
+        const hi = words[p + 5]!;
+        const depth = words[p + 7]!;
+        const frames = new Array<number>(depth);
+        const base = p + THREAD_HEADER;
+        for (let d = 0; d < depth; d++) {
+          frames[d] = target.frames.globalId(target.source, words[base + d]!, (id) => target.resolveLocal(id));
+        }
+        const letter = (tflags >> 8) & 0xff;
+        threads.push({
+          pid,
+          threadId: tid,
+          nativeId,
+          name: target.threadNames.get(tid) ?? '',
+          gil: (tflags & TH_GIL) !== 0,
+          state: letter ? (STATE_BY_LETTER[String.fromCharCode(letter)] ?? 'unknown') : 'unknown',
+          cpuNs: lo === 0xffffffff && hi === 0xffffffff ? -1 : hi * 4294967296 + lo,
+          frames,
+          error: (tflags & TH_ERROR) !== 0,
+          truncated: (tflags & TH_TRUNCATED) !== 0,
+        });
+        p = base + depth;
+      }
+      out.push({ pid, timeNs, threads });
+    }
+    pos += len;
+  }
+  return exited;
+}
