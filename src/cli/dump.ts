@@ -1,0 +1,106 @@
+/** `gauge dump`: every thread's Python stack, once, like py-spy dump. */
+import { FrameRegistry } from '../reader/frame-registry.js';
+import { Target } from '../reader/target.js';
+import { commandLine, descendants, osThreadName } from '../process/procfs.js';
+import { resolveThreadNames } from '../process/thread-names.js';
+import type { Sample } from '../sampling/types.js';
+
+export interface DumpOptions {
+  pid: number;
+  json: boolean;
+  subprocesses: boolean;
+  maxDepth?: number;
+}
+
+/** JSON schema of `gauge dump --json` (stable; documented in README). */
+export interface DumpJson {
+  pid: number;
+  python_version: string;
+  command_line: string;
+  threads: DumpThreadJson[];
+  subprocesses?: DumpJson[];
+}
+export interface DumpThreadJson {
+  thread_id: number;
+  native_id: number;
+  name: string;
+  gil: boolean;
+  state: string;
+  error: boolean;
+  truncated: boolean;
+  frames: { name: string; file: string; line: number }[];
+}
+
+function dumpOne(pid: number, frames: FrameRegistry, maxDepth?: number): DumpJson {
+  const target = Target.attach(pid, frames, { threadStats: true, maxDepth });
+  try {
+    const info = target.info();
+    // A first snapshot primes thread stats (CPU deltas need two reads); the second is the one shown.
+    target.snapshot();
+    const sample: Sample = target.snapshot();
+    const names = resolveThreadNames(target, sample);
+    return {
+      pid,
+      python_version: info.version,
+      command_line: commandLine(pid),
+      threads: sample.threads.map((t) => ({
+        thread_id: Number(t.threadId),
+        native_id: t.nativeId,
+        name: names.get(t.threadId) ?? (t.nativeId ? osThreadName(pid, t.nativeId) : ''),
+        gil: t.gil,
+        state: t.state,
+        error: t.error,
+        truncated: t.truncated,
+        frames: t.frames.map((id) => {
+          const f = frames.get(id);
+          return { name: f.name, file: f.file, line: f.line };
+        }),
+      })),
+    };
+  } finally {
+    target.close();
+  }
+}
+
+export function dump(opts: DumpOptions, write: (s: string) => void): void {
+  const frames = new FrameRegistry();
+  const root = dumpOne(opts.pid, frames, opts.maxDepth);
+  if (opts.subprocesses) {
+    root.subprocesses = [];
+    for (const child of descendants(opts.pid)) {
+      try {
+        root.subprocesses.push(dumpOne(child, frames, opts.maxDepth));
+      } catch {
+        // not Python (a shell between us and the workers) or gone: nothing to show
+      }
+    }
+  }
+  write(opts.json ? JSON.stringify(root, null, 2) + '\n' : renderText(root));
+}
+
+function threadLabel(t: DumpThreadJson): string {
+  const tags = [t.state === 'running' ? 'active' : t.state === 'unknown' ? '' : 'idle', t.gil ? 'gil' : '']
+    .filter(Boolean)
+    .join('+');
+  const id = t.native_id ? String(t.native_id) : '0x' + t.thread_id.toString(16);
+  return `Thread ${id}${tags ? ` (${tags})` : ''}${t.name ? `: "${t.name}"` : ''}`;
+}
+
+export function renderText(d: DumpJson): string {
+  const lines: string[] = [];
+  const one = (p: DumpJson): void => {
+    lines.push(`Process ${p.pid}: ${p.command_line}`);
+    lines.push(`Python v${p.python_version}`);
+    lines.push('');
+    for (const t of p.threads) {
+      lines.push(threadLabel(t));
+      if (t.error) lines.push('    <stack changed while reading; try again>');
+      for (const f of t.frames) lines.push(`    ${f.name} (${f.file}:${f.line})`);
+      if (t.truncated) lines.push('    ... (deeper frames cut at the depth limit; see --max-depth)');
+      lines.push('');
+    }
+  };
+  one(d);
+  for (const c of d.subprocesses ?? []) one(c);
+  return lines.join('\n');
+}

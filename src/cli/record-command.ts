@@ -1,0 +1,2 @@
+import type { Argv } from 'yargs';
+export function registerRecord(_cli: Argv): void {}

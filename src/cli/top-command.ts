@@ -1,0 +1,2 @@
+import type { Argv } from 'yargs';
+export function registerTop(_cli: Argv): void {}

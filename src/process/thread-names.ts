@@ -1,0 +1,43 @@
+/**
+ * Thread names for display: Python's own (threading.Thread.name) where the
+ * reader can read them, else the OS thread name (/proc/PID/task/TID/comm);
+ * the main thread is "MainThread" as Python names it by default.
+ */
+import type { Target } from '../reader/target.js';
+import type { Sample } from '../sampling/types.js';
+import { osThreadName } from './procfs.js';
+
+/** Names of one snapshot's threads, keyed by Python thread id. */
+export function resolveThreadNames(target: Target, sample: Sample): Map<bigint, string> {
+  const out = new Map<bigint, string>();
+  for (const t of sample.threads) {
+    const known = target.threadNames.get(t.threadId);
+    if (known) out.set(t.threadId, known);
+    else if (t.nativeId === target.pid) out.set(t.threadId, 'MainThread');
+    else {
+      const os = t.nativeId ? osThreadName(target.pid, t.nativeId) : '';
+      if (os) out.set(t.threadId, os);
+    }
+  }
+  return out;
+}
+
+/** Keeps Target.threadNames fresh during sampling, at most once a second per process. */
+export class ThreadNamer {
+  private readonly lastRefresh = new Map<number, number>();
+
+  refresh(target: Target, samples: readonly Sample[]): void {
+    const now = Date.now();
+    if (now - (this.lastRefresh.get(target.pid) ?? 0) < 1000) return;
+    let latest: Sample | undefined;
+    for (let i = samples.length - 1; i >= 0; i--) {
+      if (samples[i]!.pid === target.pid) {
+        latest = samples[i];
+        break;
+      }
+    }
+    if (!latest) return;
+    this.lastRefresh.set(target.pid, now);
+    for (const [tid, name] of resolveThreadNames(target, latest)) target.threadNames.set(tid, name);
+  }
+}
