@@ -199,7 +199,8 @@ int reader_attach(struct gauge_reader *r, int pid, int *err, char *msg, int msgl
     if (syms[S_VERSION_BUF].found && mem_read(&r->mem, syms[S_VERSION_BUF].value + r->bias, sysver, sizeof sysver - 1) == 0 &&
         strncmp(sysver, prefix, pl) == 0 && sysver[pl] >= '0' && sysver[pl] <= '9') {
       sysver[strcspn(sysver, " ")] = 0;
-      snprintf(vstr, sizeof vstr, "%s", sysver);
+      sysver[sizeof vstr - 1] = 0;
+      memcpy(vstr, sysver, sizeof vstr);
       micro = atoi(vstr + pl);
     } else if (elf_find_version_string(&ef, prefix, vstr, sizeof vstr) == 0) {
       micro = atoi(vstr + pl);

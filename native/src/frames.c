@@ -138,6 +138,7 @@ static int resolve(frame_cache *fc, memsrc *m, const py_layout *l, code_entry *e
 
 code_entry *frames_code(frame_cache *fc, memsrc *m, const py_layout *l, uint64_t code, const uint8_t *hdr) {
   code_entry probe = {0};
+  if (!code) return 0;
   header_fields(l, hdr, &probe);
   if (fc->code_type && probe.type != fc->code_type) return 0;
   if (probe.firstlineno < 0 || !probe.filename || !probe.name || !probe.linetable) return 0;
@@ -150,7 +151,10 @@ code_entry *frames_code(frame_cache *fc, memsrc *m, const py_layout *l, uint64_t
     /* the address now holds a different code object: resolve it afresh */
     free(e->lt);
     *e = probe;
-    if (resolve(fc, m, l, e)) { e->gen = 0; return 0; }
+    if (resolve(fc, m, l, e)) {
+      e->name = e->filename = 0; /* never matches a real header again */
+      return 0;
+    }
     return e;
   }
   if (fc->ncodes >= MAX_CODES) free_codes(fc); /* bounded: start over, ids stay valid */

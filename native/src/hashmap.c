@@ -25,6 +25,7 @@ void u64map_clear(u64map *m) {
 }
 
 int u64map_get(const u64map *m, uint64_t key, uint32_t *val) {
+  if (key == 0) return 0; /* 0 marks empty slots, never a key */
   size_t mask = m->cap - 1;
   for (size_t i = hash_mix(key) & mask;; i = (i + 1) & mask) {
     if (m->keys[i] == key) { *val = m->vals[i]; return 1; }
@@ -33,6 +34,7 @@ int u64map_get(const u64map *m, uint64_t key, uint32_t *val) {
 }
 
 int u64map_put(u64map *m, uint64_t key, uint32_t val) {
+  if (key == 0) return -1;
   size_t mask = m->cap - 1;
   for (size_t i = hash_mix(key) & mask;; i = (i + 1) & mask) {
     if (m->keys[i] == key) { m->vals[i] = val; return 0; }

@@ -24,6 +24,7 @@ void walker_free(walker *w) {
   free(w->pages);
   free(w->raw);
   free(w->codehdrs);
+  free(w->threads);
   u64map_free(&w->distinct);
   memset(w, 0, sizeof *w);
 }
@@ -129,13 +130,6 @@ static int walk_frames(walker *w, uint64_t frame, size_t start, int *truncated) 
   return depth;
 }
 
-typedef struct {
-  uint64_t tstate, thread_id, native_id;
-  int64_t interp_id;
-  size_t raw_start;
-  int depth;
-  uint32_t flags;
-} thread_rec;
 
 static int read_fields(memsrc *m, uint64_t base, const int64_t *offs, uint64_t *vals, int n) {
   mem_req reqs[8];
@@ -247,9 +241,8 @@ int walker_sample(walker *w, uint64_t time_ns, uint32_t *out, int cap) {
   if (cap < GAUGE_REC_HEADER) return -GAUGE_ENOMEM;
   pages_reset(w);
   uint32_t rflags = 0;
-  thread_rec threads_local[64];
-  thread_rec *threads = threads_local;
-  int nthreads = 0, capthreads = 64;
+  thread_rec *threads = w->threads;
+  int nthreads = 0, capthreads = w->capthreads;
 
   uint64_t interp = 0;
   if (l->root_is_interp_head) {
@@ -289,12 +282,11 @@ int walker_sample(walker *w, uint64_t time_ns, uint32_t *out, int cap) {
         break;
       }
       if (nthreads == capthreads) {
-        thread_rec *nt2 = malloc((size_t)capthreads * 2 * sizeof *nt2);
+        int nc = capthreads ? capthreads * 2 : 64;
+        thread_rec *nt2 = realloc(threads, (size_t)nc * sizeof *nt2);
         if (!nt2) { rflags |= GAUGE_REC_ERROR; break; }
-        memcpy(nt2, threads, (size_t)nthreads * sizeof *nt2);
-        if (threads != threads_local) free(threads);
-        threads = nt2;
-        capthreads *= 2;
+        w->threads = threads = nt2;
+        w->capthreads = capthreads = nc;
       }
       thread_rec *th = &threads[nthreads++];
       memset(th, 0, sizeof *th);
@@ -342,13 +334,10 @@ done:
   out[3] = (uint32_t)(time_ns >> 32);
   out[4] = (uint32_t)nthreads;
   out[5] = rflags;
-  if (threads != threads_local) free(threads);
   return pos;
 nomem:
-  if (threads != threads_local) free(threads);
   return -GAUGE_ENOMEM;
 fail:
-  if (threads != threads_local) free(threads);
   if (w->m->gone) return -GAUGE_EEXITED;
   out[0] = GAUGE_REC_HEADER;
   out[1] = (uint32_t)w->pid;

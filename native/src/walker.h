@@ -26,6 +26,14 @@ typedef struct {
   int owner;
 } raw_frame;
 
+typedef struct {
+  uint64_t tstate, thread_id, native_id;
+  int64_t interp_id;
+  size_t raw_start;
+  int depth;
+  uint32_t flags;
+} thread_rec;
+
 typedef struct walker {
   memsrc *m;
   py_layout layout;
@@ -42,6 +50,8 @@ typedef struct walker {
   uint8_t *codehdrs;
   size_t codehdrcap;
   u64map distinct;
+  thread_rec *threads;
+  int capthreads;
   /* the last sample's Python thread ids, for calibrating pthread_tid_off */
   uint64_t last_pthreads[64];
   int nlast_pthreads;

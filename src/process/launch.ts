@@ -53,7 +53,8 @@ export function launch(argv: string[], stdio: StdioOptions, forwardSignals = tru
  * 10 ms; gives up when the child exits or after timeoutMs.
  */
 export async function waitForPython<T>(attach: () => T, child: ChildProcess, timeoutMs = 15000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  const start = Date.now();
+  const deadline = start + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
@@ -63,8 +64,10 @@ export async function waitForPython<T>(attach: () => T, child: ChildProcess, tim
       return attach();
     } catch (err) {
       last = err;
-      // Not Python yet (still the pre-exec fork) or not initialised: try again shortly.
-      const retry = err instanceof GaugeError && [ErrorCode.NOT_PYTHON, ErrorCode.NOT_READY, ErrorCode.NO_PROCESS].includes(err.code as 3 | 8 | 1);
+      // Not initialised yet, or a wrapper (env, a pyenv shim) that has not exec'd Python yet.
+      // A program that is still not Python after a few seconds never will be.
+      const code = err instanceof GaugeError ? err.code : -1;
+      const retry = code === ErrorCode.NOT_READY || ((code === ErrorCode.NOT_PYTHON || code === ErrorCode.NO_PROCESS) && Date.now() - start < 3000);
       if (!retry) throw err;
     }
     await new Promise((r) => setTimeout(r, 10));
