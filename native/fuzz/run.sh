@@ -6,13 +6,28 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 secs="${FUZZ_SECONDS:-300}"
 out="$(mktemp -d)"
-clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+hint="install clang with libFuzzer first (Debian/Ubuntu: apt-get install -y clang libclang-rt-14-dev; or set CC to a clang that has -fsanitize=fuzzer)"
+cc="${CC:-clang}"
+if ! command -v "$cc" >/dev/null 2>&1; then echo "fuzz: $cc not found; $hint" >&2; exit 2; fi
+if ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n){(void)d;(void)n;return 0;}' |
+  "$cc" -x c -fsanitize=fuzzer -o "$out/probe" - >/dev/null 2>&1; then
+  echo "fuzz: $cc cannot build with -fsanitize=fuzzer (libFuzzer runtime missing); $hint" >&2; exit 2
+fi
+"$cc" -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -o "$out/fuzz_reader" "$here/fuzz_reader.c" $(ls "$here"/../src/*.c | grep -v -e api.c -e attach.c -e sampler.c -e threadstat.c -e threadnames.c) -pthread
 mkdir -p "$out/new"
 "$out/fuzz_reader" -max_total_time="$secs" -rss_limit_mb=1024 -timeout=5 -max_len=131072 \
-  -print_final_stats=1 "$out/new" "$here/corpus" 2>&1 | tee "$out/log" | grep -E '^(#[0-9]+.*(pulse|DONE)|stat::|==)' || true
-# Keep the corpus small: only inputs that add coverage.
-"$out/fuzz_reader" -merge=1 "$here/corpus" "$out/new" >/dev/null 2>&1 || true
+  -print_final_stats=1 -artifact_prefix="$out/" "$out/new" "$here/corpus" 2>&1 | tee "$out/log" | grep -E '^(#[0-9]+.*(pulse|DONE)|stat::|==)' || true
+# Keep the corpus small: re-minimise old and new inputs together to a set with the same coverage.
+mkdir -p "$out/min"
+if "$out/fuzz_reader" -merge=1 -rss_limit_mb=1024 -timeout=5 "$out/min" "$here/corpus" "$out/new" >"$out/merge.log" 2>&1 && [ -n "$(ls "$out/min")" ]; then
+  # Hand-made regression inputs (regress-*) stay whatever their coverage.
+  mkdir -p "$out/keep" && cp "$here"/corpus/regress-* "$out/keep/" 2>/dev/null || true
+  rm -f "$here"/corpus/*
+  cp "$out"/min/* "$here/corpus/"
+  cp "$out"/keep/* "$here/corpus/" 2>/dev/null || true
+fi
+echo "fuzz: corpus now $(ls "$here/corpus" | wc -l) inputs, $(du -sh "$here/corpus" | cut -f1)"
 grep -E 'stat::number_of_executed_units|stat::average_exec_per_sec' "$out/log" || true
 if grep -q 'ERROR: libFuzzer\|ERROR: AddressSanitizer\|runtime error' "$out/log"; then
   echo "fuzz: crash found; reproducer in $out"; exit 1

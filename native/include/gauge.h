@@ -85,6 +85,15 @@ int gauge_snapshot(gauge_reader *r, uint32_t *out, int cap_words);
  */
 int gauge_frame(gauge_reader *r, uint32_t id, char *out, int outlen, int32_t *lines);
 
+/*
+ * Python thread names (threading.Thread.name) from the target's threading
+ * module: "ident\0name\0" pairs, ident in decimal. Returns bytes written
+ * (0 when none are known, e.g. threading never imported or an unknown
+ * layout), or -error. Reads a few hundred bytes per thread: call it
+ * periodically, not per sample.
+ */
+int gauge_thread_names(gauge_reader *r, char *out, int outlen);
+
 /* Last error message of this reader (for snapshot failures). */
 int gauge_last_error(gauge_reader *r, char *out, int outlen);
 

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "../include/gauge.h"
 #include "reader.h"
+#include "threadnames.h"
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +74,7 @@ void gauge_close(gauge_reader *r) {
   if (r->w.pages) walker_free(&r->w);
   if (r->fc.frames) frames_free(&r->fc);
   threadstats_free(&r->tstats);
+  free(r->tn);
   pthread_mutex_destroy(&r->lock);
   free(r);
 }
@@ -130,4 +132,36 @@ int gauge_frame(gauge_reader *r, uint32_t id, char *out, int outlen, int32_t *li
 int gauge_last_error(gauge_reader *r, char *out, int outlen) {
   if (!r || !out || outlen <= 0) return -GAUGE_EINVAL;
   return snprintf(out, (size_t)outlen, "%s", r->err);
+}
+
+int gauge_thread_names(gauge_reader *r, char *out, int outlen) {
+  if (!r || !out || outlen <= 0) return -GAUGE_EINVAL;
+  tn_layout tl;
+  if (tn_layout_for(r->major, r->minor, &tl)) return 0; /* unknown layout: callers fall back to OS names */
+  enum { MAXN = 512 };
+  tn_entry *e = malloc(sizeof *e * MAXN);
+  if (!e) return -GAUGE_ENOMEM;
+  pthread_mutex_lock(&r->lock);
+  int n = -GAUGE_ENOMEM;
+  if (!r->tn) r->tn = calloc(1, sizeof *r->tn);
+  if (r->tn) {
+    const py_layout *l = &r->w.layout;
+    uint64_t interp = 0;
+    int bad = l->root_is_interp_head ? mem_read_u64(&r->mem, r->w.root, &interp)
+                                     : mem_read_u64(&r->mem, r->w.root + (uint64_t)l->rt_interp_head, &interp);
+    n = bad || !interp ? -GAUGE_EINVAL : threadnames_read(&r->mem, l, &tl, r->tn, interp, e, MAXN);
+    if (n == -1) n = r->mem.gone ? -GAUGE_EEXITED : -GAUGE_EINVAL;
+  }
+  pthread_mutex_unlock(&r->lock);
+  int pos = 0;
+  for (int i = 0; i < n; i++) {
+    int k = snprintf(out + pos, (size_t)(outlen - pos), "%llu", (unsigned long long)e[i].ident);
+    size_t len = strlen(e[i].name);
+    if (k < 0 || pos + k + 1 + (int)len + 1 > outlen) { n = i; break; }
+    pos += k + 1;
+    memcpy(out + pos, e[i].name, len + 1);
+    pos += (int)len + 1;
+  }
+  free(e);
+  return n < 0 ? n : pos;
 }

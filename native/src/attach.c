@@ -293,6 +293,6 @@ int reader_attach(struct gauge_reader *r, int pid, int *err, char *msg, int msgl
   uint64_t interp = 0;
   if (layout.root_is_interp_head) mem_read_u64(&r->mem, root, &interp);
   else mem_read_u64(&r->mem, root + (uint64_t)layout.rt_interp_head, &interp);
-  if (!interp) return fail(GAUGE_ENOTREADY, err, msg, msglen, "Python %s (pid %d) has no interpreter yet (starting up or shutting down)", vstr, pid);
+  if (!interp) return fail(GAUGE_ENOTREADY, err, msg, msglen, "Python %s (pid %d) is not ready: no interpreter yet (starting up or shutting down); retry in a moment", vstr, pid);
   return GAUGE_OK;
 }

@@ -169,7 +169,7 @@ const py_layout *layout_for(int major, int minor, int micro) {
 enum {
   D313_RT_SIZE = 24, D313_RT_INTERP_HEAD = 40,
   D313_IS_ID = 56, D313_IS_NEXT = 64, D313_IS_THREADS_HEAD = 72, D313_IS_CEVAL_GIL = 112,
-  D313_GIL_LOCKED = 136, D313_GIL_HOLDER = 144,
+  D313_GIL_RUNTIME_STATE = 120, D313_GIL_LOCKED = 136, D313_GIL_HOLDER = 144,
   D313_TS_NEXT = 168, D313_TS_INTERP = 176, D313_TS_FRAME = 184, D313_TS_THREAD_ID = 192, D313_TS_NATIVE_ID = 200,
   D313_F_PREVIOUS = 232, D313_F_EXECUTABLE = 240, D313_F_INSTR_PTR = 248, D313_F_OWNER = 264,
   D313_CO_FILENAME = 280, D313_CO_NAME = 288, D313_CO_QUALNAME = 296, D313_CO_LINETABLE = 304,
@@ -197,8 +197,10 @@ int layout_apply_debug_offsets_313(py_layout *l, const uint8_t *d, int len, uint
   l->is_next = dv(d, D313_IS_NEXT);
   l->is_threads_head = dv(d, D313_IS_THREADS_HEAD);
   l->is_gil_ptr = dv(d, D313_IS_CEVAL_GIL);
-  l->gil_locked = dv(d, D313_GIL_LOCKED);
-  l->gil_holder = dv(d, D313_GIL_HOLDER);
+  /* locked/holder are published relative to the interpreter (interp->_gil.*); ceval.gil points at _gil. */
+  if (dv(d, D313_GIL_LOCKED) < dv(d, D313_GIL_RUNTIME_STATE) || dv(d, D313_GIL_HOLDER) < dv(d, D313_GIL_RUNTIME_STATE)) return -1;
+  l->gil_locked = dv(d, D313_GIL_LOCKED) - dv(d, D313_GIL_RUNTIME_STATE);
+  l->gil_holder = dv(d, D313_GIL_HOLDER) - dv(d, D313_GIL_RUNTIME_STATE);
   l->ts_next = dv(d, D313_TS_NEXT);
   l->ts_interp = dv(d, D313_TS_INTERP);
   l->ts_frame = dv(d, D313_TS_FRAME);

@@ -26,6 +26,7 @@ struct gauge_reader {
   int exit_reported;
   unsigned calibrate_tries;
   char err[512];
+  struct tn_cache *tn; /* threadnames.c state, allocated on first use */
 };
 
 /* Take one record: walker + tid calibration + (optionally) thread stats. */

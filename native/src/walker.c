@@ -1,9 +1,10 @@
 #include "walker.h"
 #include "../include/gauge.h"
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define PAGE 4096ull
+#define PAGE ((uint64_t)BLOCK_SIZE) /* cache block (see walker.h), not the MMU page */
 #define PAGE_READAHEAD 4 /* pages read below a missed frame: one call usually covers a thread's stack */
 
 int walker_init(walker *w, memsrc *m, const py_layout *l, frame_cache *fc, uint64_t root, uint64_t tstate_current) {
@@ -16,12 +17,19 @@ int walker_init(walker *w, memsrc *m, const py_layout *l, frame_cache *fc, uint6
   w->max_depth = WALK_DEFAULT_DEPTH;
   w->pthread_tid_off = -1;
   w->pages = calloc(PAGE_SLOTS, sizeof *w->pages);
-  if (!w->pages || u64map_init(&w->distinct, 8192)) return -1;
+  w->ws = calloc(PAGE_SLOTS, sizeof *w->ws);
+  if (!w->pages || !w->ws || u64map_init(&w->distinct, 8192)) return -1;
   return 0;
 }
 
 void walker_free(walker *w) {
   free(w->pages);
+  free(w->spec_ts);
+  free(w->tsbuf);
+  free(w->reqs);
+  free(w->cursors);
+  free(w->ok);
+  free(w->ws);
   free(w->raw);
   free(w->codehdrs);
   free(w->threads);
@@ -29,51 +37,105 @@ void walker_free(walker *w) {
   memset(w, 0, sizeof *w);
 }
 
+/*
+ * The sample's page cache: open addressing over PAGE_SLOTS slots, a short
+ * probe run per page. Slot addr: 0 empty, SLOT_DEAD a failed load (keeps
+ * probe runs intact), page|1 being loaded in the current batch, else the page.
+ * Emptied at the start of every sample, so nothing read is ever stale.
+ */
+#define PROBES 8
+#define SLOT_DEAD 2ull
+
 static void pages_reset(walker *w) {
-  for (int i = 0; i < PAGE_SLOTS; i++) w->pages[i].addr = 0;
+  w->nws = 0;
+  for (int i = 0; i < PAGE_SLOTS; i++) {
+    uint64_t a = w->pages[i].addr;
+    if (a > SLOT_DEAD && !(a & 1) && w->pages[i].used) w->ws[w->nws++] = a;
+    w->pages[i].addr = 0;
+    w->pages[i].used = 0;
+  }
 }
 
-static page_slot *page_slot_for(walker *w, uint64_t page) {
-  return &w->pages[(page / PAGE) % PAGE_SLOTS];
+static size_t page_hash(uint64_t page) {
+  /* thread stacks and data-stack chunks sit at strides a plain modulo maps to few slots */
+  return (size_t)(((page / PAGE) * 0x9E3779B97F4A7C15ull) >> (64 - PAGE_SLOT_BITS));
+}
+
+/* The slot holding `page` (loaded, or pending when pending is set), or NULL. */
+static page_slot *page_find(walker *w, uint64_t page, int pending) {
+  size_t h = page_hash(page);
+  for (int i = 0; i < PROBES; i++) {
+    page_slot *s = &w->pages[(h + (size_t)i) & (PAGE_SLOTS - 1)];
+    if (s->addr == page || (pending && s->addr == (page | 1))) return s;
+    if (s->addr == 0) return 0;
+  }
+  return 0;
+}
+
+/* A slot to load `page` into, marked pending; NULL when its probe run is full of pending loads. */
+static page_slot *page_claim(walker *w, uint64_t page) {
+  size_t h = page_hash(page);
+  page_slot *victim = 0;
+  for (int i = 0; i < PROBES; i++) {
+    page_slot *s = &w->pages[(h + (size_t)i) & (PAGE_SLOTS - 1)];
+    if (s->addr == 0 || s->addr == SLOT_DEAD || s->addr == page) { victim = s; break; }
+    if (!victim && !(s->addr & 1) && !s->used) victim = s;
+  }
+  if (!victim) return 0;
+  victim->addr = page | 1;
+  victim->used = 0;
+  return victim;
+}
+
+static page_slot *slot_of(void *data) {
+  return (page_slot *)((uint8_t *)data - offsetof(page_slot, data));
+}
+
+/* Settle a batch's slots: loaded or dead. */
+static void pages_settle(mem_req *reqs, int n, const uint8_t *ok) {
+  for (int i = 0; i < n; i++) slot_of(reqs[i].buf)->addr = ok[i] ? reqs[i].addr : SLOT_DEAD;
 }
 
 /* Load `page` (and up to `below` pages under it, which hold older frames) in one call. */
 static int pages_load(walker *w, uint64_t page, int below) {
   mem_req reqs[PAGE_READAHEAD + 1];
+  uint8_t ok[PAGE_READAHEAD + 1] = {0};
   int n = 0;
   for (int i = 0; i <= below && page >= (uint64_t)i * PAGE + PAGE; i++) {
-    page_slot *s = page_slot_for(w, page - i * PAGE);
-    if (i > 0 && s->addr == page - i * PAGE) break; /* already have it and everything below probably */
-    reqs[n].addr = page - i * PAGE;
-    reqs[n].buf = s->data;
-    reqs[n].len = PAGE;
-    s->addr = 0;
-    n++;
+    uint64_t p = page - (uint64_t)i * PAGE;
+    if (i > 0 && page_find(w, p, 1)) break; /* already have it and everything below probably */
+    page_slot *s = page_claim(w, p);
+    if (!s) break;
+    reqs[n++] = (mem_req){p, s->data, PAGE};
   }
   /* Descending order: the call stops at the first unmapped page, keeping those above it. */
-  int got = w->m->readv(w->m, reqs, n);
-  for (int i = 0; i < got; i++) page_slot_for(w, reqs[i].addr)->addr = reqs[i].addr;
+  int got = n ? w->m->readv(w->m, reqs, n) : 0;
+  for (int i = 0; i < got; i++) ok[i] = 1;
+  pages_settle(reqs, n, ok);
   return got > 0 ? 0 : -1;
 }
 
-/* Read len bytes at addr through the sample's page cache. */
+/* Copy len bytes at addr from cached pages; marks them used. */
+static int cached_peek(walker *w, uint64_t addr, void *buf, size_t len) {
+  if (!addr || len > PAGE || addr + len < addr) return -1;
+  uint64_t p0 = addr & ~(PAGE - 1), p1 = (addr + len - 1) & ~(PAGE - 1);
+  page_slot *s0 = page_find(w, p0, 0), *s1 = p0 == p1 ? s0 : page_find(w, p1, 0);
+  if (!s0 || !s1) return -1;
+  s0->used = s1->used = 1;
+  if (p0 == p1) { memcpy(buf, s0->data + (addr - p0), len); return 0; }
+  size_t first = (size_t)(p1 - addr);
+  memcpy(buf, s0->data + (addr - p0), first);
+  memcpy((uint8_t *)buf + first, s1->data, len - first);
+  return 0;
+}
+
+/* Read len bytes at addr through the sample's page cache, loading what is missing. */
 static int cached_read(walker *w, uint64_t addr, void *buf, size_t len, int below) {
   if (!addr || len > PAGE || addr + len < addr) return -1;
   uint64_t p0 = addr & ~(PAGE - 1), p1 = (addr + len - 1) & ~(PAGE - 1);
-  page_slot *s1 = page_slot_for(w, p1);
-  if (s1->addr != p1 && pages_load(w, p1, below)) return -1;
-  if (s1->addr != p1) return -1;
-  if (p0 != p1) {
-    page_slot *s0 = page_slot_for(w, p0);
-    if (s0->addr != p0 && pages_load(w, p0, below)) return -1;
-    if (s0->addr != p0 || s1->addr != p1) return -1;
-    size_t first = (size_t)(p1 - addr);
-    memcpy(buf, s0->data + (addr - p0), first);
-    memcpy((uint8_t *)buf + first, s1->data, len - first);
-    return 0;
-  }
-  memcpy(buf, s1->data + (addr - p1), len);
-  return 0;
+  if (!page_find(w, p1, 0) && pages_load(w, p1, below)) return -1;
+  if (p0 != p1 && !page_find(w, p0, 0) && pages_load(w, p0, below)) return -1;
+  return cached_peek(w, addr, buf, len);
 }
 
 static int raw_reserve(walker *w, size_t n) {
@@ -85,6 +147,123 @@ static int raw_reserve(walker *w, size_t n) {
   w->raw = r;
   w->rawcap = nc;
   return 0;
+}
+
+
+/* Scratch for batched reads of up to n requests (plus per-request flags and cursors). */
+static int scratch_reserve(walker *w, size_t n) {
+  if (n <= w->capreqs) return 0;
+  size_t nc = w->capreqs ? w->capreqs : 256;
+  while (nc < n) nc *= 2;
+  mem_req *r = realloc(w->reqs, nc * sizeof *r);
+  if (!r) return -1;
+  w->reqs = r;
+  uint64_t *c = realloc(w->cursors, nc * sizeof *c);
+  if (!c) return -1;
+  w->cursors = c;
+  uint8_t *o = realloc(w->ok, nc);
+  if (!o) return -1;
+  w->ok = o;
+  w->capreqs = nc;
+  return 0;
+}
+
+/*
+ * Read every request, as few system calls as possible: the kernel stops at
+ * the first unreadable one, so skip it and go on. ok[i] says which succeeded.
+ */
+static void readv_each(memsrc *m, mem_req *reqs, int n, uint8_t *ok) {
+  int done = 0;
+  memset(ok, 0, (size_t)n);
+  while (done < n) {
+    int got = m->readv(m, reqs + done, n - done);
+    for (int i = 0; i < got; i++) ok[done + i] = 1;
+    done += got;
+    if (done < n) {
+      if (m->gone) return;
+      done++; /* the unreadable one */
+    }
+  }
+}
+
+/* Queue page p for loading unless cached or already queued. */
+static void page_want(walker *w, uint64_t p, int *k) {
+  if (page_find(w, p, 1)) return;
+  page_slot *s = page_claim(w, p);
+  if (!s) return; /* probe run busy: walk_frames loads it if needed */
+  w->reqs[*k] = (mem_req){p, s->data, PAGE};
+  (*k)++;
+}
+
+/*
+ * Load the pages of every thread's frames breadth first: one batched call per
+ * stack level across all threads instead of one per frame per thread, and on
+ * 3.11+ (frames packed in the data stack) usually one or two calls in all.
+ * Only warms the page cache; walk_frames then reads (and checks) the frames.
+ */
+static void prefetch_frames(walker *w, thread_rec *threads, int n) {
+  const py_layout *l = &w->layout;
+  size_t fsz = (size_t)l->f_read_size;
+  if (n <= 0 || fsz > PAGE || scratch_reserve(w, (size_t)n * 3 + PAGE_SLOTS)) return;
+  uint64_t *cur = w->cursors;
+  int active = 0;
+  for (int i = 0; i < n; i++) {
+    cur[i] = threads[i].frame;
+    if (cur[i]) active++;
+  }
+  uint8_t buf[256];
+  if (fsz > sizeof buf) return;
+  for (int step = 0; active > 0 && step < w->max_depth; step++) {
+    int k = 0;
+    /* Stacks mostly stay where they were: the last sample's pages come in the first call. */
+    if (step == 0)
+      for (int j = 0; j < w->nws; j++) page_want(w, w->ws[j], &k);
+    for (int i = 0; i < n; i++) {
+      uint64_t a = cur[i];
+      if (!a) continue;
+      if (a + fsz < a) { cur[i] = 0; active--; continue; }
+      uint64_t p0 = a & ~(PAGE - 1), p1 = (a + fsz - 1) & ~(PAGE - 1);
+      int missing = !page_find(w, p0, 1);
+      page_want(w, p1, &k);
+      if (p0 != p1) page_want(w, p0, &k);
+      /* 3.11+: older frames sit just below; a miss while descending means the next page is needed too */
+      if (missing && l->frame_kind == FRAME_INTERP && p0 >= 2 * PAGE) page_want(w, p0 - PAGE, &k);
+    }
+    if (k) {
+      readv_each(w->m, w->reqs, k, w->ok);
+      pages_settle(w->reqs, k, w->ok);
+      if (w->m->gone) return;
+    }
+    for (int i = 0; i < n; i++) {
+      if (!cur[i]) continue;
+      uint64_t next = 0;
+      if (cached_peek(w, cur[i], buf, fsz) == 0) next = ld_u64(buf + l->f_back);
+      cur[i] = next;
+      if (!next) active--;
+    }
+  }
+}
+
+/* The thread states of the last sample's chain, in one call; returns how many leading ones were read. */
+static int spec_tstates(walker *w) {
+  size_t tsz = (size_t)w->layout.ts_read_size;
+  if (w->nspec <= 0 || scratch_reserve(w, (size_t)w->nspec)) return 0;
+  for (int i = 0; i < w->nspec; i++) w->reqs[i] = (mem_req){w->spec_ts[i], w->tsbuf + (size_t)i * tsz, tsz};
+  return w->m->readv(w->m, w->reqs, w->nspec);
+}
+
+static void spec_save(walker *w, const thread_rec *threads, int n) {
+  size_t tsz = (size_t)w->layout.ts_read_size;
+  if (n > w->capspec) {
+    uint64_t *s = realloc(w->spec_ts, (size_t)n * sizeof *s);
+    uint8_t *b = s ? realloc(w->tsbuf, (size_t)n * tsz) : 0;
+    if (s) w->spec_ts = s;
+    if (b) w->tsbuf = b;
+    if (!s || !b) { w->nspec = 0; return; }
+    w->capspec = n;
+  }
+  for (int i = 0; i < n; i++) w->spec_ts[i] = threads[i].tstate;
+  w->nspec = n;
 }
 
 /*
@@ -256,6 +435,7 @@ int walker_sample(walker *w, uint64_t time_ns, uint32_t *out, int cap) {
 
   uint64_t seen_interp[WALK_MAX_INTERPS];
   size_t rawpos = 0;
+  int n_first = 0; /* threads of the first interpreter: the chain speculated on next time */
   for (int ni = 0; interp && ni < WALK_MAX_INTERPS; ni++) {
     for (int k = 0; k < ni; k++)
       if (seen_interp[k] == interp) { rflags |= GAUGE_REC_ERROR; goto done; }
@@ -272,14 +452,22 @@ int walker_sample(walker *w, uint64_t time_ns, uint32_t *out, int cap) {
       if (v[3] && read_fields(w->m, v[3], goffs, gv, 2) == 0 && (uint32_t)gv[1] != 0) holder = gv[0];
     }
     uint64_t mark = 0;
+    int nspec_read = ni == 0 && w->nspec > 0 && w->spec_ts[0] == tstate ? spec_tstates(w) : 0, spec_at = 0;
     for (int nt = 0; tstate; nt++) {
       if (nthreads >= WALK_MAX_THREADS) { rflags |= GAUGE_REC_ERROR; break; }
       if (nt > 0 && (nt & (nt - 1)) == 0) mark = tstate;
       else if (nt > 0 && tstate == mark) { rflags |= GAUGE_REC_ERROR; break; }
-      uint8_t ts[512];
-      if ((size_t)l->ts_read_size > sizeof ts || mem_read(w->m, tstate, ts, (size_t)l->ts_read_size)) {
-        rflags |= GAUGE_REC_ERROR;
-        break;
+      uint8_t tsl[512];
+      const uint8_t *ts = 0;
+      /* The chain rarely changes between samples: use the batch read when this is the next known state. */
+      for (int j = spec_at; j < nspec_read && j < spec_at + 4; j++)
+        if (w->spec_ts[j] == tstate) { ts = w->tsbuf + (size_t)j * (size_t)l->ts_read_size; spec_at = j + 1; break; }
+      if (!ts) {
+        if ((size_t)l->ts_read_size > sizeof tsl || mem_read(w->m, tstate, tsl, (size_t)l->ts_read_size)) {
+          rflags |= GAUGE_REC_ERROR;
+          break;
+        }
+        ts = tsl;
       }
       if (nthreads == capthreads) {
         int nc = capthreads ? capthreads * 2 : 64;
@@ -295,22 +483,42 @@ int walker_sample(walker *w, uint64_t time_ns, uint32_t *out, int cap) {
       th->native_id = l->ts_native_id >= 0 ? ld_u64(ts + l->ts_native_id) : 0;
       th->interp_id = interp_id;
       if (holder && holder == tstate) th->flags |= GAUGE_TH_GIL;
-      uint64_t frame = ld_u64(ts + l->ts_frame);
-      if (l->ts_cframe >= 0 && frame) {
-        if (mem_read_u64(w->m, frame + (uint64_t)l->cf_current_frame, &frame)) frame = 0, th->flags |= GAUGE_TH_ERROR;
-      }
-      int truncated = 0;
-      th->raw_start = rawpos;
-      int depth = frame ? walk_frames(w, frame, rawpos, &truncated) : 0;
-      if (depth < 0) { th->flags |= GAUGE_TH_ERROR; depth = 0; }
-      if (truncated) th->flags |= GAUGE_TH_TRUNCATED;
-      th->depth = depth;
-      rawpos += (size_t)depth;
+      th->frame = ld_u64(ts + l->ts_frame);
       tstate = ld_u64(ts + l->ts_next);
     }
+    if (ni == 0) n_first = nthreads;
     interp = next_interp;
   }
 done:
+  spec_save(w, threads, n_first);
+  /* 3.11/3.12: every thread's cframe -> current_frame in one call */
+  if (l->ts_cframe >= 0 && nthreads > 0 && scratch_reserve(w, (size_t)nthreads) == 0) {
+    int k = 0;
+    for (int t = 0; t < nthreads; t++)
+      if (threads[t].frame) {
+        w->cursors[k] = (uint64_t)t;
+        w->reqs[k] = (mem_req){threads[t].frame + (uint64_t)l->cf_current_frame, &threads[t].frame, 8};
+        k++;
+      }
+    if (k) {
+      readv_each(w->m, w->reqs, k, w->ok);
+      for (int j = 0; j < k; j++)
+        if (!w->ok[j]) { threads[w->cursors[j]].frame = 0; threads[w->cursors[j]].flags |= GAUGE_TH_ERROR; }
+    }
+  } else if (l->ts_cframe >= 0) {
+    for (int t = 0; t < nthreads; t++) threads[t].frame = 0;
+  }
+  prefetch_frames(w, threads, nthreads);
+  for (int t = 0; t < nthreads; t++) {
+    thread_rec *th = &threads[t];
+    int truncated = 0;
+    th->raw_start = rawpos;
+    int depth = th->frame ? walk_frames(w, th->frame, rawpos, &truncated) : 0;
+    if (depth < 0) { th->flags |= GAUGE_TH_ERROR; depth = 0; }
+    if (truncated) th->flags |= GAUGE_TH_TRUNCATED;
+    th->depth = depth;
+    rawpos += (size_t)depth;
+  }
   if (resolve_frames(w, threads, nthreads)) rflags |= GAUGE_REC_ERROR;
   fill_native_ids(w, threads, nthreads);
   w->nlast_pthreads = 0;

@@ -13,11 +13,16 @@
 #define WALK_MAX_THREADS 4096
 #define WALK_DEFAULT_DEPTH 2048
 #define WALK_MAX_DEPTH 65536
-#define PAGE_SLOTS 256
+/* The per-sample cache reads the target in blocks: a page (smaller blocks measured slower: more iovecs to pin). */
+#define BLOCK_BITS 12
+#define BLOCK_SIZE (1 << BLOCK_BITS)
+#define PAGE_SLOT_BITS 10
+#define PAGE_SLOTS (1 << PAGE_SLOT_BITS) /* 4 MiB: a few pages per thread for a few hundred threads */
 
 typedef struct {
-  uint64_t addr; /* page address, 0 = empty */
-  uint8_t data[4096];
+  uint64_t addr; /* page address, 0 = empty, low bit = being loaded */
+  uint64_t used; /* a frame was read from it this sample */
+  uint8_t data[BLOCK_SIZE];
 } page_slot;
 
 typedef struct {
@@ -28,6 +33,7 @@ typedef struct {
 
 typedef struct {
   uint64_t tstate, thread_id, native_id;
+  uint64_t frame; /* innermost frame (after the cframe hop on 3.11/3.12) */
   int64_t interp_id;
   size_t raw_start;
   int depth;
@@ -52,6 +58,18 @@ typedef struct walker {
   u64map distinct;
   thread_rec *threads;
   int capthreads;
+  /* the last sample's thread-state chain (first interpreter): read in one call next time */
+  uint64_t *spec_ts;
+  int nspec, capspec;
+  uint8_t *tsbuf;
+  /* batched-read scratch */
+  mem_req *reqs;
+  size_t capreqs;
+  uint64_t *cursors;
+  uint8_t *ok;
+  /* pages the last sample used: loaded in the first batch of the next one */
+  uint64_t *ws;
+  int nws;
   /* the last sample's Python thread ids, for calibrating pthread_tid_off */
   uint64_t last_pthreads[64];
   int nlast_pthreads;

@@ -20,6 +20,14 @@ export function reportAndExit(err: unknown): never {
   process.exit(Exit.FAILURE);
 }
 
+/** Why a --pid value is unusable, or undefined when it is fine (or absent). */
+export function pidProblem(pid: unknown): string | undefined {
+  if (pid === undefined) return undefined;
+  if (typeof pid === 'number' && Number.isInteger(pid) && pid > 0 && pid <= 0x7fffffff) return undefined;
+  if (typeof pid === 'number' && Number.isNaN(pid)) return '--pid must be a positive process id (a number)';
+  return `--pid must be a positive process id, not ${Array.isArray(pid) ? pid.join(' ') : String(pid)}`;
+}
+
 export async function main(argv: string[]): Promise<void> {
   const cli = yargs(hideBin(argv))
     .scriptName('gauge')
@@ -40,6 +48,8 @@ export async function main(argv: string[]): Promise<void> {
       },
     )
     .strictCommands()
+    // Every command's --pid: a NaN or negative pid must not reach the reader as a garbage number.
+    .check((a) => pidProblem(a.pid) ?? true)
     .demandCommand(1, 'Name a command: dump, top or record.')
     .version(VERSION)
     .alias('version', 'V')
@@ -47,6 +57,11 @@ export async function main(argv: string[]): Promise<void> {
     .alias('help', 'h')
     .wrap(Math.min(100, process.stdout.columns || 100))
     .fail((msg, err, y) => {
+      // A check() that returns a string: a bad value, not a misuse of the command; one line is enough.
+      if (typeof err === 'string') {
+        process.stderr.write(`gauge: ${err}\n`);
+        process.exit(Exit.USAGE);
+      }
       if (err) reportAndExit(err);
       process.stderr.write(`gauge: ${msg}\n\n`);
       y.showHelp((s) => process.stderr.write(s + '\n'));

@@ -1,0 +1,112 @@
+/** Shared by the benchmark runner and its sampler child: statistics, loads, /proc readings. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+/** Package root, from dist/bench/ or bench/. */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string };
+      if (pkg.name === 'gauge') return dir;
+    } catch {
+      /* keep walking up */
+    }
+    dir = dirname(dir);
+  }
+  throw new Error('cannot find the gauge package root');
+}
+
+export function quantile(xs: readonly number[], q: number): number {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const i = Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1));
+  return s[i]!;
+}
+
+export const median = (xs: readonly number[]): number => quantile(xs, 0.5);
+
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  n: number;
+}
+
+export function spread(xs: readonly number[]): Spread {
+  return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), n: xs.length };
+}
+
+/** "12.3 (11.9–13.0)": median with min–max over runs. */
+export function fmt(s: Spread | undefined, digits = 1): string {
+  if (!s || !Number.isFinite(s.median)) return 'n/a';
+  const f = (v: number) => v.toFixed(digits);
+  return s.n > 1 ? `${f(s.median)} (${f(s.min)}–${f(s.max)})` : f(s.median);
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** utime+stime of a process in seconds, from /proc/PID/stat. */
+export function procCpuSeconds(pid: number | 'self'): number {
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  // fields after the comm start at field 3 (state); utime is field 14, stime 15
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** Resident set size in MiB, from /proc/PID/status. */
+export function rssMiB(pid: number | 'self'): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** A reference load from bench/loads, reporting its own work counter. */
+export class Load {
+  private readonly ticks: Array<[number, number]> = []; // [monotonic s, total work]
+  readonly proc: ChildProcess;
+  private ready: Promise<void>;
+
+  constructor(python: string, script: string, args: string[] = []) {
+    const dir = join(packageRoot(), 'bench', 'loads');
+    this.proc = spawn(python, ['-u', join(dir, script), ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    this.proc.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-2000); });
+    this.ready = new Promise((resolve, reject) => {
+      const rl = createInterface({ input: this.proc.stdout! });
+      rl.on('line', (line) => {
+        if (line === 'ready') resolve();
+        const m = /^tick (\S+) (\d+)$/.exec(line);
+        if (m) this.ticks.push([Number(m[1]), Number(m[2])]);
+      });
+      this.proc.on('exit', (code) => reject(new Error(`load ${script} exited (${code}): ${err.trim()}`)));
+      setTimeout(() => reject(new Error(`load ${script} not ready after 20 s`)), 20000).unref();
+    });
+  }
+
+  get pid(): number {
+    return this.proc.pid!;
+  }
+
+  async start(): Promise<void> {
+    await this.ready;
+    await sleep(500); // let threads settle into their loops
+  }
+
+  /** Work per second between now and ms later, from the load's own counter. */
+  async workRate(ms: number): Promise<number> {
+    const from = this.ticks.length;
+    await sleep(ms);
+    const win = this.ticks.slice(Math.max(0, from - 1));
+    if (win.length < 2) return NaN;
+    const [t0, w0] = win[0]!;
+    const [t1, w1] = win[win.length - 1]!;
+    return (w1 - w0) / (t1 - t0);
+  }
+
+  stop(): void {
+    if (this.proc.exitCode === null && !this.proc.killed) this.proc.kill('SIGKILL');
+  }
+}

@@ -1,0 +1,27 @@
+"""T threads, each D frames deep, busy in short leaf calls (default 8 x 50)."""
+from common import arg, report_forever, start
+
+
+def leaf(x):
+    return (x * 31 + 7) % 1009
+
+
+def descend(depth, i, counter, started):
+    if depth > 0:
+        return descend(depth - 1, i, counter, started)
+    started[i] = True
+    slots = counter.slots
+    x = i
+    while True:
+        for _ in range(100):
+            x = leaf(x)
+        slots[i] += 1
+
+
+def worker(i, counter, started):
+    descend(arg(2, 50) - 2, i, counter, started)
+
+
+if __name__ == "__main__":
+    c, s = start(arg(1, 8), worker)
+    report_forever(c, s)

@@ -1,0 +1,441 @@
+/**
+ * `npm run bench`: gauge's overhead and per-sample cost on the reference
+ * loads (bench/loads) for every CPython found, written to bench/RESULTS.md.
+ *
+ *   node dist/bench/run.js [--quick] [--pythons 3.8,3.12] [--loads deep,web,idle] [--out FILE]
+ *
+ * --reader-only measures the per-sample cost alone (quick iteration on the reader).
+ * Every figure is the median of several runs with the min–max spread.
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { cpus, release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findPythons, type Python } from '../test/helpers/pythons.js';
+import { native } from '../src/reader/native.js';
+import { Target } from '../src/reader/target.js';
+import { FrameRegistry } from '../src/reader/frame-registry.js';
+import { SamplingSession } from '../src/sampling/session.js';
+import type { Window } from './headless.js';
+import { fmt, Load, median, packageRoot, procCpuSeconds, quantile, rssMiB, sleep, spread, type Spread } from './lib.js';
+
+interface Mode {
+  name: string;
+  snapRuns: number;
+  snapCount: number;
+  cpuSeconds: number;
+  cpuRuns: number;
+  rampSeconds: number;
+  rampRuns: number;
+  abPairs: number;
+  abSeconds: number;
+  memMinutes: number;
+}
+
+const FULL: Mode = { name: 'full', snapRuns: 5, snapCount: 300, cpuSeconds: 2, cpuRuns: 3, rampSeconds: 0.7, rampRuns: 3, abPairs: 3, abSeconds: 2, memMinutes: 10 };
+const QUICK: Mode = { name: 'quick', snapRuns: 3, snapCount: 150, cpuSeconds: 0.8, cpuRuns: 3, rampSeconds: 0.4, rampRuns: 3, abPairs: 3, abSeconds: 0.8, memMinutes: 1.5 };
+
+interface LoadSpec {
+  key: string;
+  script: string;
+  args: string[];
+  label: string;
+}
+
+const LOADS: LoadSpec[] = [
+  { key: 'deep', script: 'deep.py', args: ['8', '50'], label: '8 threads × 50 frames, leaf calls' },
+  { key: 'web', script: 'web.py', args: ['16'], label: 'web-like, 16 workers, short stacks' },
+  { key: 'idle', script: 'idle.py', args: ['200'], label: '200 threads, mostly idle' },
+];
+
+const RAMP = [100, 250, 500, 1000, 2000, 5000, 10000, 20000];
+const WANTED = ['3.8', '3.11', '3.12', '3.13'];
+
+interface SnapResult {
+  threads: number;
+  frames: number;
+  medUs: Spread;
+  p99Us: Spread;
+  /** CPU time of this process per sample (user+system): what the reader costs whatever else the machine runs. */
+  cpuUs: Spread;
+  /** The same without per-thread /proc reads (walker and frame cache alone). */
+  bareMedUs: Spread;
+  bareCpuUs: Spread;
+  vmReadsPerSample: number;
+  stracePerSample?: { all: number; vmread: number; pread: number; other: string };
+}
+
+interface ComboResult {
+  py: Python;
+  load: LoadSpec;
+  snap?: SnapResult;
+  cpu: Map<number, Window[]>;
+  ramp?: { rate: number; achieved: Spread; lastFailed?: number };
+  ab?: { a: Spread; b: Spread; slow: Spread };
+  top: Map<number, Spread>;
+  error?: string;
+}
+
+function parseArgs(argv: string[]): { mode: Mode; pythons?: string[]; loads?: string[]; out: string; readerOnly: boolean } {
+  let mode = FULL;
+  let pythons: string[] | undefined;
+  let loads: string[] | undefined;
+  let out = join(packageRoot(), 'bench', 'RESULTS.md');
+  let readerOnly = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--quick') mode = QUICK;
+    else if (a === '--pythons') pythons = (argv[++i] ?? '').split(',').filter(Boolean);
+    else if (a === '--loads') loads = (argv[++i] ?? '').split(',').filter(Boolean);
+    else if (a === '--out') out = argv[++i] ?? out;
+    else if (a === '--reader-only') readerOnly = true;
+    else {
+      process.stderr.write(`bench: unknown option ${a}\nusage: node dist/bench/run.js [--quick] [--pythons 3.8,3.12] [--loads deep,web,idle] [--out FILE] [--reader-only]\n`);
+      process.exit(2);
+    }
+  }
+  return { mode, pythons, loads, out, readerOnly };
+}
+
+const log = (m: string) => process.stdout.write(m + '\n');
+
+function recordShape(words: Uint32Array): { threads: number; frames: number } {
+  const n = words[4]!;
+  let p = 6;
+  let frames = 0;
+  for (let t = 0; t < n; t++) {
+    frames += words[p + 7]!;
+    p += 8 + words[p + 7]!;
+  }
+  return { threads: n, frames };
+}
+
+function straceAvailable(): boolean {
+  return spawnSync('strace', ['-V'], { stdio: 'ignore' }).status === 0;
+}
+
+/** Count system calls of `work` (run synchronously in this process) with strace -c -f. */
+async function straceCount(work: () => void): Promise<Map<string, number> | undefined> {
+  const dir = mkdtempSync(join(tmpdir(), 'gauge-bench-'));
+  const file = join(dir, 'strace.txt');
+  const st = spawn('strace', ['-c', '-f', '-p', String(process.pid), '-o', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let attached = false;
+  st.stderr!.on('data', (d: Buffer) => { if (/attached/.test(d.toString())) attached = true; });
+  for (let i = 0; i < 50 && !attached && st.exitCode === null; i++) await sleep(50);
+  if (!attached) { st.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); return undefined; }
+  await sleep(200);
+  work();
+  const done = new Promise((r) => st.on('exit', r));
+  st.kill('SIGINT');
+  await done;
+  const counts = new Map<string, number>();
+  try {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 5 || !/^[\d.]+$/.test(f[0]!) || f[f.length - 1] === 'total') continue;
+      counts.set(f[f.length - 1]!, Number(f[3]));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return counts;
+}
+
+// Node's own idle threads and event loop, not the reader.
+const NODE_NOISE = new Set(['futex', 'epoll_wait', 'epoll_pwait', 'epoll_pwait2', 'restart_syscall', 'rt_sigreturn', 'write', 'madvise', 'mprotect', 'munmap', 'mmap']);
+
+async function timeSnapshots(pid: number, mode: Mode, threadStats: boolean) {
+  const t = Target.attach(pid, new FrameRegistry(), { threadStats });
+  const api = native();
+  const buf = new Uint32Array(1 << 20);
+  const snap = () => {
+    const n = api.snapshot(t.handle, buf, buf.length);
+    if (n < 0) throw new Error(`snapshot failed (${n})`);
+  };
+  for (let i = 0; i < 50; i++) snap();
+  const meds: number[] = [];
+  const p99s: number[] = [];
+  const cpu: number[] = [];
+  const sc0 = t.info().syscalls;
+  for (let r = 0; r < mode.snapRuns; r++) {
+    const times: number[] = [];
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < mode.snapCount; i++) {
+      const a = process.hrtime.bigint();
+      snap();
+      times.push(Number(process.hrtime.bigint() - a) / 1000);
+    }
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / mode.snapCount);
+    meds.push(median(times));
+    p99s.push(quantile(times, 0.99));
+    await sleep(20);
+  }
+  const vmReads = (t.info().syscalls - sc0) / (mode.snapRuns * mode.snapCount);
+  return { t, snap, buf, med: spread(meds), p99: spread(p99s), cpu: spread(cpu), vmReads };
+}
+
+async function measureSnapshots(pid: number, mode: Mode, useStrace: boolean): Promise<SnapResult> {
+  const bare = await timeSnapshots(pid, mode, false);
+  bare.t.close();
+  const { t, snap, buf, med, p99, cpu, vmReads } = await timeSnapshots(pid, mode, true);
+  try {
+    const shape = recordShape(buf);
+    const res: SnapResult = { ...shape, medUs: med, p99Us: p99, cpuUs: cpu, bareMedUs: bare.med, bareCpuUs: bare.cpu, vmReadsPerSample: vmReads };
+    if (useStrace) {
+      const n = mode.snapCount;
+      const counts = await straceCount(() => { for (let i = 0; i < n; i++) snap(); });
+      if (counts) {
+        let all = 0;
+        const others: string[] = [];
+        for (const [k, v] of counts) {
+          if (NODE_NOISE.has(k)) continue;
+          all += v;
+          if (k !== 'process_vm_readv' && k !== 'pread64' && v >= n / 10) others.push(`${k} ${(v / n).toFixed(1)}`);
+        }
+        res.stracePerSample = {
+          all: all / n,
+          vmread: (counts.get('process_vm_readv') ?? 0) / n,
+          pread: (counts.get('pread64') ?? 0) / n,
+          other: others.join(', '),
+        };
+      }
+    }
+    return res;
+  } finally {
+    t.close();
+  }
+}
+
+function runHeadless(pid: number, rates: number[], seconds: number, runs: number, warmupMs = 400): Window[] {
+  const exe = join(packageRoot(), 'dist', 'bench', 'headless.js');
+  const out = execFileSync(process.execPath, [exe, JSON.stringify({ pid, rates, seconds, runs, warmupMs })], {
+    encoding: 'utf8', timeout: (rates.length * runs * (seconds + 3) + 20) * 1000,
+  });
+  return out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Window);
+}
+
+function sustained(ws: Window[], rate: number): boolean {
+  return median(ws.map((w) => w.achievedHz)) >= 0.95 * rate && median(ws.map((w) => w.lateFrac)) < 0.05;
+}
+
+async function measureAB(load: Load, mode: Mode, rate: number) {
+  const a: number[] = [];
+  const b: number[] = [];
+  const slow: number[] = [];
+  for (let i = 0; i < mode.abPairs; i++) {
+    await sleep(300);
+    const ra = await load.workRate(mode.abSeconds * 1000);
+    const s = new SamplingSession(load.pid, { rateHz: rate });
+    s.onSamples(() => {});
+    s.start();
+    await sleep(300);
+    const rb = await load.workRate(mode.abSeconds * 1000);
+    s.stop();
+    a.push(ra);
+    b.push(rb);
+    slow.push(((ra - rb) / ra) * 100);
+  }
+  return { a: spread(a), b: spread(b), slow: spread(slow) };
+}
+
+/** `gauge top` in batch mode, if this checkout has it: CPU % of its process. */
+function topBatchArgs(): string[] | undefined {
+  const bin = join(packageRoot(), 'bin', 'gauge');
+  const r = spawnSync(process.execPath, [bin, 'top', '--help'], { encoding: 'utf8', timeout: 10000 });
+  if (r.status !== 0) return undefined;
+  const help = r.stdout;
+  if (!/--batch/.test(help)) return undefined;
+  return [bin, 'top'];
+}
+
+async function measureTop(args: string[], pid: number, rate: number, seconds: number): Promise<number | undefined> {
+  const p = spawn(process.execPath, [...args, '--pid', String(pid), '--batch', '--rate', String(rate), '--interval', '1'], {
+    stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CI: 'true' },
+  });
+  try {
+    await sleep(1000);
+    if (p.exitCode !== null) return undefined;
+    const c0 = procCpuSeconds(p.pid!);
+    const t0 = Date.now();
+    await sleep(seconds * 1000);
+    if (p.exitCode !== null) return undefined;
+    return ((procCpuSeconds(p.pid!) - c0) / ((Date.now() - t0) / 1000)) * 100;
+  } finally {
+    p.kill('SIGKILL');
+  }
+}
+
+async function benchCombo(py: Python, spec: LoadSpec, mode: Mode, useStrace: boolean, top: string[] | undefined, readerOnly = false): Promise<ComboResult> {
+  const res: ComboResult = { py, load: spec, cpu: new Map(), top: new Map() };
+  const load = new Load(py.exe, spec.script, spec.args);
+  try {
+    await load.start();
+    res.snap = await measureSnapshots(load.pid, mode, useStrace);
+    log(`  reader ${fmt(res.snap.medUs)} µs/sample (p99 ${fmt(res.snap.p99Us)}, cpu ${fmt(res.snap.cpuUs)}, bare ${fmt(res.snap.bareMedUs)} / cpu ${fmt(res.snap.bareCpuUs)}), ${res.snap.threads} threads, ${res.snap.frames} frames, ${res.snap.vmReadsPerSample.toFixed(1)} vm reads, ${res.snap.stracePerSample?.all.toFixed(1)} syscalls`);
+    if (readerOnly) return res;
+    for (const w of runHeadless(load.pid, [100, 1000], mode.cpuSeconds, mode.cpuRuns)) {
+      if (!res.cpu.has(w.rate)) res.cpu.set(w.rate, []);
+      res.cpu.get(w.rate)!.push(w);
+    }
+    const c100 = res.cpu.get(100) ?? [];
+    log(`  headless 100 Hz ${fmt(spread(c100.map((w) => w.cpuPct)), 2)}% of a core`);
+    let best: { rate: number; achieved: Spread; lastFailed?: number } | undefined;
+    for (const rate of RAMP) {
+      const ws = rate === 100 ? c100 : rate === 1000 ? res.cpu.get(1000)! : runHeadless(load.pid, [rate], mode.rampSeconds, mode.rampRuns, 300);
+      if (!sustained(ws, rate)) {
+        if (best) best.lastFailed = rate;
+        break;
+      }
+      best = { rate, achieved: spread(ws.map((w) => w.achievedHz)) };
+    }
+    res.ramp = best;
+    log(`  highest sustained ${best?.rate ?? 'none'} Hz`);
+    res.ab = await measureAB(load, mode, 100);
+    log(`  slowdown at 100 Hz ${fmt(res.ab.slow, 2)}%`);
+    if (top) {
+      for (const rate of [100, 1000]) {
+        const xs: number[] = [];
+        for (let i = 0; i < mode.cpuRuns; i++) {
+          const v = await measureTop(top, load.pid, rate, mode.cpuSeconds);
+          if (v !== undefined) xs.push(v);
+        }
+        if (xs.length) res.top.set(rate, spread(xs));
+      }
+    }
+  } catch (err) {
+    res.error = err instanceof Error ? err.message : String(err);
+    log(`  error: ${res.error}`);
+  } finally {
+    load.stop();
+  }
+  return res;
+}
+
+/** RSS of a headless gauge sampling a web-like load at 100 Hz, run alongside the rest. */
+function startMemoryRun(py: Python, minutes: number) {
+  const load = new Load(py.exe, 'web.py', ['4']);
+  const samples: Array<{ at: number; rss: number }> = [];
+  let child: ReturnType<typeof spawn> | undefined;
+  const done = (async () => {
+    await load.start();
+    const exe = join(packageRoot(), 'dist', 'bench', 'headless.js');
+    child = spawn(process.execPath, [exe, JSON.stringify({ pid: load.pid, rates: [100], seconds: minutes * 60, runs: 1, rssEvery: Math.max(5, minutes * 6), warmupMs: 0 })], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => { buf += d.toString(); });
+    await new Promise((r) => child!.on('exit', r));
+    for (const l of buf.split('\n').filter(Boolean)) {
+      const j = JSON.parse(l) as { rssAt?: number; rssMiB: number; seconds?: number };
+      if (j.rssAt !== undefined) samples.push({ at: j.rssAt, rss: j.rssMiB });
+    }
+    return samples;
+  })().finally(() => load.stop());
+  return { done, stop: () => { child?.kill('SIGKILL'); load.stop(); } };
+}
+
+function mdTable(head: string[], rows: string[][]): string {
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+function report(mode: Mode, results: ComboResult[], mem: Array<{ at: number; rss: number }>, memPy: Python | undefined, strace: boolean, top: boolean, started: Date, extra: string): string {
+  const name = (r: ComboResult) => `${r.py.version} | ${r.load.key}`;
+  const pct = (ws: Window[] | undefined, f: (w: Window) => number, d = 2) => (ws?.length ? fmt(spread(ws.map(f)), d) : 'n/a');
+  const lines: string[] = [];
+  lines.push('# gauge benchmark results', '');
+  lines.push(`Generated by \`npm run bench${mode === QUICK ? ' -- --quick' : ''}\` (${mode.name} mode) on ${started.toISOString()}: ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, Linux ${release()}, Node ${process.version}.`);
+  lines.push('Each figure is the median over runs, with min–max in parentheses. Loads are in `bench/loads/` (deep: 8 threads × 50 frames busy in short leaf calls; web: 16 workers handling short requests, some waiting on I/O; idle: 200 parked threads and one lightly busy).', '');
+  lines.push('## Reader cost per full sample', '');
+  lines.push(`\`gauge_snapshot\` timed from JavaScript back to back (${mode.snapRuns} runs × ${mode.snapCount} samples, thread CPU/state reading on as in sampling); the median and p99 are per run. "CPU µs" is this process's user+system time per sample (robust when the machine is busy: wall time includes waiting for a core). "Stacks only" is the same reader without the per-thread CPU time and state from /proc. process_vm_readv calls counted by the reader; all system calls per sample by ${strace ? '`strace -c -f` on the benchmark process (Node\'s own futex/epoll noise excluded)' : 'strace — not installed, so n/a'}.`, '');
+  lines.push(mdTable(['CPython', 'load', 'threads', 'frames', 'µs/sample median', 'µs/sample p99', 'CPU µs/sample', 'stacks only: µs median', 'stacks only: CPU µs', 'process_vm_readv /sample', 'all syscalls /sample', 'of which pread (/proc)'],
+    results.map((r) => [name(r), String(r.snap?.threads ?? 'n/a'), String(r.snap?.frames ?? 'n/a'), fmt(r.snap?.medUs), fmt(r.snap?.p99Us), fmt(r.snap?.cpuUs), fmt(r.snap?.bareMedUs), fmt(r.snap?.bareCpuUs),
+      r.snap ? r.snap.vmReadsPerSample.toFixed(1) : 'n/a', r.snap?.stracePerSample ? r.snap.stracePerSample.all.toFixed(1) + (r.snap.stracePerSample.other ? ` (${r.snap.stracePerSample.other})` : '') : 'n/a',
+      r.snap?.stracePerSample ? r.snap.stracePerSample.pread.toFixed(1) : 'n/a'])));
+  lines.push('');
+  lines.push('## Sampler CPU use (% of one core, OS accounting)', '');
+  lines.push(`Headless: a SamplingSession in its own Node process (bench/headless.ts, with a per-leaf count consumer), ${mode.cpuRuns} windows of ${mode.cpuSeconds} s; "process" is its utime+stime, "sampler thread" the native thread alone. \`gauge top\` batch: ${top ? 'utime+stime of the `gauge top --batch` process' : 'not available in this checkout yet (pending)'}.`, '');
+  lines.push(mdTable(['CPython', 'load', 'headless 100 Hz process', 'sampler thread', 'headless 1000 Hz process', 'sampler thread', 'top 100 Hz', 'top 1000 Hz'],
+    results.map((r) => [name(r), pct(r.cpu.get(100), (w) => w.cpuPct), pct(r.cpu.get(100), (w) => w.samplerPct), pct(r.cpu.get(1000), (w) => w.cpuPct), pct(r.cpu.get(1000), (w) => w.samplerPct),
+      top ? fmt(r.top.get(100), 2) : 'pending', top ? fmt(r.top.get(1000), 2) : 'pending'])));
+  lines.push('');
+  lines.push('## Rate', '');
+  lines.push(`Achieved = ticks / wall time (intervals are randomized around the period). A rate is sustained when the median window achieves ≥95% of it with <5% of ticks starting more than half a period late; the ramp is ${RAMP.join(', ')} Hz (${mode.rampRuns} windows of ${mode.rampSeconds} s per step above 1000 Hz).`, '');
+  lines.push(mdTable(['CPython', 'load', 'achieved @100 Hz', 'late @100', 'achieved @1000 Hz', 'late @1000', 'mean tick µs @1000', 'highest sustained Hz', 'achieved there'],
+    results.map((r) => [name(r), pct(r.cpu.get(100), (w) => w.achievedHz, 1), pct(r.cpu.get(100), (w) => w.lateFrac * 100, 1) + '%', pct(r.cpu.get(1000), (w) => w.achievedHz, 0),
+      pct(r.cpu.get(1000), (w) => w.lateFrac * 100, 1) + '%', pct(r.cpu.get(1000), (w) => w.meanTickUs, 1),
+      r.ramp ? `${r.ramp.rate}${r.ramp.lastFailed ? '' : '+'}` : 'none', r.ramp ? fmt(r.ramp.achieved, 0) : 'n/a'])));
+  lines.push('');
+  lines.push('## Target slowdown at 100 Hz', '');
+  lines.push(`Work per second the load reports itself, without (A) and with (B) gauge sampling it, interleaved A/B × ${mode.abPairs} in one run, ${mode.abSeconds} s windows; slowdown per pair = (A−B)/A. Negative = noise.`, '');
+  lines.push(mdTable(['CPython', 'load', 'A work/s', 'B work/s', 'slowdown %'],
+    results.map((r) => [name(r), fmt(r.ab?.a, 0), fmt(r.ab?.b, 0), fmt(r.ab?.slow, 2)])));
+  lines.push('');
+  lines.push('## Resident memory', '');
+  if (mem.length) {
+    lines.push(`Headless gauge at 100 Hz on the web-like load (4 workers) under CPython ${memPy?.version}, for ${mode.memMinutes} min${mode === QUICK ? ' (quick mode; the full run is 10 min)' : ''}, running alongside the measurements above.`, '');
+    lines.push(mdTable(['after', 'RSS MiB'], mem.map((m) => [`${(m.at / 60).toFixed(1)} min`, m.rss.toFixed(1)])));
+  } else lines.push('not measured');
+  lines.push('');
+  const ref = results.find((r) => r.py.mm[0] === 3 && r.py.mm[1] === 12 && r.load.key === 'deep');
+  lines.push('## Against the reference', '');
+  lines.push('Austin 3.7 on this machine: about 220 µs per full sample of 8 threads × 52 frames on 3.12, 3.4% of a core at 100 Hz. Goals: ≤ 55 µs per sample, < 1% of a core headless at 100 Hz, no measurable slowdown.', '');
+  if (ref) {
+    lines.push(mdTable(['measure', 'Austin', 'goal', 'gauge (3.12, deep)'], [
+      ['µs per full sample (wall, median)', '~220', '≤ 55', fmt(ref.snap?.medUs)],
+      ['µs per full sample (CPU)', '', '≤ 55', fmt(ref.snap?.cpuUs)],
+      ['µs per sample, stacks only (wall / CPU)', '', '', `${fmt(ref.snap?.bareMedUs)} / ${fmt(ref.snap?.bareCpuUs)}`],
+      ['% of a core at 100 Hz (headless)', '3.4', '< 1', pct(ref.cpu.get(100), (w) => w.cpuPct)],
+      ['target slowdown at 100 Hz', '', '~0', fmt(ref.ab?.slow, 2) + '%'],
+    ]));
+  } else lines.push('No CPython 3.12 found: no direct comparison.');
+  const errs = results.filter((r) => r.error);
+  if (errs.length) lines.push('', '## Errors', '', ...errs.map((r) => `- ${name(r).replace(' | ', ' ')}: ${r.error}`));
+  if (extra) lines.push('', extra);
+  lines.push('');
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  const started = new Date();
+  const all = findPythons().filter((p) => p.mm[0] === 3 && p.mm[1] >= 6);
+  const minors = opts.pythons ?? WANTED;
+  const pys: Python[] = [];
+  for (const w of minors) {
+    const p = all.find((x) => `${x.mm[0]}.${x.mm[1]}` === w);
+    if (p) pys.push(p);
+    else log(`# SKIP: no CPython ${w} found`);
+  }
+  for (const w of WANTED) if (!all.some((x) => `${x.mm[0]}.${x.mm[1]}` === w)) log(`# SKIP: no CPython ${w} found (set GAUGE_TEST_PYTHONS or install it under pyenv)`);
+  if (!pys.length) {
+    process.stderr.write('bench: no CPython 3 interpreter found: set GAUGE_TEST_PYTHONS or install pyenv versions\n');
+    process.exit(1);
+  }
+  const loads = LOADS.filter((l) => !opts.loads || opts.loads.includes(l.key));
+  const useStrace = straceAvailable();
+  if (!useStrace) log('# strace not found: system calls per sample other than process_vm_readv are n/a (apt-get install strace)');
+  const top = topBatchArgs();
+  if (!top) log('# gauge top --batch not available yet: its CPU use is reported as pending');
+  const memPy = pys.find((p) => p.mm[1] === 12) ?? pys[pys.length - 1]!;
+  const mem = opts.readerOnly ? { done: Promise.resolve([]), stop: () => {} } : startMemoryRun(memPy, opts.mode.memMinutes);
+  const onSignal = () => { mem.stop(); process.exit(130); };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const results: ComboResult[] = [];
+  for (const py of pys)
+    for (const l of loads) {
+      log(`${py.label} ${l.key}: ${l.label}`);
+      results.push(await benchCombo(py, l, opts.mode, useStrace, top, opts.readerOnly));
+    }
+  log(`waiting for the ${opts.mode.memMinutes} min memory run…`);
+  const memSamples = await mem.done.catch((e: unknown) => { log(`memory run failed: ${String(e)}`); return []; });
+  const note = `Bench process itself: ${rssMiB('self').toFixed(0)} MiB RSS, ${procCpuSeconds('self').toFixed(1)} s CPU, ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s wall.`;
+  writeFileSync(opts.out, report(opts.mode, results, memSamples, memPy, useStrace, !!top, started, note));
+  log(`wrote ${opts.out}`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

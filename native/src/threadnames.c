@@ -1,0 +1,320 @@
+/*
+ * threading.Thread.name of every thread, read from the target (see
+ * threadnames.h). Dict layouts covered: 2.7 open addressing, 3.6-3.10
+ * compact dicts, 3.11+ compact dicts with unicode-only entries; instance
+ * attributes from plain instance dicts, 3.11/3.12 managed dicts and shared
+ * values, 3.13 inline values. 64-bit targets only, like the rest of the reader.
+ */
+#include "threadnames.h"
+#include "pystring.h"
+#include <stdlib.h>
+#include <string.h>
+
+/* PyTypeObject fields (unchanged 2.7-3.13 on 64-bit). */
+#define TP_NAME 24
+#define TP_BASICSIZE 32
+#define TP_FLAGS 168
+#define TP_DICTOFFSET 288
+#define TPFLAGS_INLINE_VALUES (1ull << 2)  /* 3.13 */
+#define TPFLAGS_MANAGED_DICT (1ull << 4)   /* 3.11+ */
+
+int tn_layout_for(int major, int minor, tn_layout *o) {
+  /* Offsets measured on each version's headers (interp modules pointer, heap type cached keys). */
+  static const struct { int maj, min; int64_t mods, ck; } t[] = {
+    {2, 7, 16, -1}, {3, 6, 16, -1}, {3, 7, 40, -1}, {3, 8, 56, -1}, {3, 9, 856, -1},
+    {3, 10, 856, -1}, {3, 11, 888, 856}, {3, 12, 944, 864}, {3, 13, 7656, 864},
+  };
+  for (unsigned i = 0; i < sizeof t / sizeof t[0]; i++)
+    if (t[i].maj == major && t[i].min == minor) {
+      o->major = major;
+      o->minor = minor;
+      o->interp_modules = t[i].mods;
+      o->ht_cached_keys = t[i].ck;
+      return 0;
+    }
+  return -1;
+}
+
+static int newer(const tn_layout *tl, int minor) { return tl->major > 3 || (tl->major == 3 && tl->minor >= minor); }
+
+/* The type of obj is named `want` (tp_name). */
+static int type_is(memsrc *m, uint64_t obj, const char *want) {
+  uint64_t type, name;
+  char buf[16];
+  size_t n = strlen(want) + 1;
+  if (n > sizeof buf || mem_read_u64(m, obj + 8, &type) || mem_read_u64(m, type + TP_NAME, &name) ||
+      mem_read(m, name, buf, n))
+    return 0;
+  return memcmp(buf, want, n) == 0;
+}
+
+/* Key/value pairs of a dict-keys table; values from vals (split) when non-NULL. */
+typedef struct {
+  uint64_t *keys, *vals;
+  int n, cap;
+} items;
+
+static int items_push(items *it, uint64_t k, uint64_t v) {
+  if (!k || !v) return 0;
+  if (it->n == it->cap) {
+    int cap = it->cap ? it->cap * 2 : 64;
+    uint64_t *nk = realloc(it->keys, (size_t)cap * 8), *nv;
+    if (!nk) return -1;
+    it->keys = nk;
+    if (!(nv = realloc(it->vals, (size_t)cap * 8))) return -1;
+    it->vals = nv;
+    it->cap = cap;
+  }
+  it->keys[it->n] = k;
+  it->vals[it->n++] = v;
+  return 0;
+}
+
+static void items_free(items *it) {
+  free(it->keys);
+  free(it->vals);
+  memset(it, 0, sizeof *it);
+}
+
+/*
+ * Entries of a 3.6+ PyDictKeysObject. values: the split values array
+ * (entry i's value is values[i]) or 0 for a combined table; vcap bounds it.
+ */
+static int keys_items(memsrc *m, const tn_layout *tl, uint64_t keys, uint64_t values, int64_t vcap, items *out) {
+  uint8_t h[40];
+  if (mem_read(m, keys, h, sizeof h)) return -1;
+  uint64_t entries;
+  int64_t nentries;
+  int esize = 24, koff = 8, voff = 16;
+  if (newer(tl, 11)) {
+    unsigned log2_size = h[8], log2_index = h[9], kind = h[10];
+    if (log2_size > 20 || log2_index > 23 || kind > 2) return -1;
+    nentries = (int64_t)ld_u64(h + 24);
+    entries = keys + 32 + (1ull << log2_index);
+    if (kind != 0) { esize = 16; koff = 0; voff = 8; }
+    if (nentries > (int64_t)(1ull << log2_size)) return -1;
+  } else {
+    int64_t size = (int64_t)ld_u64(h + 8);
+    nentries = (int64_t)ld_u64(h + 32);
+    if (size <= 0 || size > (1 << 22) || (size & (size - 1)) || nentries > size) return -1;
+    int ix = size <= 0xff ? 1 : size <= 0xffff ? 2 : 4;
+    entries = keys + 40 + (uint64_t)size * (uint64_t)ix;
+  }
+  if (nentries < 0 || nentries > TN_MAX_DICT) return -1;
+  if (values && vcap >= 0 && nentries > vcap) nentries = vcap;
+  if (nentries == 0) return 0;
+  uint8_t *e = malloc((size_t)nentries * (size_t)esize);
+  uint64_t *v = values ? malloc((size_t)nentries * 8) : 0;
+  int rc = -1;
+  if (!e || (values && !v)) goto out;
+  if (mem_read(m, entries, e, (size_t)nentries * (size_t)esize)) goto out;
+  if (values && mem_read(m, values, v, (size_t)nentries * 8)) goto out;
+  rc = 0;
+  for (int64_t i = 0; i < nentries && rc == 0; i++)
+    rc = items_push(out, ld_u64(e + i * esize + koff), values ? v[i] : ld_u64(e + i * esize + voff));
+out:
+  free(e);
+  free(v);
+  return rc;
+}
+
+/* Offset of the first value in a split-values object (3.13 prefixes a small header). */
+static uint64_t values_off(const tn_layout *tl) { return newer(tl, 13) ? 8 : 0; }
+
+static int dict_items(memsrc *m, const tn_layout *tl, uint64_t d, items *out) {
+  if (tl->major == 2) {
+    uint8_t h[48];
+    if (mem_read(m, d, h, sizeof h)) return -1;
+    int64_t mask = (int64_t)ld_u64(h + 32);
+    uint64_t table = ld_u64(h + 40);
+    if (mask < 0 || mask + 1 > TN_MAX_DICT || ((mask + 1) & mask)) return -1;
+    size_t bytes = (size_t)(mask + 1) * 24;
+    uint8_t *e = malloc(bytes);
+    if (!e) return -1;
+    int rc = mem_read(m, table, e, bytes) ? -1 : 0;
+    for (int64_t i = 0; i <= mask && rc == 0; i++) rc = items_push(out, ld_u64(e + i * 24 + 8), ld_u64(e + i * 24 + 16));
+    free(e);
+    return rc;
+  }
+  uint8_t h[48];
+  if (mem_read(m, d, h, sizeof h)) return -1;
+  uint64_t keys = ld_u64(h + 32), values = ld_u64(h + 40);
+  if (!keys) return -1;
+  int64_t vcap = -1;
+  if (values && newer(tl, 13)) {
+    uint8_t vh[4];
+    if (mem_read(m, values, vh, sizeof vh)) return -1;
+    vcap = vh[0];
+  }
+  return keys_items(m, tl, keys, values ? values + values_off(tl) : 0, vcap, out);
+}
+
+/* Key object k equals the ASCII string s. *known caches the matching object's address. */
+static int key_is(memsrc *m, const py_layout *l, uint64_t k, const char *s, uint64_t *known) {
+  if (known && *known) {
+    if (k == *known) return 1;
+  }
+  uint8_t hdr[24];
+  if (mem_read(m, k, hdr, sizeof hdr)) return 0;
+  if (ld_u64(hdr + 16) != strlen(s)) return 0;
+  char buf[128];
+  if (pystr_read(m, l->string_kind, k, buf, sizeof buf) < 0 || strcmp(buf, s) != 0) return 0;
+  if (known) *known = k;
+  return 1;
+}
+
+static int find_in(memsrc *m, const py_layout *l, const items *it, const char *key, uint64_t *keyobj, uint64_t *val) {
+  /* Address match first: attribute names are interned, so most lookups need no string read. */
+  if (keyobj && *keyobj)
+    for (int i = 0; i < it->n; i++)
+      if (it->keys[i] == *keyobj) { *val = it->vals[i]; return 0; }
+  for (int i = 0; i < it->n; i++)
+    if (key_is(m, l, it->keys[i], key, keyobj)) { *val = it->vals[i]; return 0; }
+  return 1;
+}
+
+int tn_dict_get(memsrc *m, const py_layout *l, const tn_layout *tl, uint64_t d, const char *key, uint64_t *keyobj,
+                uint64_t *val) {
+  items it = {0};
+  int rc = dict_items(m, tl, d, &it);
+  if (rc == 0) rc = find_in(m, l, &it, key, keyobj, val);
+  items_free(&it);
+  return rc;
+}
+
+static int split_get(memsrc *m, const py_layout *l, const tn_layout *tl, uint64_t type, uint64_t values, int64_t vcap,
+                     const char *key, uint64_t *keyobj, uint64_t *val) {
+  uint64_t keys;
+  if (tl->ht_cached_keys < 0 || mem_read_u64(m, type + (uint64_t)tl->ht_cached_keys, &keys) || !keys) return -1;
+  items it = {0};
+  int rc = keys_items(m, tl, keys, values, vcap, &it);
+  if (rc == 0) rc = find_in(m, l, &it, key, keyobj, val);
+  items_free(&it);
+  return rc;
+}
+
+int tn_attr_get(memsrc *m, const py_layout *l, const tn_layout *tl, uint64_t obj, const char *key, uint64_t *keyobj,
+                uint64_t *val) {
+  uint64_t type, p;
+  uint8_t t[TP_DICTOFFSET + 8];
+  if (mem_read_u64(m, obj + 8, &type) || mem_read(m, type, t, sizeof t)) return -1;
+  uint64_t flags = ld_u64(t + TP_FLAGS);
+  int64_t dictoffset = (int64_t)ld_u64(t + TP_DICTOFFSET), basicsize = (int64_t)ld_u64(t + TP_BASICSIZE);
+  if (newer(tl, 13) && (flags & TPFLAGS_INLINE_VALUES)) {
+    /* 3.13: values live right after the object while valid; else in the dict before it. */
+    if (basicsize < 16 || basicsize > 4096) return -1;
+    uint64_t values = obj + (uint64_t)basicsize;
+    uint8_t vh[4];
+    if (mem_read(m, values, vh, sizeof vh)) return -1;
+    if (vh[3]) return split_get(m, l, tl, type, values + 8, vh[0], key, keyobj, val);
+    if (mem_read_u64(m, obj - 24, &p)) return -1;
+    return p ? tn_dict_get(m, l, tl, p, key, keyobj, val) : 1;
+  }
+  if (newer(tl, 11) && (flags & TPFLAGS_MANAGED_DICT)) {
+    if (mem_read_u64(m, obj - 24, &p)) return -1;
+    if (newer(tl, 12) && (p & 1)) return split_get(m, l, tl, type, p - 1, -1, key, keyobj, val); /* tagged values */
+    if (p) return tn_dict_get(m, l, tl, p, key, keyobj, val);
+    if (newer(tl, 12)) return 1;
+    if (mem_read_u64(m, obj - 32, &p)) return -1; /* 3.11: values pointer before the dict pointer */
+    return p ? split_get(m, l, tl, type, p, -1, key, keyobj, val) : 1;
+  }
+  if (dictoffset <= 0 || dictoffset > 4096) return 1;
+  if (mem_read_u64(m, obj + (uint64_t)dictoffset, &p)) return -1;
+  return p ? tn_dict_get(m, l, tl, p, key, keyobj, val) : 1;
+}
+
+int tn_int_read(memsrc *m, const py_layout *l, uint64_t obj, uint64_t *out) {
+  uint8_t b[40];
+  if (mem_read(m, obj, b, 36)) return -1;
+  if (l->major == 2) { /* PyIntObject */
+    *out = ld_u64(b + 16);
+    return 0;
+  }
+  int64_t ndigits;
+  if (l->major > 3 || l->minor >= 12) {
+    uint64_t tag = ld_u64(b + 16);
+    if ((tag & 3) == 2) return -1; /* negative: not an ident */
+    ndigits = (int64_t)(tag >> 3);
+  } else {
+    ndigits = (int64_t)ld_u64(b + 16);
+  }
+  if (ndigits < 0 || ndigits > 3) return -1;
+  uint64_t v = 0;
+  for (int64_t i = ndigits - 1; i >= 0; i--) {
+    uint32_t d = ld_u32(b + 24 + 4 * i) & 0x3fffffff;
+    if (i == 2 && d > 0xf) return -1; /* more than 64 bits */
+    v = (v << 30) | d;
+  }
+  *out = v;
+  return 0;
+}
+
+static int utf8_valid(const uint8_t *s, size_t n) {
+  for (size_t i = 0; i < n;) {
+    uint8_t c = s[i];
+    size_t k = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+    if (!k || i + k > n) return 0;
+    for (size_t j = 1; j < k; j++)
+      if ((s[i + j] & 0xc0) != 0x80) return 0;
+    i += k;
+  }
+  return 1;
+}
+
+static int read_name(memsrc *m, const py_layout *l, uint64_t s, char *out, size_t cap) {
+  if (!type_is(m, s, "str")) return -1;
+  if (l->major == 2) {
+    /* 2.7 names are byte strings: keep them when they are UTF-8, else mark the non-ASCII bytes. */
+    uint8_t *raw;
+    size_t n;
+    if (pybytes_read(m, STR_PY2, s, &raw, &n, PYSTR_MAX_CHARS)) return -1;
+    if (n >= cap) n = cap - 1;
+    int ok = utf8_valid(raw, n);
+    for (size_t i = 0; i < n; i++) out[i] = ok || raw[i] < 0x80 ? (char)raw[i] : '?';
+    out[n] = 0;
+    free(raw);
+    return 0;
+  }
+  return pystr_read(m, l->string_kind, s, out, cap) < 0 ? -1 : 0;
+}
+
+static int find_active(memsrc *m, const py_layout *l, const tn_layout *tl, uint64_t interp, uint64_t *active) {
+  uint64_t modules, mod, mdict;
+  if (tl->interp_modules < 0 || mem_read_u64(m, interp + (uint64_t)tl->interp_modules, &modules) || !modules) return -1;
+  if (!type_is(m, modules, "dict")) return -1;
+  int rc = tn_dict_get(m, l, tl, modules, "threading", 0, &mod);
+  if (rc) return rc;
+  if (!type_is(m, mod, "module") || mem_read_u64(m, mod + 16, &mdict) || !type_is(m, mdict, "dict")) return -1;
+  if ((rc = tn_dict_get(m, l, tl, mdict, "_active", 0, active))) return rc;
+  return type_is(m, *active, "dict") ? 0 : -1;
+}
+
+int threadnames_read(memsrc *m, const py_layout *l, const tn_layout *tl, tn_cache *c, uint64_t interp, tn_entry *out,
+                     int max) {
+  for (int attempt = 0; attempt < 2; attempt++) {
+    if (!c->active) {
+      int rc = find_active(m, l, tl, interp, &c->active);
+      if (rc == 1) return 0; /* threading not imported: no names to read */
+      if (rc) return -1;
+    }
+    items it = {0};
+    if (dict_items(m, tl, c->active, &it) || !type_is(m, c->active, "dict")) {
+      /* The dict moved or the cache is stale: look it up again once. */
+      items_free(&it);
+      c->active = 0;
+      continue;
+    }
+    int n = 0;
+    const char *attr = l->major == 2 ? "_Thread__name" : "_name";
+    for (int i = 0; i < it.n && n < max; i++) {
+      uint64_t ident, name;
+      if (tn_int_read(m, l, it.keys[i], &ident)) continue;
+      if (tn_attr_get(m, l, tl, it.vals[i], attr, &c->name_key, &name)) continue;
+      if (read_name(m, l, name, out[n].name, sizeof out[n].name)) continue;
+      out[n++].ident = ident;
+    }
+    items_free(&it);
+    return n;
+  }
+  return -1;
+}

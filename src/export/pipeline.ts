@@ -1,0 +1,203 @@
+/**
+ * The export flags shared by `gauge top` and `gauge record`, and the wiring
+ * from a sampling session to every destination asked for. Destinations only
+ * ever receive samples through push(), which returns at once.
+ */
+import type { Argv } from 'yargs';
+import { basename } from 'node:path';
+import { commandLine } from '../process/procfs.js';
+import type { FrameTable, ProcessInfo, Sample } from '../sampling/types.js';
+import { DEFAULT_OTLP_ENDPOINT, OtlpSpanExport } from './otlp.js';
+import type { QueueStats } from './queue.js';
+import { DataKitUploader, PyroscopeUploader, type ProfileUploader, type UploadOptions } from './uploads.js';
+
+export const MIN_UPLOAD_INTERVAL_S = 10;
+
+/** What the exports need from a session (SamplingSession satisfies it). */
+export interface ExportSession {
+  readonly rootPid: number;
+  readonly frames: FrameTable;
+  readonly processes: Map<number, ProcessInfo>;
+  readonly opts: { rateHz: number };
+  onProcessExit?(l: (pid: number) => void): void;
+}
+
+export interface ExportArgs {
+  'otlp-endpoint'?: string;
+  jaeger?: boolean;
+  'otlp-header'?: (string | number)[];
+  service?: string;
+  version?: string | number;
+  env?: string;
+  'strip-levels'?: number;
+  'min-span'?: number;
+  datakit?: string;
+  pyroscope?: string;
+  'upload-interval'?: number;
+  'upload-interval-ms'?: number;
+  'export-queue'?: number;
+  'export-max-backoff-ms'?: number;
+  idle?: boolean;
+  gil?: boolean;
+  subprocesses?: boolean;
+  rate?: number;
+}
+
+export interface Exports {
+  push(samples: readonly Sample[]): void;
+  /** Short, for a header or a log line: e.g. "spans 1234 sent 0 dropped, datakit 3 ok". */
+  status(): string;
+  /** Per-destination counters. */
+  stats(): Record<string, QueueStats>;
+  /** Flush what is open and queued (bounded wait), then stop. */
+  close(): Promise<void>;
+}
+
+function validUrl(s: string | undefined): boolean {
+  if (s === undefined) return true;
+  try {
+    const u = new URL(s);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/** Adds every export flag to a command's yargs builder (with validation → usage errors). */
+export function addExportOptions<T>(y: Argv<T>): Argv<T & ExportArgs> {
+  return (
+    y
+      // `--version` here is the service version, not gauge's (that stays `gauge -V`).
+      .version(false)
+      .option('otlp-endpoint', { type: 'string', group: 'Export:', describe: `Send spans built from samples over OTLP/HTTP protobuf (default endpoint ${DEFAULT_OTLP_ENDPOINT})` })
+      .option('jaeger', { type: 'boolean', group: 'Export:', describe: `Shorthand for --otlp-endpoint ${DEFAULT_OTLP_ENDPOINT} (Jaeger's OTLP port)` })
+      .option('otlp-header', { type: 'array', string: true, group: 'Export:', describe: 'Extra OTLP request header K=V (repeatable), e.g. for auth' })
+      .option('service', { type: 'string', group: 'Export:', describe: 'service.name for spans and profiles (default: the script name)' })
+      .option('version', { type: 'string', group: 'Export:', describe: 'service.version for spans and profiles' })
+      .option('env', { type: 'string', group: 'Export:', describe: 'deployment environment for spans and profiles' })
+      .option('strip-levels', { type: 'number', default: 0, group: 'Export:', describe: 'Outermost frames that are not spans; the next level starts a trace' })
+      .option('min-span', { type: 'number', default: 2, group: 'Export:', describe: 'Drop activations seen in fewer samples than this' })
+      .option('datakit', { type: 'string', group: 'Export:', describe: 'Upload pprof profiles to DataKit, e.g. http://127.0.0.1:9529' })
+      .option('pyroscope', { type: 'string', group: 'Export:', describe: 'Upload pprof profiles to Pyroscope, e.g. http://127.0.0.1:4040' })
+      .option('upload-interval', { alias: 'd', type: 'number', default: 60, group: 'Export:', describe: `Seconds per uploaded profile (min ${MIN_UPLOAD_INTERVAL_S})` })
+      // Test and tuning knobs, not in --help.
+      .option('upload-interval-ms', { type: 'number', hidden: true })
+      .option('export-queue', { type: 'number', hidden: true })
+      .option('export-max-backoff-ms', { type: 'number', hidden: true })
+      .check((a) => {
+        const args = a as unknown as ExportArgs;
+        if (!validUrl(args['otlp-endpoint'])) return `--otlp-endpoint: not an http(s) URL: ${args['otlp-endpoint']}`;
+        if (!validUrl(args.datakit)) return `--datakit: not an http(s) URL: ${args.datakit}`;
+        if (!validUrl(args.pyroscope)) return `--pyroscope: not an http(s) URL: ${args.pyroscope}`;
+        for (const h of args['otlp-header'] ?? []) {
+          if (!/^[^=\s]+=/.test(String(h))) return `--otlp-header: expected K=V, got ${h}`;
+        }
+        const iv = args['upload-interval'];
+        if (iv !== undefined && !(iv >= MIN_UPLOAD_INTERVAL_S)) return `--upload-interval: at least ${MIN_UPLOAD_INTERVAL_S} seconds`;
+        const sl = args['strip-levels'];
+        if (sl !== undefined && !(Number.isInteger(sl) && sl >= 0)) return '--strip-levels: a whole number >= 0';
+        const ms = args['min-span'];
+        if (ms !== undefined && !(Number.isInteger(ms) && ms >= 1)) return '--min-span: a whole number of samples >= 1';
+        return true;
+      }) as unknown as Argv<T & ExportArgs>
+  );
+}
+
+/** The service name from a command line: the script (app.py → app), `-m module`, else the executable. */
+export function serviceFromCommand(cmdline: string): string {
+  const args = cmdline.split(' ').filter(Boolean);
+  const m = args.indexOf('-m');
+  if (m >= 0 && args[m + 1]) return args[m + 1]!;
+  const script = args.slice(1).find((a) => !a.startsWith('-') && /\.pyw?$/.test(a));
+  if (script) return basename(script).replace(/\.pyw?$/, '');
+  return args[0] ? basename(args[0]) : 'python';
+}
+
+function parseHeaders(list: (string | number)[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const h of list ?? []) {
+    const s = String(h);
+    const i = s.indexOf('=');
+    out[s.slice(0, i).trim()] = s.slice(i + 1);
+  }
+  return out;
+}
+
+/** Starts every destination the flags ask for; undefined when none. */
+export function startExports(argv: ExportArgs, session: ExportSession): Exports | undefined {
+  const endpoint = argv['otlp-endpoint'] ?? (argv.jaeger ? DEFAULT_OTLP_ENDPOINT : undefined);
+  if (!endpoint && !argv.datakit && !argv.pyroscope) return undefined;
+  const root = session.processes.get(session.rootPid);
+  const service = argv.service || serviceFromCommand(root?.cmdline || commandLine(session.rootPid));
+  const version = argv.version !== undefined && argv.version !== '' ? String(argv.version) : undefined;
+  const env = argv.env || undefined;
+  const maxBackoffMs = argv['export-max-backoff-ms'];
+
+  let spans: OtlpSpanExport | undefined;
+  if (endpoint) {
+    spans = new OtlpSpanExport(session.frames, {
+      endpoint,
+      headers: parseHeaders(argv['otlp-header']),
+      service,
+      version,
+      env,
+      stripLevels: argv['strip-levels'] ?? 0,
+      minSamples: argv['min-span'] ?? 2,
+      maxQueue: argv['export-queue'],
+      maxBackoffMs,
+    });
+  }
+  const uploaders: ProfileUploader[] = [];
+  const uploadOpts: UploadOptions = {
+    service,
+    env,
+    version,
+    intervalMs: argv['upload-interval-ms'] ?? Math.max(MIN_UPLOAD_INTERVAL_S, argv['upload-interval'] ?? 60) * 1000,
+    recorder: {
+      idle: argv.idle ?? false,
+      gil: argv.gil ?? false,
+      rateHz: session.opts.rateHz,
+      perProcess: argv.subprocesses ? true : undefined,
+      describeProcess: (pid) => session.processes.get(pid)?.cmdline ?? '',
+    },
+    pid: session.rootPid,
+    runtimeVersion: () => {
+      for (const p of session.processes.values()) if (p.pythonVersion) return p.pythonVersion;
+      return '';
+    },
+    maxQueue: argv['export-queue'],
+    maxBackoffMs,
+  };
+  if (argv.datakit) uploaders.push(new DataKitUploader(argv.datakit, session.frames, uploadOpts));
+  if (argv.pyroscope) uploaders.push(new PyroscopeUploader(argv.pyroscope, session.frames, uploadOpts));
+
+  session.onProcessExit?.((pid) => spans?.processExited(pid));
+
+  return {
+    push(samples) {
+      spans?.push(samples);
+      for (const u of uploaders) u.push(samples);
+    },
+    status() {
+      const parts: string[] = [];
+      if (spans) {
+        const s = spans.stats();
+        parts.push(`spans ${s.sent} sent ${s.dropped} dropped${s.pending ? ` ${s.pending} queued` : ''}${s.errors ? ` ${s.errors} errors` : ''}`);
+      }
+      for (const u of uploaders) {
+        const s = u.stats();
+        parts.push(`${u.kind} ${s.ok} ok${s.dropped ? ` ${s.dropped} dropped` : ''}${s.errors ? ` ${s.errors} errors` : ''}`);
+      }
+      return parts.join(', ');
+    },
+    stats() {
+      const out: Record<string, QueueStats> = {};
+      if (spans) out.spans = { ...spans.stats() };
+      for (const u of uploaders) out[u.kind] = { ...u.stats() };
+      return out;
+    },
+    async close() {
+      await Promise.all([spans?.close(), ...uploaders.map((u) => u.close())]);
+    },
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * What one refresh of `gauge top` shows, as plain data: built from the
+ * profile model and the session, rendered by the Ink TUI and by the batch
+ * (plain text) output alike, and easy to construct in component tests.
+ */
+import type { ProcessInfo, SamplerStats } from '../sampling/types.js';
+import type { FunctionView, ProfileModel, SortKey, ThreadRow, Window } from './profile.js';
+
+export interface ViewState {
+  sort: SortKey;
+  byLine: boolean;
+  idle: boolean;
+  window: Window;
+  /** ThreadRow.key, or undefined for all threads. */
+  thread?: string;
+  /** Process filter, or undefined for all processes. */
+  pid?: number;
+  /** Text filter on function name or file. */
+  filter: string;
+  fullFilenames: boolean;
+  paused: boolean;
+}
+
+export const defaultView = (): ViewState => ({
+  sort: 'own',
+  byLine: false,
+  idle: false,
+  window: 'cumulative',
+  filter: '',
+  fullFilenames: false,
+  paused: false,
+});
+
+export interface Header {
+  pid: number;
+  cmdline: string;
+  pythonVersion: string;
+  elapsedS: number;
+  /** Ticks in the window (one per process per sampling instant). */
+  samples: number;
+  achievedHz: number;
+  requestedHz: number;
+  dropped: number;
+  late: number;
+  errorPct: number;
+  gilPct: number;
+  activePct: number;
+  threads: number;
+  processes: number;
+  gilOnly: boolean;
+  /** Set once the target is gone: what to tell the user. */
+  exitedNote?: string;
+  /** Extra status lines (exporters, last save). */
+  status: string[];
+}
+
+export interface Snapshot {
+  header: Header;
+  view: ViewState;
+  functions: FunctionView;
+  threads: ThreadRow[];
+  processes: ProcessInfo[];
+  /** Label of the active thread/process filter, if any. */
+  scopeLabel?: string;
+}
+
+export interface SnapshotSource {
+  rootPid: number;
+  processes: ReadonlyMap<number, ProcessInfo>;
+  stats(): SamplerStats;
+  startedAt: number;
+}
+
+export function buildSnapshot(
+  model: ProfileModel,
+  src: SnapshotSource,
+  view: ViewState,
+  extra: { exitedNote?: string; status?: string[]; now?: number; limit?: number } = {},
+): Snapshot {
+  const totals = model.totals({ window: view.window, rootPid: src.rootPid });
+  const stats = src.stats();
+  const root = src.processes.get(src.rootPid) ?? [...src.processes.values()][0];
+  const functions = model.functions({
+    byLine: view.byLine,
+    idle: view.idle,
+    window: view.window,
+    pid: view.pid,
+    thread: view.thread,
+    filter: view.filter || undefined,
+    sort: view.sort,
+    limit: extra.limit ?? 200,
+  });
+  const threads = model.threads({ window: view.window, idle: view.idle });
+  let scopeLabel: string | undefined;
+  if (view.thread) {
+    const t = threads.find((x) => x.key === view.thread);
+    scopeLabel = `thread ${t ? threadLabel(t) : view.thread}`;
+  } else if (view.pid !== undefined) {
+    scopeLabel = `process ${view.pid}`;
+  }
+  return {
+    header: {
+      pid: root?.pid ?? src.rootPid,
+      cmdline: root?.cmdline ?? '',
+      pythonVersion: root?.pythonVersion ?? '',
+      elapsedS: ((extra.now ?? Date.now()) - src.startedAt) / 1000,
+      samples: totals.ticks,
+      achievedHz: totals.achievedHz,
+      requestedHz: stats.rateHz,
+      dropped: stats.dropped,
+      late: stats.late,
+      errorPct: totals.errorPct,
+      gilPct: totals.gilPct,
+      activePct: totals.activePct,
+      threads: totals.threads,
+      processes: Math.max(totals.processes, [...src.processes.values()].filter((p) => !p.exited).length),
+      gilOnly: model.gilOnly,
+      exitedNote: extra.exitedNote,
+      status: extra.status ?? [],
+    },
+    view,
+    functions,
+    threads,
+    processes: [...src.processes.values()],
+    scopeLabel,
+  };
+}
+
+export function threadLabel(t: ThreadRow): string {
+  const id = t.nativeId ? String(t.nativeId) : '0x' + t.threadId.toString(16);
+  return t.name ? `${id} ${t.name}` : id;
+}
+
+/** Filter cycle for t/Tab: all → each process (when several) → each thread → all. */
+export function nextScope(view: ViewState, threads: ThreadRow[], processes: number[]): Pick<ViewState, 'thread' | 'pid'> {
+  const scopes: Array<Pick<ViewState, 'thread' | 'pid'>> = [{}];
+  const multi = processes.length > 1;
+  if (multi) for (const pid of processes) scopes.push({ pid });
+  for (const t of threads) scopes.push({ thread: t.key });
+  const i = scopes.findIndex((s) => s.thread === view.thread && s.pid === view.pid);
+  return scopes[(i + 1) % scopes.length]!;
+}
+
+export const SORT_KEYS: SortKey[] = ['own', 'total', 'ownTime', 'totalTime'];
+export const SORT_TITLES: Record<SortKey, string> = { own: '%Own', total: '%Total', ownTime: 'OwnTime', totalTime: 'TotalTime' };

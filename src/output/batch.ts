@@ -1,0 +1,90 @@
+/**
+ * Plain-text output of `gauge top` without a terminal (piped, CI, --batch):
+ * a snapshot every --delay seconds, like `top -b`. cli-table3 with no borders
+ * and no colour, so the output greps and diffs cleanly.
+ */
+import Table from 'cli-table3';
+import { clock, duration, functionLabel, pct, truncate } from '../model/format.js';
+import { SORT_TITLES, threadLabel, type Header, type Snapshot } from '../model/snapshot.js';
+
+const PLAIN_CHARS = {
+  top: '', 'top-mid': '', 'top-left': '', 'top-right': '',
+  bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
+  left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
+};
+
+/** The header as lines of plain text (also the TUI's source of wording). */
+export function headerLines(h: Header): string[] {
+  const lines: string[] = [];
+  lines.push(`gauge top  pid ${h.pid}${h.cmdline ? ': ' + h.cmdline : ''}`);
+  const rate = `${h.achievedHz.toFixed(h.achievedHz >= 100 ? 0 : 1)}/${h.requestedHz} Hz`;
+  const loss = h.dropped || h.late ? `  (dropped ${h.dropped}, late ${h.late})` : '';
+  lines.push(
+    `Python ${h.pythonVersion || '?'}  Elapsed ${clock(h.elapsedS)}  Samples ${h.samples} at ${rate}${loss}`,
+  );
+  lines.push(
+    `Errors ${pct(h.errorPct)}  GIL ${pct(h.gilPct)}  Active ${pct(h.activePct)}  Threads ${h.threads}  Processes ${h.processes}${h.gilOnly ? '  [--gil: GIL holders only]' : ''}`,
+  );
+  if (h.exitedNote) lines.push(h.exitedNote);
+  for (const s of h.status) if (s) lines.push(s);
+  return lines;
+}
+
+export interface BatchOptions {
+  /** Total width available; the function column takes what the numbers leave. */
+  width: number;
+  /** Function rows printed. */
+  rows: number;
+}
+
+export function renderBatch(s: Snapshot, o: BatchOptions): string {
+  const out: string[] = [];
+  out.push(...headerLines(s.header));
+  const v = s.view;
+  const scope = [
+    v.window === 'cumulative' ? 'since start' : 'last refresh',
+    v.byLine ? 'by line' : 'by function',
+    v.idle ? 'idle shown' : 'idle hidden',
+    s.scopeLabel,
+    v.filter ? `filter "${v.filter}"` : undefined,
+  ].filter(Boolean);
+  out.push(`Functions (${scope.join(', ')}; ${s.functions.samples} thread samples; sorted by ${SORT_TITLES[v.sort]})`);
+
+  const numW = 10;
+  const fnWidth = Math.max(20, o.width - 4 * (numW + 2) - 2);
+  const head = ['%Own', '%Total', 'OwnTime', 'TotalTime'].map((h, i) =>
+    ['own', 'total', 'ownTime', 'totalTime'][i] === v.sort ? h + '*' : h,
+  );
+  const fn = new Table({
+    head: [...head, v.byLine ? 'Line (file:line)' : 'Function (file:line)'],
+    chars: PLAIN_CHARS,
+    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0, compact: true },
+    colAligns: ['right', 'right', 'right', 'right', 'left'],
+  });
+  for (const r of s.functions.rows.slice(0, o.rows)) {
+    fn.push([
+      pct(r.ownPct),
+      pct(r.totalPct),
+      duration(r.ownTime),
+      duration(r.totalTime),
+      functionLabel(r.name, r.file, r.line, fnWidth, v.fullFilenames),
+    ]);
+  }
+  if (s.functions.rows.length === 0) out.push('  (no samples yet)');
+  else out.push(fn.toString());
+
+  const threads = new Table({
+    head: ['PID', 'Thread', 'State', 'CPU%', 'GIL%', 'Samples'],
+    chars: PLAIN_CHARS,
+    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0, compact: true },
+    colAligns: ['right', 'left', 'left', 'right', 'right', 'right'],
+  });
+  for (const t of s.threads) {
+    threads.push([t.pid, truncate(threadLabel(t), 40), t.state, pct(t.cpuPct), pct(t.gilPct), t.samples]);
+  }
+  out.push('');
+  out.push('Threads');
+  out.push(s.threads.length ? threads.toString() : '  (none active)');
+  out.push('');
+  return out.join('\n') + '\n';
+}

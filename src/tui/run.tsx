@@ -1,0 +1,102 @@
+/**
+ * Runs the interactive view on the terminal: alternate screen, hidden
+ * cursor, raw keys; and puts the terminal back however gauge ends (q,
+ * Ctrl-C, SIGTERM, SIGHUP, an uncaught error, process exit).
+ */
+import { render } from 'ink';
+import chalk, { Chalk, type ChalkInstance } from 'chalk';
+import { App } from './app.js';
+import type { TopController } from '../model/top-controller.js';
+
+export interface TuiOptions {
+  controller: TopController;
+  delayMs: number;
+  durationMs?: number;
+  /** Drain pending samples before a refresh closes the window. */
+  tick?: () => void;
+  /** Stop sampling and the launched program; resolves with gauge's exit code. */
+  shutdown: (signal?: NodeJS.Signals) => Promise<number>;
+  save?: () => Promise<{ path: string; format: string; samples: number }>;
+}
+
+/** NO_COLOR (https://no-color.org) wins over everything; otherwise chalk's own detection. */
+export function colorChalk(env: NodeJS.ProcessEnv = process.env): ChalkInstance {
+  if (env.NO_COLOR) return new Chalk({ level: 0 });
+  return chalk;
+}
+
+const ENTER = '\x1b[?1049h\x1b[H\x1b[2J\x1b[?25l';
+const LEAVE = '\x1b[?25h\x1b[?1049l';
+
+export async function runTui(o: TuiOptions): Promise<number> {
+  const { controller } = o;
+  const stdout = process.stdout;
+  let restored = false;
+  const restore = (): void => {
+    if (restored) return;
+    restored = true;
+    try {
+      if (process.stdin.isTTY) process.stdin.setRawMode(false);
+    } catch {
+      // stdin already gone
+    }
+    stdout.write(LEAVE);
+  };
+  process.on('exit', restore);
+  stdout.write(ENTER);
+
+  let finish!: (code: number) => void;
+  const done = new Promise<number>((r) => (finish = r));
+  let quitting = false;
+  const quit = (signal?: NodeJS.Signals): void => {
+    if (quitting) return;
+    quitting = true;
+    clearInterval(timer);
+    if (endTimer) clearTimeout(endTimer);
+    app.unmount();
+    restore();
+    o.shutdown(signal).then(finish, () => finish(1));
+  };
+
+  const save = o.save
+    ? (): void => {
+        controller.say('saving…');
+        o.save!().then(
+          (r) => controller.say(`saved ${r.samples} samples to ${r.path} (${r.format})`),
+          (err: unknown) => controller.say(`save failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`),
+        );
+      }
+    : undefined;
+
+  const app = render(<App controller={controller} chalk={colorChalk()} onQuit={() => quit()} onSave={save} />, {
+    exitOnCtrlC: false,
+    patchConsole: true,
+  });
+
+  const timer = setInterval(() => {
+    o.tick?.();
+    controller.refresh();
+  }, o.delayMs);
+  const endTimer = o.durationMs !== undefined ? setTimeout(() => quit(), o.durationMs) : undefined;
+
+  const onSignal = (sig: NodeJS.Signals): void => quit(sig);
+  const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGINT'];
+  for (const s of signals) process.on(s, onSignal);
+  const onCrash = (err: unknown): void => {
+    try {
+      app.unmount();
+    } catch {
+      // the renderer itself may be what failed
+    }
+    restore();
+    process.stderr.write(`gauge: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}\n`);
+    if (process.env.GAUGE_DEBUG && err instanceof Error) process.stderr.write(String(err.stack) + '\n');
+    o.shutdown().finally(() => process.exit(1));
+  };
+  process.on('uncaughtException', onCrash);
+  process.on('unhandledRejection', onCrash);
+
+  const code = await done;
+  for (const s of signals) process.off(s, onSignal);
+  return code;
+}

@@ -1,0 +1,232 @@
+/**
+ * Acceptance of `gauge dump` (issue 2) against every CPython found: the
+ * fixture's own sys._current_frames() is the truth and the dump must match
+ * it exactly (threads, names, files, lines, order); a CPU-busy target dumps
+ * cleanly with the GIL holder marked; bad pids fail with one line.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { requirePythons, type Python } from './helpers/pythons.js';
+import { dump as dumpInProcess } from '../src/cli/dump.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const gaugeBin = join(root, 'bin', 'gauge');
+const fixtures = join(root, 'test', 'fixtures');
+
+const children = new Set<ChildProcess>();
+after(() => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+interface Frame { name: string; file: string; line: number }
+interface TruthThread { thread_id: number | string; native_id: number; frames: Frame[] }
+interface Truth { pid: number; version: string; threads: TruthThread[] }
+
+/** Starts a fixture and resolves with its first stdout line. */
+function startFixture(py: Python, script: string, env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; line: string }> {
+  const child = spawn(py.exe, [join(fixtures, script)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env, PYTHONDONTWRITEBYTECODE: '1' },
+  });
+  children.add(child);
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${script} on ${py.label}: no output in 30 s; stderr: ${stderr}`)), 30000);
+    const rl = createInterface({ input: child.stdout! });
+    rl.once('line', (line) => {
+      clearTimeout(timer);
+      resolve({ child, line });
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${script} on ${py.label} exited with ${code}: ${stderr}`));
+    });
+  });
+}
+
+function stop(child: ChildProcess): void {
+  child.kill('SIGKILL');
+  children.delete(child);
+}
+
+function gauge(args: string[], opts: { uid?: number } = {}): { status: number | null; stdout: string; stderr: string } {
+  const cmd = opts.uid !== undefined ? 'setpriv' : process.execPath;
+  const full = opts.uid !== undefined
+    ? [`--reuid=${opts.uid}`, `--regid=${opts.uid}`, '--clear-groups', process.execPath, gaugeBin, ...args]
+    : [gaugeBin, ...args];
+  const r = spawnSync(cmd, full, { encoding: 'utf8', timeout: 60000, env: { ...process.env, CI: 'true' } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The reporter thread prints the truth and then exits: wait until the OS agrees. */
+async function waitForTaskCount(pid: number, n: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (readdirSync(`/proc/${pid}/task`).length === n) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  assert.fail(`pid ${pid} never settled at ${n} threads (has ${readdirSync(`/proc/${pid}/task`).length})`);
+}
+
+function textDump(pid: number): { stdout: string } {
+  let stdout = '';
+  dumpInProcess({ pid, json: false, subprocesses: false }, (s) => (stdout += s));
+  return { stdout };
+}
+
+const norm = (f: Frame): Frame => ({ name: f.name, file: f.file, line: f.line });
+
+const pythons = requirePythons();
+
+for (const py of pythons) {
+  test(`dump --json equals sys._current_frames() on ${py.label}`, async () => {
+    const { child, line } = await startFixture(py, 'dump_target.py');
+    try {
+      const truth = JSON.parse(line) as Truth;
+      assert.equal(truth.version, py.version);
+      await waitForTaskCount(child.pid!, truth.threads.length);
+      const r = gauge(['dump', '--pid', String(child.pid), '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      const dump = JSON.parse(r.stdout) as {
+        pid: number; python_version: string;
+        threads: { thread_id: number; native_id: number; name: string; gil: boolean; frames: Frame[] }[];
+      };
+      assert.equal(dump.pid, child.pid);
+      assert.equal(dump.python_version, py.version);
+
+      // Schema of every thread and frame.
+      for (const t of dump.threads) {
+        assert.equal(typeof t.thread_id, 'number');
+        assert.equal(typeof t.native_id, 'number');
+        assert.equal(typeof t.gil, 'boolean');
+        assert.equal(typeof t.name, 'string');
+        assert.ok(Array.isArray(t.frames));
+        for (const f of t.frames) assert.deepEqual(Object.keys(f).sort(), ['file', 'line', 'name']);
+      }
+
+      // Same threads: 7 call chains (+3 Python 3 ones), 50 idle, main.
+      const expectedCount = 7 + (py.mm[0] >= 3 ? 3 : 0) + 50 + 1;
+      assert.equal(truth.threads.length, expectedCount);
+      const ids = (xs: { thread_id: number | string }[]) => xs.map((t) => String(t.thread_id));
+      assert.deepEqual([...ids(dump.threads)].sort(), [...ids(truth.threads)].sort());
+      // Same order too where the truth has one (3.6+ dicts keep the interpreter's thread order).
+      if (py.mm[0] >= 3) assert.deepEqual(ids(dump.threads), ids(truth.threads));
+
+      const byId = new Map(dump.threads.map((t) => [String(t.thread_id), t]));
+      const tasks = new Set(readdirSync(`/proc/${child.pid}/task`).map(Number));
+      const natives = new Set<number>();
+      for (const want of truth.threads) {
+        const got = byId.get(String(want.thread_id))!;
+        // Exact frames, innermost first, names qualified on 3.11+.
+        assert.deepEqual(got.frames.map(norm), want.frames.map(norm), `thread ${want.thread_id} on ${py.label}`);
+        if (want.native_id) assert.equal(got.native_id, want.native_id, `native id of ${want.thread_id}`);
+        assert.ok(tasks.has(got.native_id), `native id ${got.native_id} is not a task of ${child.pid}`);
+        natives.add(got.native_id);
+      }
+      assert.equal(natives.size, truth.threads.length, 'native ids are distinct');
+
+      // The chains the issue names are all there.
+      const allNames = new Set(truth.threads.flatMap((t) => t.frames.map((f) => f.name)));
+      const q = py.mm[0] > 3 || (py.mm[0] === 3 && py.mm[1] >= 11);
+      for (const n of q
+        ? ['Worker.method', 'Worker.helper', 'Worker.static_park', 'Worker.class_park', 'closure_chain.<locals>.inner', 'lambda_chain.<locals>.<lambda>', 'generator_chain.<locals>.gen', 'recurse', 'main_park']
+        : ['method', 'helper', 'static_park', 'class_park', 'inner', '<lambda>', 'gen', 'recurse', 'main_park']) {
+        assert.ok(allNames.has(n), `${n} in the truth`);
+      }
+      if (py.mm[0] >= 3) {
+        for (const n of ['coro_leaf', 'coro_outer', 'legacy']) assert.ok([...allNames].some((x) => x.endsWith(n)), `${n} in the truth`);
+        assert.ok([...allNames].some((x) => x.endsWith('données_chaînées')), 'non-ASCII name in the truth');
+      }
+      const deepest = Math.max(...truth.threads.map((t) => t.frames.filter((f) => f.name === 'recurse').length));
+      assert.equal(deepest, 301);
+
+      // Text form (rendered in-process: the CLI path is covered above and costs a node start per call).
+      const text = textDump(child.pid!);
+      assert.match(text.stdout, new RegExp(`^Process ${child.pid}: `, 'm'));
+      assert.match(text.stdout, new RegExp(`^Python v${py.version.replace(/\./g, '\\.')}$`, 'm'));
+      assert.equal(text.stdout.match(/^Thread /gm)?.length, truth.threads.length);
+      const main = truth.threads.find((t) => t.frames.some((f) => f.name === 'main_park'))!;
+      const mainText = main.frames.map((f) => `    ${f.name} (${f.file}:${f.line})`).join('\n');
+      assert.ok(text.stdout.includes(mainText), `main thread's stack in text output:\n${mainText}`);
+    } finally {
+      stop(child);
+    }
+  });
+
+  test(`dump of a CPU-busy target on ${py.label}: no errors, GIL holder marked`, async () => {
+    const { child } = await startFixture(py, 'dump_busy.py');
+    try {
+      const declared = new Set(['<module>', 'spin', 'compute']);
+      const r = gauge(['dump', '--pid', String(child.pid), '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      const d = JSON.parse(r.stdout) as { threads: { gil: boolean; error: boolean; frames: Frame[] }[] };
+      assert.equal(d.threads.length, 1);
+      const t = d.threads[0]!;
+      assert.equal(t.error, false);
+      assert.ok(t.frames.length >= 2 && t.frames.length <= 3, JSON.stringify(t.frames));
+      for (const f of t.frames) {
+        assert.ok(declared.has(f.name), `${f.name} not declared by the fixture`);
+        assert.equal(f.file, join(fixtures, 'dump_busy.py'));
+      }
+      // The spinning thread holds the GIL in almost every instant: retry a few dumps for the marker.
+      const first = gauge(['dump', '--pid', String(child.pid)]);
+      assert.equal(first.status, 0, first.stderr);
+      let marked = false;
+      for (let i = 0; i < 20 && !marked; i++) {
+        const text = i === 0 ? first : textDump(child.pid!);
+        assert.match(text.stdout, new RegExp(`^Python v${py.version.replace(/\./g, '\\.')}$`, 'm'));
+        marked = /^Thread \d+ \([a-z]*\+?gil\)/m.test(text.stdout);
+      }
+      assert.ok(marked, 'no dump marked the busy thread as the GIL holder');
+    } finally {
+      stop(child);
+    }
+  });
+}
+
+test('dump --help states the thread and frame order', () => {
+  const r = gauge(['dump', '--help']);
+  assert.equal(r.status, 0);
+  assert.match(r.stdout.replace(/\s+/g, ' '), /newest first/);
+  assert.match(r.stdout.replace(/\s+/g, ' '), /innermost first/);
+});
+
+test('dump of a dead pid, a non-Python pid and a forbidden pid: one line, non-zero exit', async () => {
+  const oneLine = (r: { status: number | null; stdout: string; stderr: string }, code: number, re: RegExp) => {
+    assert.equal(r.status, code, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, re);
+    assert.doesNotMatch(r.stderr, /\bat .*\.js:\d+/);
+  };
+  // Dead: a child that has been reaped.
+  const dead = spawnSync('sh', ['-c', 'echo $$']);
+  oneLine(gauge(['dump', '--pid', dead.stdout.toString().trim()]), 3, /^gauge: no process with pid \d+/);
+
+  const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+  children.add(sleeper);
+  try {
+    oneLine(gauge(['dump', '--pid', String(sleeper.pid)]), 5, /not a Python process/);
+  } finally {
+    stop(sleeper);
+  }
+
+  oneLine(gauge(['dump', '--pid', 'abc']), 2, /pid/i);
+
+  if (process.getuid?.() !== 0 || spawnSync('setpriv', ['--version']).status !== 0) {
+    console.log('# SKIP forbidden-pid check: needs root to start a root-owned target and setpriv to drop to nobody');
+    return;
+  }
+  const py = pythons[pythons.length - 1]!;
+  const { child } = await startFixture(py, 'dump_busy.py');
+  try {
+    oneLine(gauge(['dump', '--pid', String(child.pid)], { uid: 65534 }), 4, /permission denied/);
+  } finally {
+    stop(child);
+  }
+});
