@@ -1,6 +1,6 @@
 /** Shared by the benchmark runner and its sampler child: statistics, loads, /proc readings. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -49,8 +49,29 @@ export function fmt(s: Spread | undefined, digits = 1): string {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** utime+stime of a process in seconds, from /proc/PID/stat. */
+/**
+ * CPU time of a process's live threads in seconds, from each task's schedstat
+ * (nanoseconds, where /proc/PID/stat only has 10 ms ticks); falls back to stat.
+ */
 export function procCpuSeconds(pid: number | 'self'): number {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        /* thread exited meanwhile */
+      }
+    }
+    if (ns > 0) return ns / 1e9;
+  } catch {
+    /* no schedstat: use the tick counts */
+  }
+  return procStatSeconds(pid);
+}
+
+/** utime+stime of a process in seconds, from /proc/PID/stat. */
+export function procStatSeconds(pid: number | 'self'): number {
   const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
   // fields after the comm start at field 3 (state); utime is field 14, stime 15

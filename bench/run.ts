@@ -25,15 +25,22 @@ interface Mode {
   snapCount: number;
   cpuSeconds: number;
   cpuRuns: number;
+  /** Windows of the CLI (`gauge record`, `gauge top --batch`) measurements. */
+  cliSeconds: number;
   rampSeconds: number;
   rampRuns: number;
   abPairs: number;
   abSeconds: number;
   memMinutes: number;
+  /** Which (python minor, load) pairs to run; undefined = all. */
+  only?: (minor: number, load: string) => boolean;
 }
 
-const FULL: Mode = { name: 'full', snapRuns: 5, snapCount: 300, cpuSeconds: 2, cpuRuns: 3, rampSeconds: 0.7, rampRuns: 3, abPairs: 3, abSeconds: 2, memMinutes: 10 };
-const QUICK: Mode = { name: 'quick', snapRuns: 3, snapCount: 150, cpuSeconds: 0.8, cpuRuns: 3, rampSeconds: 0.4, rampRuns: 3, abPairs: 3, abSeconds: 0.8, memMinutes: 1.5 };
+const FULL: Mode = { name: 'full', snapRuns: 5, snapCount: 300, cpuSeconds: 1.5, cpuRuns: 3, cliSeconds: 1, rampSeconds: 0.5, rampRuns: 3, abPairs: 3, abSeconds: 1.5, memMinutes: 10 };
+const QUICK: Mode = {
+  name: 'quick', snapRuns: 3, snapCount: 150, cpuSeconds: 0.8, cpuRuns: 3, cliSeconds: 0.6, rampSeconds: 0.3, rampRuns: 3, abPairs: 3, abSeconds: 0.8, memMinutes: 1.5,
+  only: (minor, load) => load === 'deep' || minor === 12,
+};
 
 interface LoadSpec {
   key: string;
@@ -48,7 +55,7 @@ const LOADS: LoadSpec[] = [
   { key: 'idle', script: 'idle.py', args: ['200'], label: '200 threads, mostly idle' },
 ];
 
-const RAMP = [100, 250, 500, 1000, 2000, 5000, 10000, 20000];
+const RAMP = [100, 500, 1000, 2000, 5000, 10000, 20000];
 const WANTED = ['3.8', '3.11', '3.12', '3.13'];
 
 interface SnapResult {
@@ -72,7 +79,8 @@ interface ComboResult {
   cpu: Map<number, Window[]>;
   ramp?: { rate: number; achieved: Spread; lastFailed?: number };
   ab?: { a: Spread; b: Spread; slow: Spread };
-  top: Map<number, Spread>;
+  /** CPU % of the CLI processes by tool and rate. */
+  cli: Map<string, Spread>;
   error?: string;
 }
 
@@ -239,35 +247,46 @@ async function measureAB(load: Load, mode: Mode, rate: number) {
   return { a: spread(a), b: spread(b), slow: spread(slow) };
 }
 
-/** `gauge top` in batch mode, if this checkout has it: CPU % of its process. */
-function topBatchArgs(): string[] | undefined {
+/** The CLI commands to measure, when this checkout has them. */
+function cliTools(): Map<string, (pid: number, rate: number, dir: string) => string[]> {
   const bin = join(packageRoot(), 'bin', 'gauge');
-  const r = spawnSync(process.execPath, [bin, 'top', '--help'], { encoding: 'utf8', timeout: 10000 });
-  if (r.status !== 0) return undefined;
-  const help = r.stdout;
-  if (!/--batch/.test(help)) return undefined;
-  return [bin, 'top'];
+  const has = (cmd: string, opt: string) => {
+    const r = spawnSync(process.execPath, [bin, cmd, '--help'], { encoding: 'utf8', timeout: 20000 });
+    return r.status === 0 && r.stdout.includes(opt);
+  };
+  const tools = new Map<string, (pid: number, rate: number, dir: string) => string[]>();
+  if (has('record', '--output')) tools.set('record', (pid, rate, dir) => [bin, 'record', '--pid', String(pid), '--rate', String(rate), '-o', join(dir, 'out.folded')]);
+  if (has('top', '--batch')) tools.set('top', (pid, rate) => [bin, 'top', '--pid', String(pid), '--rate', String(rate), '--batch', '--delay', '1']);
+  return tools;
 }
 
-async function measureTop(args: string[], pid: number, rate: number, seconds: number): Promise<number | undefined> {
-  const p = spawn(process.execPath, [...args, '--pid', String(pid), '--batch', '--rate', String(rate), '--interval', '1'], {
-    stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CI: 'true' },
-  });
+/** CPU % of one core of a gauge CLI process over consecutive windows, after it has attached. */
+async function measureCli(args: string[], windows: number, seconds: number): Promise<number[]> {
+  const p = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CI: 'true' } });
+  let err = '';
+  p.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-500); });
+  const out: number[] = [];
   try {
-    await sleep(1000);
-    if (p.exitCode !== null) return undefined;
-    const c0 = procCpuSeconds(p.pid!);
-    const t0 = Date.now();
-    await sleep(seconds * 1000);
-    if (p.exitCode !== null) return undefined;
-    return ((procCpuSeconds(p.pid!) - c0) / ((Date.now() - t0) / 1000)) * 100;
+    await sleep(1200);
+    for (let i = 0; i < windows && p.exitCode === null; i++) {
+      const c0 = procCpuSeconds(p.pid!);
+      const t0 = process.hrtime.bigint();
+      await sleep(seconds * 1000);
+      if (p.exitCode !== null) break;
+      const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+      out.push(((procCpuSeconds(p.pid!) - c0) / wall) * 100);
+    }
+    if (!out.length) log(`  ${args[1]} exited early: ${err.trim().split('\n').pop() ?? ''}`);
+  } catch {
+    /* exited between checks */
   } finally {
     p.kill('SIGKILL');
   }
+  return out;
 }
 
-async function benchCombo(py: Python, spec: LoadSpec, mode: Mode, useStrace: boolean, top: string[] | undefined, readerOnly = false): Promise<ComboResult> {
-  const res: ComboResult = { py, load: spec, cpu: new Map(), top: new Map() };
+async function benchCombo(py: Python, spec: LoadSpec, mode: Mode, useStrace: boolean, tools: ReturnType<typeof cliTools>, readerOnly = false): Promise<ComboResult> {
+  const res: ComboResult = { py, load: spec, cpu: new Map(), cli: new Map() };
   const load = new Load(py.exe, spec.script, spec.args);
   try {
     await load.start();
@@ -293,16 +312,17 @@ async function benchCombo(py: Python, spec: LoadSpec, mode: Mode, useStrace: boo
     log(`  highest sustained ${best?.rate ?? 'none'} Hz`);
     res.ab = await measureAB(load, mode, 100);
     log(`  slowdown at 100 Hz ${fmt(res.ab.slow, 2)}%`);
-    if (top) {
-      for (const rate of [100, 1000]) {
-        const xs: number[] = [];
-        for (let i = 0; i < mode.cpuRuns; i++) {
-          const v = await measureTop(top, load.pid, rate, mode.cpuSeconds);
-          if (v !== undefined) xs.push(v);
+    const dir = mkdtempSync(join(tmpdir(), 'gauge-bench-'));
+    try {
+      for (const [tool, argsFor] of tools)
+        for (const rate of [100, 1000]) {
+          const xs = await measureCli(argsFor(load.pid, rate, dir), mode.cpuRuns, mode.cliSeconds);
+          if (xs.length) res.cli.set(`${tool}@${rate}`, spread(xs));
         }
-        if (xs.length) res.top.set(rate, spread(xs));
-      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
+    if (tools.size) log(`  ${[...res.cli].map(([k, v]) => `${k} ${fmt(v, 2)}%`).join(', ')}`);
   } catch (err) {
     res.error = err instanceof Error ? err.message : String(err);
     log(`  error: ${res.error}`);
@@ -314,7 +334,7 @@ async function benchCombo(py: Python, spec: LoadSpec, mode: Mode, useStrace: boo
 
 /** RSS of a headless gauge sampling a web-like load at 100 Hz, run alongside the rest. */
 function startMemoryRun(py: Python, minutes: number) {
-  const load = new Load(py.exe, 'web.py', ['4']);
+  const load = new Load(py.exe, 'web.py', ['2']);
   const samples: Array<{ at: number; rss: number }> = [];
   let child: ReturnType<typeof spawn> | undefined;
   const done = (async () => {
@@ -339,7 +359,7 @@ function mdTable(head: string[], rows: string[][]): string {
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
-function report(mode: Mode, results: ComboResult[], mem: Array<{ at: number; rss: number }>, memPy: Python | undefined, strace: boolean, top: boolean, started: Date, extra: string): string {
+function report(mode: Mode, results: ComboResult[], mem: Array<{ at: number; rss: number }>, memPy: Python | undefined, strace: boolean, tools: string[], started: Date, extra: string): string {
   const name = (r: ComboResult) => `${r.py.version} | ${r.load.key}`;
   const pct = (ws: Window[] | undefined, f: (w: Window) => number, d = 2) => (ws?.length ? fmt(spread(ws.map(f)), d) : 'n/a');
   const lines: string[] = [];
@@ -354,10 +374,12 @@ function report(mode: Mode, results: ComboResult[], mem: Array<{ at: number; rss
       r.snap?.stracePerSample ? r.snap.stracePerSample.pread.toFixed(1) : 'n/a'])));
   lines.push('');
   lines.push('## Sampler CPU use (% of one core, OS accounting)', '');
-  lines.push(`Headless: a SamplingSession in its own Node process (bench/headless.ts, with a per-leaf count consumer), ${mode.cpuRuns} windows of ${mode.cpuSeconds} s; "process" is its utime+stime, "sampler thread" the native thread alone. \`gauge top\` batch: ${top ? 'utime+stime of the `gauge top --batch` process' : 'not available in this checkout yet (pending)'}.`, '');
-  lines.push(mdTable(['CPython', 'load', 'headless 100 Hz process', 'sampler thread', 'headless 1000 Hz process', 'sampler thread', 'top 100 Hz', 'top 1000 Hz'],
+  const has = (t: string) => tools.includes(t);
+  lines.push(`"session": a SamplingSession in its own Node process (bench/headless.ts, with a per-leaf count consumer, the headless core of \`gauge record\`), ${mode.cpuRuns} windows of ${mode.cpuSeconds} s; "process" is its utime+stime, "sampler thread" the native thread alone. "record" and "top": CPU time (sum of its threads' /proc schedstat) of \`gauge record --pid P -o x.folded\` and \`gauge top --pid P --batch --delay 1\` processes, ${mode.cpuRuns} windows of ${mode.cliSeconds} s after 1.2 s of start-up${tools.length < 2 ? ` (${['record', 'top'].filter((t) => !has(t)).join(', ')}: not in this checkout yet, pending)` : ''}.`, '');
+  const cli = (r: ComboResult, k: string) => (has(k.split('@')[0]!) ? fmt(r.cli.get(k), 2) : 'pending');
+  lines.push(mdTable(['CPython', 'load', 'session 100 Hz process', 'sampler thread', 'session 1000 Hz process', 'sampler thread', 'record 100 Hz', 'record 1000 Hz', 'top 100 Hz', 'top 1000 Hz'],
     results.map((r) => [name(r), pct(r.cpu.get(100), (w) => w.cpuPct), pct(r.cpu.get(100), (w) => w.samplerPct), pct(r.cpu.get(1000), (w) => w.cpuPct), pct(r.cpu.get(1000), (w) => w.samplerPct),
-      top ? fmt(r.top.get(100), 2) : 'pending', top ? fmt(r.top.get(1000), 2) : 'pending'])));
+      cli(r, 'record@100'), cli(r, 'record@1000'), cli(r, 'top@100'), cli(r, 'top@1000')])));
   lines.push('');
   lines.push('## Rate', '');
   lines.push(`Achieved = ticks / wall time (intervals are randomized around the period). A rate is sustained when the median window achieves ≥95% of it with <5% of ticks starting more than half a period late; the ramp is ${RAMP.join(', ')} Hz (${mode.rampRuns} windows of ${mode.rampSeconds} s per step above 1000 Hz).`, '');
@@ -373,7 +395,7 @@ function report(mode: Mode, results: ComboResult[], mem: Array<{ at: number; rss
   lines.push('');
   lines.push('## Resident memory', '');
   if (mem.length) {
-    lines.push(`Headless gauge at 100 Hz on the web-like load (4 workers) under CPython ${memPy?.version}, for ${mode.memMinutes} min${mode === QUICK ? ' (quick mode; the full run is 10 min)' : ''}, running alongside the measurements above.`, '');
+    lines.push(`Headless gauge at 100 Hz on the web-like load (2 workers) under CPython ${memPy?.version}, for ${mode.memMinutes} min${mode === QUICK ? ' (quick mode; the full run is 10 min)' : ''}, running alongside the measurements above.`, '');
     lines.push(mdTable(['after', 'RSS MiB'], mem.map((m) => [`${(m.at / 60).toFixed(1)} min`, m.rss.toFixed(1)])));
   } else lines.push('not measured');
   lines.push('');
@@ -385,7 +407,8 @@ function report(mode: Mode, results: ComboResult[], mem: Array<{ at: number; rss
       ['µs per full sample (wall, median)', '~220', '≤ 55', fmt(ref.snap?.medUs)],
       ['µs per full sample (CPU)', '', '≤ 55', fmt(ref.snap?.cpuUs)],
       ['µs per sample, stacks only (wall / CPU)', '', '', `${fmt(ref.snap?.bareMedUs)} / ${fmt(ref.snap?.bareCpuUs)}`],
-      ['% of a core at 100 Hz (headless)', '3.4', '< 1', pct(ref.cpu.get(100), (w) => w.cpuPct)],
+      ['% of a core at 100 Hz (headless session)', '3.4', '< 1', pct(ref.cpu.get(100), (w) => w.cpuPct)],
+      ['% of a core at 100 Hz (`gauge record`)', '3.4', '< 1', fmt(ref.cli.get('record@100'), 2)],
       ['target slowdown at 100 Hz', '', '~0', fmt(ref.ab?.slow, 2) + '%'],
     ]));
   } else lines.push('No CPython 3.12 found: no direct comparison.');
@@ -415,8 +438,8 @@ async function main(): Promise<void> {
   const loads = LOADS.filter((l) => !opts.loads || opts.loads.includes(l.key));
   const useStrace = straceAvailable();
   if (!useStrace) log('# strace not found: system calls per sample other than process_vm_readv are n/a (apt-get install strace)');
-  const top = topBatchArgs();
-  if (!top) log('# gauge top --batch not available yet: its CPU use is reported as pending');
+  const tools = opts.readerOnly ? new Map() : cliTools();
+  for (const t of ['record', 'top']) if (!opts.readerOnly && !tools.has(t)) log(`# gauge ${t} not available yet: its CPU use is reported as pending`);
   const memPy = pys.find((p) => p.mm[1] === 12) ?? pys[pys.length - 1]!;
   const mem = opts.readerOnly ? { done: Promise.resolve([]), stop: () => {} } : startMemoryRun(memPy, opts.mode.memMinutes);
   const onSignal = () => { mem.stop(); process.exit(130); };
@@ -425,13 +448,14 @@ async function main(): Promise<void> {
   const results: ComboResult[] = [];
   for (const py of pys)
     for (const l of loads) {
+      if (opts.mode.only && !opts.pythons && !opts.loads && !opts.mode.only(py.mm[1], l.key)) continue;
       log(`${py.label} ${l.key}: ${l.label}`);
-      results.push(await benchCombo(py, l, opts.mode, useStrace, top, opts.readerOnly));
+      results.push(await benchCombo(py, l, opts.mode, useStrace, tools, opts.readerOnly));
     }
   log(`waiting for the ${opts.mode.memMinutes} min memory run…`);
   const memSamples = await mem.done.catch((e: unknown) => { log(`memory run failed: ${String(e)}`); return []; });
   const note = `Bench process itself: ${rssMiB('self').toFixed(0)} MiB RSS, ${procCpuSeconds('self').toFixed(1)} s CPU, ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s wall.`;
-  writeFileSync(opts.out, report(opts.mode, results, memSamples, memPy, useStrace, !!top, started, note));
+  writeFileSync(opts.out, report(opts.mode, results, memSamples, memPy, useStrace, [...tools.keys()], started, note));
   log(`wrote ${opts.out}`);
 }
 

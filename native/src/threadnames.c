@@ -22,7 +22,7 @@ int tn_layout_for(int major, int minor, tn_layout *o) {
   /* Offsets measured on each version's headers (interp modules pointer, heap type cached keys). */
   static const struct { int maj, min; int64_t mods, ck; } t[] = {
     {2, 7, 16, -1}, {3, 6, 16, -1}, {3, 7, 40, -1}, {3, 8, 56, -1}, {3, 9, 856, -1},
-    {3, 10, 856, -1}, {3, 11, 888, 856}, {3, 12, 944, 864}, {3, 13, 7656, 864},
+    {3, 10, 856, -1}, {3, 11, 888, 872}, {3, 12, 944, 880}, {3, 13, 7656, 880},
   };
   for (unsigned i = 0; i < sizeof t / sizeof t[0]; i++)
     if (t[i].maj == major && t[i].min == minor) {
@@ -212,7 +212,8 @@ int tn_attr_get(memsrc *m, const py_layout *l, const tn_layout *tl, uint64_t obj
   }
   if (newer(tl, 11) && (flags & TPFLAGS_MANAGED_DICT)) {
     if (mem_read_u64(m, obj - 24, &p)) return -1;
-    if (newer(tl, 12) && (p & 1)) return split_get(m, l, tl, type, p - 1, -1, key, keyobj, val); /* tagged values */
+    /* 3.12 stores the values pointer minus one: an odd word means values, not a dict. */
+    if (newer(tl, 12) && (p & 1)) return split_get(m, l, tl, type, p + 1, -1, key, keyobj, val);
     if (p) return tn_dict_get(m, l, tl, p, key, keyobj, val);
     if (newer(tl, 12)) return 1;
     if (mem_read_u64(m, obj - 32, &p)) return -1; /* 3.11: values pointer before the dict pointer */

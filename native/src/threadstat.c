@@ -9,6 +9,8 @@
 
 /* Keep at most this many threads' files open; beyond, open and close per read. */
 #define MAX_OPEN_THREADS 512
+/* Samples a sleeping, not-running thread keeps its last stat letter before stat is read again. */
+#define STATE_REUSE 15
 
 int threadstats_init(threadstats *ts, int pid) {
   memset(ts, 0, sizeof *ts);
@@ -112,8 +114,16 @@ void threadstats_fill(threadstats *ts, uint32_t *rec) {
     char st = 0;
     if (have_cpu && e->have_last && cpu > e->last_cpu) {
       st = 'R'; /* it ran since the last sample: active whatever it is doing now */
+      e->last_state = 0;
+    } else if (have_cpu && e->have_last && (e->last_state == 'S' || e->last_state == 'I') && e->reused < STATE_REUSE) {
+      /* Still asleep: a thread that has not run cannot have blocked anew (D, T, exit all need it to run);
+         only a wake-up can go unseen, so stat (the costly read) is checked again every STATE_REUSE samples. */
+      st = e->last_state;
+      e->reused++;
     } else if (read_task_file(ts, tid, &e->fd_stat, "stat", buf, sizeof buf) == 0) {
       st = state_letter(buf);
+      e->last_state = st;
+      e->reused = 0;
     }
     th[3] = (th[3] & 0xffu) | ((uint32_t)(uint8_t)st << 8);
     if (have_cpu && e->have_last && cpu >= e->last_cpu) {

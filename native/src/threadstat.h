@@ -9,6 +9,8 @@ typedef struct {
   int fd_sched, fd_stat; /* -1 when not kept open */
   uint64_t last_cpu;
   int have_last;
+  char last_state;  /* letter last read from stat while the thread was not running, 0 = none */
+  uint8_t reused;   /* samples that reused it without reading stat */
   uint32_t epoch;
 } tstat_entry;
 

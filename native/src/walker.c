@@ -16,14 +16,17 @@ int walker_init(walker *w, memsrc *m, const py_layout *l, frame_cache *fc, uint6
   w->tstate_current = tstate_current;
   w->max_depth = WALK_DEFAULT_DEPTH;
   w->pthread_tid_off = -1;
-  w->pages = calloc(PAGE_SLOTS, sizeof *w->pages);
+  /* page-aligned so each block copies into one local page; never read before a load fills it */
+  w->pages = aligned_alloc(4096, PAGE_SLOTS * sizeof *w->pages);
+  w->meta = calloc(PAGE_SLOTS, sizeof *w->meta);
   w->ws = calloc(PAGE_SLOTS, sizeof *w->ws);
-  if (!w->pages || !w->ws || u64map_init(&w->distinct, 8192)) return -1;
+  if (!w->pages || !w->meta || !w->ws || u64map_init(&w->distinct, 8192)) return -1;
   return 0;
 }
 
 void walker_free(walker *w) {
   free(w->pages);
+  free(w->meta);
   free(w->spec_ts);
   free(w->tsbuf);
   free(w->reqs);
@@ -49,10 +52,10 @@ void walker_free(walker *w) {
 static void pages_reset(walker *w) {
   w->nws = 0;
   for (int i = 0; i < PAGE_SLOTS; i++) {
-    uint64_t a = w->pages[i].addr;
-    if (a > SLOT_DEAD && !(a & 1) && w->pages[i].used) w->ws[w->nws++] = a;
-    w->pages[i].addr = 0;
-    w->pages[i].used = 0;
+    uint64_t a = w->meta[i].addr;
+    if (a > SLOT_DEAD && !(a & 1) && w->meta[i].used) w->ws[w->nws++] = a;
+    w->meta[i].addr = 0;
+    w->meta[i].used = 0;
   }
 }
 
@@ -62,10 +65,10 @@ static size_t page_hash(uint64_t page) {
 }
 
 /* The slot holding `page` (loaded, or pending when pending is set), or NULL. */
-static page_slot *page_find(walker *w, uint64_t page, int pending) {
+static page_meta *page_find(walker *w, uint64_t page, int pending) {
   size_t h = page_hash(page);
   for (int i = 0; i < PROBES; i++) {
-    page_slot *s = &w->pages[(h + (size_t)i) & (PAGE_SLOTS - 1)];
+    page_meta *s = &w->meta[(h + (size_t)i) & (PAGE_SLOTS - 1)];
     if (s->addr == page || (pending && s->addr == (page | 1))) return s;
     if (s->addr == 0) return 0;
   }
@@ -73,11 +76,11 @@ static page_slot *page_find(walker *w, uint64_t page, int pending) {
 }
 
 /* A slot to load `page` into, marked pending; NULL when its probe run is full of pending loads. */
-static page_slot *page_claim(walker *w, uint64_t page) {
+static page_meta *page_claim(walker *w, uint64_t page) {
   size_t h = page_hash(page);
-  page_slot *victim = 0;
+  page_meta *victim = 0;
   for (int i = 0; i < PROBES; i++) {
-    page_slot *s = &w->pages[(h + (size_t)i) & (PAGE_SLOTS - 1)];
+    page_meta *s = &w->meta[(h + (size_t)i) & (PAGE_SLOTS - 1)];
     if (s->addr == 0 || s->addr == SLOT_DEAD || s->addr == page) { victim = s; break; }
     if (!victim && !(s->addr & 1) && !s->used) victim = s;
   }
@@ -87,13 +90,17 @@ static page_slot *page_claim(walker *w, uint64_t page) {
   return victim;
 }
 
-static page_slot *slot_of(void *data) {
-  return (page_slot *)((uint8_t *)data - offsetof(page_slot, data));
+static uint8_t *slot_data(walker *w, page_meta *m) {
+  return w->pages[m - w->meta].data;
+}
+
+static page_meta *slot_of(walker *w, void *data) {
+  return &w->meta[(page_slot *)data - w->pages];
 }
 
 /* Settle a batch's slots: loaded or dead. */
-static void pages_settle(mem_req *reqs, int n, const uint8_t *ok) {
-  for (int i = 0; i < n; i++) slot_of(reqs[i].buf)->addr = ok[i] ? reqs[i].addr : SLOT_DEAD;
+static void pages_settle(walker *w, mem_req *reqs, int n, const uint8_t *ok) {
+  for (int i = 0; i < n; i++) slot_of(w, reqs[i].buf)->addr = ok[i] ? reqs[i].addr : SLOT_DEAD;
 }
 
 /* Load `page` (and up to `below` pages under it, which hold older frames) in one call. */
@@ -104,14 +111,14 @@ static int pages_load(walker *w, uint64_t page, int below) {
   for (int i = 0; i <= below && page >= (uint64_t)i * PAGE + PAGE; i++) {
     uint64_t p = page - (uint64_t)i * PAGE;
     if (i > 0 && page_find(w, p, 1)) break; /* already have it and everything below probably */
-    page_slot *s = page_claim(w, p);
+    page_meta *s = page_claim(w, p);
     if (!s) break;
-    reqs[n++] = (mem_req){p, s->data, PAGE};
+    reqs[n++] = (mem_req){p, slot_data(w, s), PAGE};
   }
   /* Descending order: the call stops at the first unmapped page, keeping those above it. */
   int got = n ? w->m->readv(w->m, reqs, n) : 0;
   for (int i = 0; i < got; i++) ok[i] = 1;
-  pages_settle(reqs, n, ok);
+  pages_settle(w, reqs, n, ok);
   return got > 0 ? 0 : -1;
 }
 
@@ -119,13 +126,13 @@ static int pages_load(walker *w, uint64_t page, int below) {
 static int cached_peek(walker *w, uint64_t addr, void *buf, size_t len) {
   if (!addr || len > PAGE || addr + len < addr) return -1;
   uint64_t p0 = addr & ~(PAGE - 1), p1 = (addr + len - 1) & ~(PAGE - 1);
-  page_slot *s0 = page_find(w, p0, 0), *s1 = p0 == p1 ? s0 : page_find(w, p1, 0);
+  page_meta *s0 = page_find(w, p0, 0), *s1 = p0 == p1 ? s0 : page_find(w, p1, 0);
   if (!s0 || !s1) return -1;
   s0->used = s1->used = 1;
-  if (p0 == p1) { memcpy(buf, s0->data + (addr - p0), len); return 0; }
+  if (p0 == p1) { memcpy(buf, slot_data(w, s0) + (addr - p0), len); return 0; }
   size_t first = (size_t)(p1 - addr);
-  memcpy(buf, s0->data + (addr - p0), first);
-  memcpy((uint8_t *)buf + first, s1->data, len - first);
+  memcpy(buf, slot_data(w, s0) + (addr - p0), first);
+  memcpy((uint8_t *)buf + first, slot_data(w, s1), len - first);
   return 0;
 }
 
@@ -189,9 +196,9 @@ static void readv_each(memsrc *m, mem_req *reqs, int n, uint8_t *ok) {
 /* Queue page p for loading unless cached or already queued. */
 static void page_want(walker *w, uint64_t p, int *k) {
   if (page_find(w, p, 1)) return;
-  page_slot *s = page_claim(w, p);
+  page_meta *s = page_claim(w, p);
   if (!s) return; /* probe run busy: walk_frames loads it if needed */
-  w->reqs[*k] = (mem_req){p, s->data, PAGE};
+  w->reqs[*k] = (mem_req){p, slot_data(w, s), PAGE};
   (*k)++;
 }
 
@@ -231,7 +238,7 @@ static void prefetch_frames(walker *w, thread_rec *threads, int n) {
     }
     if (k) {
       readv_each(w->m, w->reqs, k, w->ok);
-      pages_settle(w->reqs, k, w->ok);
+      pages_settle(w, w->reqs, k, w->ok);
       if (w->m->gone) return;
     }
     for (int i = 0; i < n; i++) {

@@ -20,10 +20,14 @@
 #define PAGE_SLOTS (1 << PAGE_SLOT_BITS) /* 4 MiB: a few pages per thread for a few hundred threads */
 
 typedef struct {
-  uint64_t addr; /* page address, 0 = empty, low bit = being loaded */
-  uint64_t used; /* a frame was read from it this sample */
   uint8_t data[BLOCK_SIZE];
 } page_slot;
+
+/* Kept apart from the data so probing and resetting stay in a few cache lines. */
+typedef struct {
+  uint64_t addr; /* page address, 0 = empty, low bit = being loaded */
+  uint64_t used; /* a frame was read from it this sample */
+} page_meta;
 
 typedef struct {
   uint64_t code;
@@ -51,6 +55,7 @@ typedef struct walker {
   int pid;
   /* per-sample scratch, reused */
   page_slot *pages;
+  page_meta *meta;
   raw_frame *raw;
   size_t rawcap;
   uint8_t *codehdrs;

@@ -43,6 +43,8 @@ export class SendQueue<T> {
   private backoffMs = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** close() has accounted for everything; late results change nothing. */
+  private finalized = false;
   private idleWaiters: (() => void)[] = [];
   readonly stats: QueueStats = { sent: 0, dropped: 0, errors: 0, ok: 0, pending: 0 };
   private readonly weight: (item: T) => number;
@@ -125,11 +127,13 @@ export class SendQueue<T> {
     for (const it of batch) units += this.weight(it);
     try {
       await this.send(batch);
+      if (this.finalized) return;
       this.pendingUnits -= units;
       this.stats.sent += units;
       this.stats.ok++;
       this.backoffMs = 0;
     } catch (err) {
+      if (this.finalized) return;
       this.stats.errors++;
       this.stats.lastError = err instanceof Error ? err.message.split('\n')[0] : String(err);
       this.backoffMs = this.backoffMs ? Math.min(this.maxBackoff, this.backoffMs * 2) : this.minBackoff;
@@ -173,7 +177,9 @@ export class SendQueue<T> {
     }
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    for (let i = this.head; i < this.items.length; i++) this.stats.dropped += this.weight(this.items[i]!);
+    // Whatever is left, queued or still in flight, will not be waited for.
+    this.stats.dropped += this.pendingUnits;
+    this.finalized = true;
     this.items = [];
     this.head = 0;
     this.pendingUnits = 0;

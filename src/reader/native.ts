@@ -37,6 +37,7 @@ export interface NativeApi {
   snapshot(r: unknown, out: Uint32Array, cap: number): number;
   frame(r: unknown, id: number, out: Buffer, len: number, lines: Int32Array): number;
   lastError(r: unknown, out: Buffer, len: number): number;
+  threadNames(r: unknown, out: Buffer, len: number): number;
   samplerNew(hz: number, words: number): unknown;
   samplerAdd(s: unknown, r: unknown): number;
   samplerRemove(s: unknown, r: unknown): number;
@@ -60,6 +61,7 @@ export function native(): NativeApi {
     snapshot: lib.func('int gauge_snapshot(void *r, _Out_ uint32_t *out, int cap)'),
     frame: lib.func('int gauge_frame(void *r, uint32_t id, _Out_ uint8_t *out, int len, _Out_ int32_t *lines)'),
     lastError: lib.func('int gauge_last_error(void *r, _Out_ uint8_t *out, int len)'),
+    threadNames: lib.func('int gauge_thread_names(void *r, _Out_ uint8_t *out, int len)'),
     samplerNew: lib.func('void *gauge_sampler_new(double hz, int words)'),
     samplerAdd: lib.func('int gauge_sampler_add(void *s, void *r)'),
     samplerRemove: lib.func('int gauge_sampler_remove(void *s, void *r)'),

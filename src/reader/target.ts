@@ -98,6 +98,27 @@ export class Target {
     }
   }
 
+  /**
+   * Python's own thread names (threading.Thread.name) by thread id, read from
+   * the target's threading module. Costs a few reads per thread: call it
+   * periodically, not per sample. Empty when unknown; throws only on exit.
+   */
+  readPythonThreadNames(): Map<bigint, string> {
+    const out = new Map<bigint, string>();
+    const buf = Buffer.alloc(1 << 20);
+    const n = native().threadNames(this.handle, buf, buf.length);
+    if (n === -ErrorCode.EXITED) throw new GaugeError(ErrorCode.EXITED, `process ${this.pid} exited`);
+    let pos = 0;
+    while (pos < n) {
+      const idEnd = buf.indexOf(0, pos);
+      const nameEnd = buf.indexOf(0, idEnd + 1);
+      if (idEnd < 0 || nameEnd < 0 || nameEnd > n) break;
+      out.set(BigInt(buf.toString('latin1', pos, idEnd)), buf.toString('utf8', idEnd + 1, nameEnd));
+      pos = nameEnd + 1;
+    }
+    return out;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

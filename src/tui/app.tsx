@@ -3,8 +3,8 @@
  * layout() and turns keys into view changes. Everything it draws is fitted
  * to the terminal size, re-read on every resize.
  */
-import { useEffect, useState } from 'react';
-import { Box, Text, useInput, useStdout } from 'ink';
+import { useEffect, useRef, useState } from 'react';
+import { Box, Text, useInput, useStdout, type Key } from 'ink';
 import type { ChalkInstance } from 'chalk';
 import { layout } from './layout.js';
 import { SORT_KEYS } from '../model/snapshot.js';
@@ -35,15 +35,47 @@ function useTerminalSize(fixed?: { width: number; height: number }): { width: nu
   return fixed ?? size;
 }
 
+/** The key a single character of a multi-key chunk stands for. */
+function keyOf(ch: string, base: Key): Key {
+  return {
+    ...base,
+    return: ch === '\r' || ch === '\n',
+    escape: ch === '\x1b',
+    backspace: ch === '\b',
+    delete: ch === '\x7f',
+    tab: ch === '\t',
+    ctrl: ch === '\x03' ? true : base.ctrl,
+  };
+}
+
 export function App({ controller, chalk, onQuit, onSave, size }: AppProps): React.JSX.Element {
   const { width, height } = useTerminalSize(size);
   const [, setVersion] = useState(0);
-  const [help, setHelp] = useState(false);
-  const [editing, setEditing] = useState<string | undefined>(undefined);
+  // Key handling reads and writes these synchronously (a chunk may hold several keys), so refs, plus a re-render.
+  const helpRef = useRef(false);
+  const editRef = useRef<string | undefined>(undefined);
+  const [, setTick] = useState(0);
+  const setHelp = (v: boolean): void => {
+    helpRef.current = v;
+    setTick((t) => t + 1);
+  };
+  const setEditing = (v: string | undefined): void => {
+    editRef.current = v;
+    setTick((t) => t + 1);
+  };
   useEffect(() => controller.onChange(() => setVersion((v) => v + 1)), [controller]);
 
+  // Keys typed quickly (or pasted) can arrive as one chunk: handle them one by one.
   useInput((input, key) => {
-    if (key.ctrl && input === 'c') return onQuit();
+    const plain = !key.ctrl && !key.meta && !key.tab && !key.return && !key.escape && !key.backspace && !key.delete;
+    if (plain && input.length > 1) {
+      for (const ch of input) handleKey(ch, keyOf(ch, key));
+    } else handleKey(input, key);
+  });
+
+  function handleKey(input: string, key: Key): void {
+    if ((key.ctrl && input === 'c') || input === '\x03') return onQuit();
+    const editing = editRef.current;
     if (editing !== undefined) {
       if (key.return) {
         setEditing(undefined);
@@ -54,14 +86,14 @@ export function App({ controller, chalk, onQuit, onSave, size }: AppProps): Reac
         const next = editing.slice(0, -1);
         setEditing(next);
         controller.update({ filter: next });
-      } else if (input && !key.ctrl && !key.meta && !key.tab) {
+      } else if (input && !key.ctrl && !key.meta && !key.tab && !/[\x00-\x1f\x7f]/.test(input)) {
         const next = editing + input;
         setEditing(next);
         controller.update({ filter: next });
       }
       return;
     }
-    if (help) {
+    if (helpRef.current) {
       setHelp(false);
       if (input !== 'q') return;
     }
@@ -93,9 +125,9 @@ export function App({ controller, chalk, onQuit, onSave, size }: AppProps): Reac
     }
     if (key.tab) controller.cycleScope();
     else if (key.escape && controller.view.filter) controller.update({ filter: '' });
-  });
+  }
 
-  const lines = layout(controller.snapshot, { width, height, chalk, help, editing });
+  const lines = layout(controller.snapshot, { width, height, chalk, help: helpRef.current, editing: editRef.current });
   return (
     <Box flexDirection="column" width={width} height={lines.length}>
       {lines.map((l, i) => (

@@ -126,6 +126,8 @@ export function headerLines(s: Snapshot, o: LayoutOptions): string[] {
   if (h.exitedNote) notes.push(chalk.red.bold(truncate(h.exitedNote, w)));
   const flags = [
     s.view.paused ? 'PAUSED' : '',
+    s.view.idle ? 'idle shown' : '',
+    s.view.byLine ? 'by line' : '',
     h.gilOnly ? 'GIL holders only' : '',
     s.scopeLabel ? `only ${s.scopeLabel}` : '',
     s.view.filter && o.editing === undefined ? `filter "${s.view.filter}"` : '',
