@@ -184,7 +184,7 @@ test('send queue: bounded (drops oldest), backs off on failure, resumes, account
     },
     { maxItems: 50, batchSize: 10, minBackoffMs: 20, maxBackoffMs: 80 },
   );
-  for (let i = 0; i < 200; i++) q.push(i);
+  for (let i = 0; i < 200; i++) q.push([i]);
   await new Promise((r) => setTimeout(r, 400));
   assert.ok(q.stats.errors >= 3, `retried: ${q.stats.errors} errors`);
   assert.ok(attempts < 15, `backoff spaces retries out: ${attempts} attempts in 400 ms`);
@@ -194,7 +194,7 @@ test('send queue: bounded (drops oldest), backs off on failure, resumes, account
   await new Promise((r) => setTimeout(r, 300));
   assert.deepEqual(delivered, Array.from({ length: 50 }, (_, i) => 150 + i), 'the newest 50, in order');
   assert.equal(q.stats.sent, 50);
-  q.push(1000, 1001);
+  q.push([1000, 1001]);
   await q.close(1000);
   assert.equal(q.stats.sent + q.stats.dropped, 202);
   assert.equal(q.stats.pending, 0);
@@ -202,7 +202,7 @@ test('send queue: bounded (drops oldest), backs off on failure, resumes, account
 
 test('send queue: close() stops retrying a dead endpoint and counts what is left as dropped', async () => {
   const q = new SendQueue<number>('dead', async () => Promise.reject(new Error('down')), { maxItems: 100, batchSize: 10, minBackoffMs: 10 });
-  for (let i = 0; i < 30; i++) q.push(i);
+  for (let i = 0; i < 30; i++) q.push([i]);
   const t0 = Date.now();
   await q.close(3000);
   assert.ok(Date.now() - t0 < 2000, 'close does not hang on a dead endpoint');

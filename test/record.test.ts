@@ -53,6 +53,8 @@ interface Run {
   /** "N thread samples → FILE" from the summary line. */
   threadSamples?: number;
   samples?: number;
+  /** Seconds sampled, from the summary line. */
+  seconds?: number;
 }
 
 function gauge(args: string[], opts: { nodeArgs?: string[]; onStderr?: (line: string) => void } = {}): { child: ChildProcess; done: Promise<Run> } {
@@ -75,7 +77,8 @@ function gauge(args: string[], opts: { nodeArgs?: string[]; onStderr?: (line: st
       const summary = stderr.split('\n').filter((l) => /samples in/.test(l)).at(-1) ?? '';
       const m = /(\d+) samples in /.exec(summary);
       const t = /(\d+) thread samples →/.exec(summary);
-      resolve({ code, stderr, samples: m ? Number(m[1]) : undefined, threadSamples: t ? Number(t[1]) : undefined });
+      const secs = /samples in ([\d.]+) s/.exec(summary);
+      resolve({ code, stderr, samples: m ? Number(m[1]) : undefined, threadSamples: t ? Number(t[1]) : undefined, seconds: secs ? Number(secs[1]) : undefined });
     });
   });
   return { child, done };
@@ -156,14 +159,16 @@ test('record → Jaeger (OTLP), DataKit, Pyroscope and a speedscope file, all fr
   // Wall-clock times: near now, not monotonic-clock values.
   const nowNs = BigInt(Date.now()) * 1_000_000n;
   for (const s of spans) assert.ok(s.startNs > nowNs - 120_000_000_000n && s.endNs <= nowNs, 'span times are Unix times of this run');
-  // One span per request (the last may be cut by the end of the recording).
-  assert.ok(handles.length <= truth.handle_calls && handles.length >= truth.handle_calls - 2, `${handles.length} handle spans for ${truth.handle_calls} requests`);
-  // Durations: the fixture's own per-call means, within sampling error (jittered ~10 ms interval at each end).
+  // One span per request (the last may be cut by the end of the recording; a starved sampler can miss a gap).
+  const slack = Math.max(2, Math.ceil(truth.handle_calls * 0.1));
+  assert.ok(handles.length <= truth.handle_calls && handles.length >= truth.handle_calls - slack, `${handles.length} handle spans for ${truth.handle_calls} requests`);
+  // Durations: the fixture's own per-call means, within sampling error (one achieved sampling interval at each end).
   const mean = (list: ReceivedSpan[]): number => list.reduce((a, s) => a + Number(s.endNs - s.startNs) / 1e9, 0) / list.length;
-  const interval = 1 / RATE;
+  const interval = Math.max(1 / RATE, run.seconds! / run.samples!);
+  console.log(`# achieved sampling interval ${(interval * 1000).toFixed(1)} ms`);
   for (const [name, total, calls] of [['handle', truth.handle_s, truth.handle_calls], ['parse', truth.parse_s, truth.parse_calls], ['render', truth.render_s, truth.render_calls]] as const) {
     const list = spans.filter((s) => s.name === name);
-    assert.ok(list.length >= calls - 2, `${name}: ${list.length} spans for ${calls} calls`);
+    assert.ok(list.length >= calls - slack, `${name}: ${list.length} spans for ${calls} calls`);
     within(mean(list), total / calls, 2 * interval + 0.1 * (total / calls), `${name} mean span duration`);
   }
 
@@ -273,6 +278,31 @@ test('record -i -o FILE.folded: collapsed counts sum to the samples taken', { ti
   assert.equal(sum, run.threadSamples);
   assert.equal(sum, run.samples);
   assert.match(text, /^<module> \(.*call_tree\.py:\d+\);main \(.*call_tree\.py:\d+\);handle \(.*\);parse \(.*\) \d+$/m);
+});
+
+test('record -s: each Python subprocess gets its own root frame; counts still sum', { timeout: 60000 }, async () => {
+  const out = join(work, 'sub.folded');
+  let stdout = '';
+  const { child, done } = gauge(['record', '-s', '-i', '--rate', String(RATE), '-o', out, '--', py.exe, join(repoRoot, 'test', 'fixtures', 'export_parent.py'), '3']);
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  const run = await done;
+  assert.equal(run.code, 0, run.stderr);
+  const workers = /workers (\d+) (\d+)/.exec(stdout);
+  assert.ok(workers, `the fixture printed its workers: ${stdout}`);
+  const text = readFileSync(out, 'utf8');
+  const perPid = new Map<number, number>();
+  let sum = 0;
+  for (const line of text.trim().split('\n')) {
+    const m = /^process (\d+) .*? (\d+)$/.exec(line);
+    assert.ok(m, `every stack starts at its process: ${line.slice(0, 120)}`);
+    perPid.set(Number(m[1]), (perPid.get(Number(m[1])) ?? 0) + Number(m[2]));
+    sum += Number(m[2]);
+  }
+  assert.equal(sum, run.threadSamples);
+  for (const pid of [Number(workers[1]), Number(workers[2])]) {
+    assert.ok((perPid.get(pid) ?? 0) > 50, `worker ${pid} was sampled (${perPid.get(pid) ?? 0} samples)`);
+    assert.match(text, new RegExp(`^process ${pid} .*;handle \\(.*;parse \\(`, 'm'));
+  }
 });
 
 test('record: bad flags are usage errors with one clear line, no stack trace', async () => {

@@ -12,6 +12,7 @@
 import { spawn } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadavg } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { SamplingSession } from '../src/sampling/session.js';
@@ -96,7 +97,7 @@ async function main(): Promise<number> {
     const st = session.stats();
     console.log(
       `soak: ${min.toFixed(1)} min rss ${(m.rss / 1048576).toFixed(1)} MB heap ${(m.heapUsed / 1048576).toFixed(1)} MB ` +
-        `samples ${st.taken} errors ${st.errors} dropped ${st.dropped} frames ${session.frames.size}`,
+        `samples ${st.taken} errors ${st.errors} dropped ${st.dropped} frames ${session.frames.size} load ${loadavg()[0]!.toFixed(1)}`,
     );
   }
   const st = session.stats();

@@ -9,7 +9,8 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requirePythons } from './helpers/pythons.js';
@@ -20,6 +21,8 @@ const fixtures = join(root, 'test', 'fixtures');
 const socket = `gauge-test-${process.pid}`;
 const haveTmux = spawnSync('tmux', ['-V']).status === 0;
 const py = requirePythons().at(-1)!;
+// Panes run here, so a profile saved with `s` lands in a directory the test removes.
+const workDir = mkdtempSync(join(tmpdir(), 'gauge-tmux-'));
 
 function tmux(...args: string[]): string {
   return execFileSync('tmux', ['-L', socket, '-f', '/dev/null', ...args], { encoding: 'utf8' });
@@ -54,13 +57,14 @@ after(() => {
   } catch {
     // already gone
   }
+  rmSync(workDir, { recursive: true, force: true });
 });
 
 /** Start gauge under the pane's shell, which reports gauge's status and then stays (so the terminal state can be read). */
 function start(name: string, gaugeArgs: string[], width = 120, height = 40): void {
   const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
   const cmd = `env -u CI NO_COLOR=1 ${q(process.execPath)} ${q(gauge)} ${gaugeArgs.map(q).join(' ')}; echo "EXIT=$?"; exec sleep 3600`;
-  tmux('new-session', '-d', '-s', name, '-x', String(width), '-y', String(height), cmd);
+  tmux('new-session', '-d', '-s', name, '-c', workDir, '-x', String(width), '-y', String(height), cmd);
 }
 
 /** gauge's pid: the pane shell's child (env execs node). */
@@ -180,7 +184,12 @@ test('tmux: keys, resize to 40x12 and back, quit with q restores the terminal', 
   await waitFor(s, 'reset counts', (x) => samples(x) >= 0 && samples(x) < beforeReset);
 
   keys(s, 's');
-  await waitFor(s, 'save feedback', (x) => /sav(ed|ing)/.test(x));
+  scr = await waitFor(s, 'save feedback', (x) => /saved \d+ samples to \S+/.test(x) || /save failed/.test(x));
+  assert.doesNotMatch(scr, /save failed/);
+  const saved = readdirSync(workDir).filter((f) => f.endsWith('.speedscope.json'));
+  assert.equal(saved.length, 1, `saved files: ${saved.join(', ')}`);
+  const profile = JSON.parse(readFileSync(join(workDir, saved[0]!), 'utf8')) as { shared?: { frames?: Array<{ name: string }> } };
+  assert.ok(profile.shared?.frames?.some((f) => f.name.includes('is_prime')), 'saved profile lacks the hot function');
 
   tmux('resize-window', '-t', s, '-x', '40', '-y', '12');
   scr = await waitFor(s, '40x12 layout', (x) => /%Own/.test(x) && /1-4 sort/.test(x) && /^pid \d+/.test(x));

@@ -67,9 +67,22 @@ int gauge_sampler_remove(gauge_sampler *s, gauge_reader *r) {
   return 0;
 }
 
+/* Copy n words between the ring (at word index pos, wrapping) and a flat buffer, in at most two pieces. */
+static void ring_copy(gauge_sampler *s, uint64_t pos, uint32_t *flat, uint32_t n, int to_ring) {
+  uint64_t at = pos % s->ringcap;
+  uint64_t first = s->ringcap - at < n ? s->ringcap - at : n;
+  if (to_ring) {
+    memcpy(s->ring + at, flat, first * sizeof *flat);
+    memcpy(s->ring, flat + first, (n - first) * sizeof *flat);
+  } else {
+    memcpy(flat, s->ring + at, first * sizeof *flat);
+    memcpy(flat + first, s->ring, (n - first) * sizeof *flat);
+  }
+}
+
 static void ring_push(gauge_sampler *s, const uint32_t *rec, uint32_t n) {
   if (s->ringcap - (s->head - s->tail) < n) { s->stats[1]++; return; }
-  for (uint32_t i = 0; i < n; i++) s->ring[(s->head + i) % s->ringcap] = rec[i];
+  ring_copy(s, s->head, (uint32_t *)rec, n, 1);
   s->head += n;
 }
 
@@ -173,7 +186,7 @@ int gauge_sampler_drain(gauge_sampler *s, uint32_t *out, int cap_words) {
     uint32_t n = s->ring[s->tail % s->ringcap];
     if (n < GAUGE_REC_HEADER || n > s->head - s->tail) { s->tail = s->head; break; } /* cannot happen; never loop on it */
     if ((uint64_t)pos + n > (uint64_t)cap_words) break;
-    for (uint32_t i = 0; i < n; i++) out[pos + i] = s->ring[(s->tail + i) % s->ringcap];
+    ring_copy(s, s->tail, out + pos, n, 0);
     pos += (int)n;
     s->tail += n;
   }

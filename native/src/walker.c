@@ -84,6 +84,11 @@ static page_meta *page_claim(walker *w, uint64_t page) {
     if (s->addr == 0 || s->addr == SLOT_DEAD || s->addr == page) { victim = s; break; }
     if (!victim && !(s->addr & 1) && !s->used) victim = s;
   }
+  /* every slot of the run in use: evict one anyway (a cache; frames already walked keep their copies) */
+  for (int i = 0; !victim && i < PROBES; i++) {
+    page_meta *s = &w->meta[(h + (size_t)i) & (PAGE_SLOTS - 1)];
+    if (!(s->addr & 1)) victim = s;
+  }
   if (!victim) return 0;
   victim->addr = page | 1;
   victim->used = 0;
@@ -142,7 +147,8 @@ static int cached_read(walker *w, uint64_t addr, void *buf, size_t len, int belo
   uint64_t p0 = addr & ~(PAGE - 1), p1 = (addr + len - 1) & ~(PAGE - 1);
   if (!page_find(w, p1, 0) && pages_load(w, p1, below)) return -1;
   if (p0 != p1 && !page_find(w, p0, 0) && pages_load(w, p0, below)) return -1;
-  return cached_peek(w, addr, buf, len);
+  if (cached_peek(w, addr, buf, len) == 0) return 0;
+  return mem_read(w->m, addr, buf, len); /* more pages than the cache holds: read around it */
 }
 
 static int raw_reserve(walker *w, size_t n) {

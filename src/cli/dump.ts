@@ -1,7 +1,9 @@
 /** `gauge dump`: every thread's Python stack, once, like py-spy dump. */
 import { FrameRegistry } from '../reader/frame-registry.js';
 import { Target } from '../reader/target.js';
-import { commandLine, descendants, osThreadName } from '../process/procfs.js';
+import { commandLine, osThreadName, parentMap } from '../process/procfs.js';
+import { listDescendants } from '../process/children.js';
+import { ErrorCode, GaugeError } from '../reader/errors.js';
 import { resolveThreadNames } from '../process/thread-names.js';
 import type { Sample } from '../sampling/types.js';
 
@@ -15,6 +17,9 @@ export interface DumpOptions {
 /** JSON schema of `gauge dump --json` (stable; documented in README). */
 export interface DumpJson {
   pid: number;
+  /** Parent pid; only with --subprocesses. */
+  ppid?: number;
+  /** '' for a root that is not Python itself (a shell, a supervisor) under --subprocesses. */
   python_version: string;
   command_line: string;
   threads: DumpThreadJson[];
@@ -64,15 +69,30 @@ function dumpOne(pid: number, frames: FrameRegistry, maxDepth?: number): DumpJso
 
 export function dump(opts: DumpOptions, write: (s: string) => void): void {
   const frames = new FrameRegistry();
-  const root = dumpOne(opts.pid, frames, opts.maxDepth);
+  let root: DumpJson;
+  let rootError: GaugeError | undefined;
+  try {
+    root = dumpOne(opts.pid, frames, opts.maxDepth);
+  } catch (err) {
+    // With --subprocesses a non-Python parent (a shell script, a supervisor) is fine: its descendants are the point.
+    const notPython = err instanceof GaugeError && (err.code === ErrorCode.NOT_PYTHON || err.code === ErrorCode.NOT_READY);
+    if (!opts.subprocesses || !notPython) throw err;
+    rootError = err;
+    root = { pid: opts.pid, python_version: '', command_line: commandLine(opts.pid), threads: [] };
+  }
   if (opts.subprocesses) {
+    const parents = parentMap();
+    root.ppid = parents.get(opts.pid) ?? 0;
     root.subprocesses = [];
-    for (const child of descendants(opts.pid)) {
+    for (const child of listDescendants(opts.pid)) {
       try {
-        root.subprocesses.push(dumpOne(child, frames, opts.maxDepth));
+        root.subprocesses.push({ ...dumpOne(child, frames, opts.maxDepth), ppid: parents.get(child) ?? 0 });
       } catch {
         // not Python (a shell between us and the workers) or gone: nothing to show
       }
+    }
+    if (rootError && root.subprocesses.length === 0) {
+      throw new GaugeError(rootError.code, `${rootError.message}, and none of its descendants is either`);
     }
   }
   write(opts.json ? JSON.stringify(root, null, 2) + '\n' : renderText(root));
@@ -90,7 +110,8 @@ export function renderText(d: DumpJson): string {
   const lines: string[] = [];
   const one = (p: DumpJson): void => {
     lines.push(`Process ${p.pid}: ${p.command_line}`);
-    lines.push(`Python v${p.python_version}`);
+    if (p.ppid !== undefined) lines.push(`Parent ${p.ppid}`);
+    lines.push(p.python_version ? `Python v${p.python_version}` : 'Not Python; its Python descendants follow.');
     lines.push('');
     for (const t of p.threads) {
       lines.push(threadLabel(t));

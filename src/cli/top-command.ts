@@ -7,44 +7,15 @@
 import type { Argv } from 'yargs';
 import { GaugeError, ErrorCode } from '../reader/errors.js';
 import { SamplingSession } from '../sampling/session.js';
-import type { FrameTable, Sample } from '../sampling/types.js';
 import { launch, waitForPython, type Launched } from '../process/launch.js';
 import { ProfileModel } from '../model/profile.js';
 import { TopController } from '../model/top-controller.js';
 import { renderBatch } from '../output/batch.js';
 import { Exit } from './exit-codes.js';
+import { addExportOptions, startExports, type ExportArgs } from '../export/pipeline.js';
+import { ProfileRecorder } from '../export/profile-recorder.js';
 
-/* ---- Exporters (src/export, built separately): loaded when present so this file compiles without them. ---- */
-interface ExportPipeline {
-  push(samples: readonly Sample[]): void;
-  status(): string;
-  close(): Promise<void>;
-}
-interface PipelineModule {
-  addExportOptions<T>(y: Argv<T>): Argv<T>;
-  startExports(argv: unknown, session: SamplingSession): ExportPipeline | undefined;
-}
-interface Recorder {
-  add(samples: readonly Sample[]): void;
-  write(path: string): Promise<{ path: string; format: string; samples: number }>;
-}
-interface RecorderModule {
-  ProfileRecorder: new (frames: FrameTable) => Recorder;
-}
 
-async function optionalModule<T>(rel: string): Promise<T | undefined> {
-  const url = new URL(rel, import.meta.url);
-  try {
-    return (await import(url.href)) as T;
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ERR_MODULE_NOT_FOUND' && String(e.message).includes(url.pathname.split('/').pop()!)) return undefined;
-    throw err;
-  }
-}
-const pipelineModule = await optionalModule<PipelineModule>('../export/pipeline.js');
-const recorderModule = await optionalModule<RecorderModule>('../export/profile-recorder.js');
-/* ---- end of the exporter call sites ---- */
 
 export interface TopArgs {
   pid?: number;
@@ -58,7 +29,7 @@ export interface TopArgs {
   batch: boolean;
   command: string[];
   /** All parsed arguments (exporter options). */
-  raw: Record<string, unknown>;
+  raw: ExportArgs;
 }
 
 export function registerTop(cli: Argv): void {
@@ -79,7 +50,7 @@ export function registerTop(cli: Argv): void {
         .option('batch', { alias: 'b', type: 'boolean', default: false, describe: 'Plain-text snapshots instead of the interactive view (the default without a terminal)' })
         .example('$0 top --pid 1234', 'Profile a running process')
         .example('$0 top -r 1000 -- python3 app.py --port 8000', 'Start a program and profile it at 1000 Hz');
-      return (pipelineModule ? pipelineModule.addExportOptions(base) : base) as typeof base;
+      return addExportOptions(base);
     },
     async (a) => {
       const command = (a._ as Array<string | number>).slice(1).map(String);
@@ -94,7 +65,7 @@ export function registerTop(cli: Argv): void {
         subprocesses: a.subprocesses,
         batch: a.batch,
         command,
-        raw: a as Record<string, unknown>,
+        raw: a as ExportArgs,
       });
     },
   );
@@ -166,8 +137,16 @@ export async function runTop(o: TopArgs): Promise<void> {
   }
 
   const model = new ProfileModel({ frames: session.frames, rateHz: o.rate, gilOnly: o.gil });
-  const pipeline = pipelineModule?.startExports(o.raw, session);
-  const recorder = !batch && recorderModule ? new recorderModule.ProfileRecorder(session.frames) : undefined;
+  const pipeline = startExports(o.raw, session);
+  // The `s` key saves what was sampled so far, with the view's idle/GIL filters.
+  const recorder = batch
+    ? undefined
+    : new ProfileRecorder(session.frames, {
+        idle: o.idle,
+        gil: o.gil,
+        rateHz: o.rate,
+        describeProcess: (pid) => session.processes.get(pid)?.cmdline ?? `pid ${pid}`,
+      });
   const controller = new TopController(
     model,
     session,
@@ -245,7 +224,7 @@ export async function runTop(o: TopArgs): Promise<void> {
       save: recorder
         ? async () => {
             const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
-            return recorder.write(`gauge-${session.rootPid}-${stamp}`);
+            return recorder.write(`gauge-${session.rootPid}-${stamp}.speedscope.json`);
           }
         : undefined,
     });

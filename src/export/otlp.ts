@@ -3,13 +3,14 @@
  * default). Activations come from SpanBuilder with ids and times already
  * fixed, so they are handed to the SDK's OTLP exporter as finished
  * ReadableSpans; our SendQueue in front of it bounds memory and retries.
+ * The SDK is loaded on first use: it costs start-up time every gauge command
+ * would otherwise pay.
  */
 import { hostname } from 'node:os';
-import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type HrTime, type SpanContext } from '@opentelemetry/api';
-import { ExportResultCode } from '@opentelemetry/core';
-import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import type { Attributes, HrTime, SpanContext } from '@opentelemetry/api';
+import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import type { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import type { FrameTable, Sample } from '../sampling/types.js';
 import { VERSION } from '../cli/version.js';
 import { SendQueue, type QueueStats } from './queue.js';
@@ -50,19 +51,44 @@ function hr(ns: bigint): HrTime {
   return [Number(ns / 1_000_000_000n), Number(ns % 1_000_000_000n)];
 }
 
-export function resourceFor(o: { service: string; version?: string; env?: string }): Resource {
+// Numeric values of the API enums used here (stable parts of the OTLP data model).
+const SPAN_KIND_INTERNAL = 0; // api SPAN_KIND_INTERNAL (OTLP's SPAN_KIND_INTERNAL = 1 on the wire)
+const STATUS_UNSET = 0;
+const TRACE_FLAGS_SAMPLED = 1;
+const EXPORT_SUCCESS = 0;
+
+interface Sdk {
+  exporter: OTLPTraceExporter;
+  resource: Resource;
+}
+
+async function loadSdk(opts: OtlpOptions): Promise<Sdk> {
+  const [{ OTLPTraceExporter }, { resourceFromAttributes }] = await Promise.all([
+    import('@opentelemetry/exporter-trace-otlp-proto'),
+    import('@opentelemetry/resources'),
+  ]);
+  const config: ExporterConfig = {
+    url: opts.endpoint,
+    headers: opts.headers,
+    compression: 'gzip' as ExporterConfig['compression'],
+    timeoutMillis: 5000,
+  };
+  return { exporter: new OTLPTraceExporter(config), resource: resourceFromAttributes(resourceAttributes(opts)) };
+}
+
+export function resourceAttributes(o: { service: string; version?: string; env?: string }): Attributes {
   const attrs: Attributes = { 'service.name': o.service, 'host.name': hostname(), 'telemetry.sdk.language': 'nodejs' };
   if (o.version) attrs['service.version'] = o.version;
   if (o.env) {
     attrs['deployment.environment'] = o.env;
     attrs['deployment.environment.name'] = o.env;
   }
-  return resourceFromAttributes(attrs);
+  return attrs;
 }
 
 /** One activation as a finished SDK span. */
 export function toReadableSpan(a: Activation, clock: WallClock, resource: Resource): ReadableSpan {
-  const ctx: SpanContext = { traceId: a.traceId, spanId: a.spanId, traceFlags: TraceFlags.SAMPLED };
+  const ctx: SpanContext = { traceId: a.traceId, spanId: a.spanId, traceFlags: TRACE_FLAGS_SAMPLED };
   const start = clock.unixNs(a.startNs);
   const end = clock.unixNs(a.endNs);
   const attributes: Attributes = {
@@ -76,13 +102,13 @@ export function toReadableSpan(a: Activation, clock: WallClock, resource: Resour
   };
   return {
     name: a.name,
-    kind: SpanKind.INTERNAL,
+    kind: SPAN_KIND_INTERNAL,
     spanContext: () => ctx,
-    parentSpanContext: a.parentSpanId ? { traceId: a.traceId, spanId: a.parentSpanId, traceFlags: TraceFlags.SAMPLED } : undefined,
+    parentSpanContext: a.parentSpanId ? { traceId: a.traceId, spanId: a.parentSpanId, traceFlags: TRACE_FLAGS_SAMPLED } : undefined,
     startTime: hr(start),
     endTime: hr(end),
     duration: hr(end - start),
-    status: { code: SpanStatusCode.UNSET },
+    status: { code: STATUS_UNSET },
     attributes,
     links: [],
     events: [],
@@ -97,23 +123,14 @@ export function toReadableSpan(a: Activation, clock: WallClock, resource: Resour
 
 export class OtlpSpanExport {
   readonly builder: SpanBuilder;
-  readonly queue: SendQueue<ReadableSpan>;
-  private readonly exporter: OTLPTraceExporter;
+  readonly queue: SendQueue<Activation>;
+  private sdk: Promise<Sdk> | undefined;
   private readonly clock = new WallClock();
-  private readonly resource: Resource;
   private readonly scratch: Activation[] = [];
 
   constructor(frames: FrameTable, readonly opts: OtlpOptions) {
     this.builder = new SpanBuilder(frames, { stripLevels: opts.stripLevels, minSamples: opts.minSamples });
-    this.resource = resourceFor(opts);
-    const config: ExporterConfig = {
-      url: opts.endpoint,
-      headers: opts.headers,
-      compression: 'gzip' as ExporterConfig['compression'],
-      timeoutMillis: 5000,
-    };
-    this.exporter = new OTLPTraceExporter(config);
-    this.queue = new SendQueue<ReadableSpan>('spans', (batch) => this.send(batch), {
+    this.queue = new SendQueue<Activation>('spans', (batch) => this.send(batch), {
       maxItems: opts.maxQueue ?? 20000,
       batchSize: 1000,
       lingerMs: 1000,
@@ -122,10 +139,13 @@ export class OtlpSpanExport {
     });
   }
 
-  private send(batch: ReadableSpan[]): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.exporter.export(batch, (r) => {
-        if (r.code === ExportResultCode.SUCCESS) resolve();
+  private async send(batch: Activation[]): Promise<void> {
+    this.sdk ??= loadSdk(this.opts);
+    const { exporter, resource } = await this.sdk;
+    const spans = batch.map((a) => toReadableSpan(a, this.clock, resource));
+    await new Promise<void>((resolve, reject) => {
+      exporter.export(spans, (r) => {
+        if (r.code === EXPORT_SUCCESS) resolve();
         else reject(r.error ?? new Error('OTLP export failed'));
       });
     });
@@ -133,9 +153,8 @@ export class OtlpSpanExport {
 
   private emit(): void {
     if (!this.scratch.length) return;
-    const spans = this.scratch.map((a) => toReadableSpan(a, this.clock, this.resource));
+    this.queue.push(this.scratch);
     this.scratch.length = 0;
-    this.queue.push(...spans);
   }
 
   push(samples: readonly Sample[]): void {
@@ -156,7 +175,9 @@ export class OtlpSpanExport {
     this.builder.flush(this.scratch);
     this.emit();
     await this.queue.close(timeoutMs);
+    if (!this.sdk) return;
+    const { exporter } = await this.sdk;
     // The SDK waits for its in-flight request; bounded, as a dead endpoint must not hold gauge's exit.
-    await Promise.race([this.exporter.shutdown().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+    await Promise.race([exporter.shutdown().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
   }
 }

@@ -53,10 +53,15 @@ export interface Exports {
   close(): Promise<void>;
 }
 
+/** `host:port` means http://host:port (py-spy-for-datakit style). */
+function withScheme(s: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(s) ? s : `http://${s}`;
+}
+
 function validUrl(s: string | undefined): boolean {
   if (s === undefined) return true;
   try {
-    const u = new URL(s);
+    const u = new URL(withScheme(s));
     return u.protocol === 'http:' || u.protocol === 'https:';
   } catch {
     return false;
@@ -77,7 +82,7 @@ export function addExportOptions<T>(y: Argv<T>): Argv<T & ExportArgs> {
       .option('env', { type: 'string', group: 'Export:', describe: 'deployment environment for spans and profiles' })
       .option('strip-levels', { type: 'number', default: 0, group: 'Export:', describe: 'Outermost frames that are not spans; the next level starts a trace' })
       .option('min-span', { type: 'number', default: 2, group: 'Export:', describe: 'Drop activations seen in fewer samples than this' })
-      .option('datakit', { type: 'string', group: 'Export:', describe: 'Upload pprof profiles to DataKit, e.g. http://127.0.0.1:9529' })
+      .option('datakit', { type: 'string', group: 'Export:', describe: 'Upload pprof profiles to DataKit, e.g. http://127.0.0.1:9529 (or host:port)' })
       .option('pyroscope', { type: 'string', group: 'Export:', describe: 'Upload pprof profiles to Pyroscope, e.g. http://127.0.0.1:4040' })
       .option('upload-interval', { alias: 'd', type: 'number', default: 60, group: 'Export:', describe: `Seconds per uploaded profile (min ${MIN_UPLOAD_INTERVAL_S})` })
       // Test and tuning knobs, not in --help.
@@ -136,7 +141,7 @@ export function startExports(argv: ExportArgs, session: ExportSession): Exports 
   let spans: OtlpSpanExport | undefined;
   if (endpoint) {
     spans = new OtlpSpanExport(session.frames, {
-      endpoint,
+      endpoint: withScheme(endpoint),
       headers: parseHeaders(argv['otlp-header']),
       service,
       version,
@@ -168,8 +173,8 @@ export function startExports(argv: ExportArgs, session: ExportSession): Exports 
     maxQueue: argv['export-queue'],
     maxBackoffMs,
   };
-  if (argv.datakit) uploaders.push(new DataKitUploader(argv.datakit, session.frames, uploadOpts));
-  if (argv.pyroscope) uploaders.push(new PyroscopeUploader(argv.pyroscope, session.frames, uploadOpts));
+  if (argv.datakit) uploaders.push(new DataKitUploader(withScheme(argv.datakit), session.frames, uploadOpts));
+  if (argv.pyroscope) uploaders.push(new PyroscopeUploader(withScheme(argv.pyroscope), session.frames, uploadOpts));
 
   session.onProcessExit?.((pid) => spans?.processExited(pid));
 

@@ -65,7 +65,7 @@ export class SendQueue<T> {
     return this.items.length - this.head;
   }
 
-  push(...batch: T[]): void {
+  push(batch: readonly T[]): void {
     if (this.closed) {
       for (const it of batch) this.stats.dropped += this.weight(it);
       return;

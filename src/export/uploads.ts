@@ -75,13 +75,13 @@ export abstract class ProfileUploader {
     this.recorder = new ProfileRecorder(this.frames, this.opts.recorder);
     if (r.samples === 0) return;
     const endMs = Date.now();
-    this.queue.push({
+    this.queue.push([{
       pprofGz: r.pprofGzip(),
       startMs: r.startedAtMs ?? endMs - this.opts.intervalMs,
       endMs,
       samples: r.samples,
       pid: this.opts.pid,
-    });
+    }]);
   }
 
   private async sendAll(batch: UploadWindow[]): Promise<void> {

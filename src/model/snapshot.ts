@@ -133,10 +133,11 @@ export function threadLabel(t: ThreadRow): string {
 
 /** Filter cycle for t/Tab: all → each process (when several) → each thread → all. */
 export function nextScope(view: ViewState, threads: ThreadRow[], processes: number[]): Pick<ViewState, 'thread' | 'pid'> {
-  const scopes: Array<Pick<ViewState, 'thread' | 'pid'>> = [{}];
+  // Explicit undefineds: the result is spread over the view and must clear the other filter.
+  const scopes: Array<Pick<ViewState, 'thread' | 'pid'>> = [{ thread: undefined, pid: undefined }];
   const multi = processes.length > 1;
-  if (multi) for (const pid of processes) scopes.push({ pid });
-  for (const t of threads) scopes.push({ thread: t.key });
+  if (multi) for (const pid of processes) scopes.push({ pid, thread: undefined });
+  for (const t of threads) scopes.push({ thread: t.key, pid: undefined });
   const i = scopes.findIndex((s) => s.thread === view.thread && s.pid === view.pid);
   return scopes[(i + 1) % scopes.length]!;
 }

@@ -126,6 +126,19 @@ export class Target {
   }
 }
 
+// Thread ids repeat every sample: reuse their BigInts instead of building two per thread per sample.
+const tidCache = new Map<number, bigint>();
+function threadIdOf(lo: number, hi: number): bigint {
+  const key = hi * 4294967296 + lo; // exact: ids are addresses below 2^53
+  let v = tidCache.get(key);
+  if (v === undefined) {
+    if (tidCache.size >= 65536) tidCache.clear();
+    v = (BigInt(hi) << 32n) | BigInt(lo);
+    tidCache.set(key, v);
+  }
+  return v;
+}
+
 /**
  * Decode native records (format in native/include/gauge.h) into Samples.
  * targetFor maps a record's pid to its Target (for frame ids and names).
@@ -145,10 +158,11 @@ export function decodeRecords(words: Uint32Array, n: number, targetFor: (pid: nu
     if (flags & REC_EXITED) {
       exited.push(pid);
     } else if (target) {
+      const resolve = (id: number) => target.resolveLocal(id); // one closure per record, not per frame
       const threads: ThreadSample[] = [];
       let p = pos + REC_HEADER;
       for (let t = 0; t < nthreads && p + THREAD_HEADER <= pos + len; t++) {
-        const tid = (BigInt(words[p + 1]!) << 32n) | BigInt(words[p]!);
+        const tid = threadIdOf(words[p]!, words[p + 1]!);
         const nativeId = words[p + 2]!;
         const tflags = words[p + 3]!;
         const lo = words[p + 4]!;
@@ -157,7 +171,7 @@ export function decodeRecords(words: Uint32Array, n: number, targetFor: (pid: nu
         const frames = new Array<number>(depth);
         const base = p + THREAD_HEADER;
         for (let d = 0; d < depth; d++) {
-          frames[d] = target.frames.globalId(target.source, words[base + d]!, (id) => target.resolveLocal(id));
+          frames[d] = target.frames.globalId(target.source, words[base + d]!, resolve);
         }
         const letter = (tflags >> 8) & 0xff;
         threads.push({
