@@ -148,8 +148,8 @@ test('dump --subprocesses through a bash script that starts two Pythons', async 
       assert.equal(s.python_version, py.version);
       assert.equal(s.threads.length, 1);
       assert.equal(s.threads[0]!.name, 'MainThread');
-      assert.deepEqual(s.threads[0]!.frames.map((f) => f.name).slice(1), ['nap', '<module>'].slice(0, s.threads[0]!.frames.length - 1));
-      assert.ok(s.threads[0]!.frames.some((f) => f.name === 'nap'));
+      // Parked in time.sleep, a C call: the Python stack is exactly nap under the module.
+      assert.deepEqual(s.threads[0]!.frames.map((f) => f.name), ['nap', '<module>']);
     }
     const text = gauge(['dump', '--pid', String(bashPid), '-s']);
     assert.equal(text.status, 0, text.stderr);

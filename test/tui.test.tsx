@@ -65,7 +65,16 @@ function fixture(opts: { processes?: number } = {}): TopController {
   return new TopController(model, src, { now: () => 65_000 });
 }
 
-const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 30));
+const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 50));
+
+/** Ink throttles rendering: wait (bounded) for the frame to show what a key should have caused. */
+async function until(frame: () => string, pred: (s: string) => boolean, what: string): Promise<string> {
+  for (let i = 0; i < 100; i++) {
+    if (pred(frame())) return frame();
+    await tick();
+  }
+  assert.fail(`${what}; frame:\n${frame()}`);
+}
 
 function screen(c: TopController, width: number, height: number, chalk = plain): { frame: () => string; stdin: { write(s: string): void } } {
   const r = render(<App controller={c} chalk={chalk} onQuit={() => undefined} size={{ width, height }} />);
@@ -99,8 +108,7 @@ test('threads panel: id, name, state, CPU %, GIL %, samples; idle threads only w
   assert.match(panel, /100 MainThread\s+running\s+80\.0%\s+100%\s+100/);
   assert.doesNotMatch(panel, /sleeper/);
   stdin.write('i');
-  await tick();
-  assert.match(frame(), /101 sleeper\s+idle\s+0\.0%\s+0\.0%\s+100/);
+  await until(frame, (x) => /101 sleeper\s+idle\s+0\.0%\s+0\.0%\s+100/.test(x), '/101 sleeper\\s+idle\\s+0\\.0%\\s+0\\.0%\\s+100/');
   assert.match(frame(), /wait_forever \(/);
   assert.match(frame(), /idle shown/);
 });
@@ -116,47 +124,37 @@ test('keys: sort columns, line view, thread filter, text filter, pause, help', a
   const c = fixture();
   const { frame, stdin } = screen(c, 120, 30);
   stdin.write('4');
-  await tick();
-  assert.match(frame(), /TotalTime\* Function/);
+  await until(frame, (x) => /TotalTime\* Function/.test(x), '/TotalTime\\* Function/');
   assert.ok(frame().indexOf(' main (') < frame().indexOf('compute_hot_path'), 'not sorted by TotalTime');
   stdin.write('1');
   stdin.write('l');
-  await tick();
-  assert.match(frame(), /%Own\*.*Line \(file:line\)/);
+  await until(frame, (x) => /%Own\*.*Line \(file:line\)/.test(x), '/%Own\\*.*Line \\(file:line\\)/');
   stdin.write('l');
   stdin.write('t');
-  await tick();
-  assert.match(frame(), /only thread 100 MainThread/);
+  await until(frame, (x) => /only thread 100 MainThread/.test(x), '/only thread 100 MainThread/');
   assert.match(frame(), /> 100 MainThread/);
   stdin.write('t');
-  await tick();
-  assert.doesNotMatch(frame(), /only thread/);
+  await until(frame, (x) => !/only thread/.test(x), 'the filter back to all threads');
   stdin.write('/');
-  await tick();
+  await until(frame, (x) => /Filter: _/.test(x), 'the filter prompt');
   stdin.write('views');
-  await tick();
-  assert.match(frame(), /Filter: views_/);
+  await until(frame, (x) => /Filter: views_/.test(x), '/Filter: views_/');
   stdin.write('\r');
-  await tick();
-  assert.match(frame(), /filter "views"/);
+  await until(frame, (x) => /filter "views"/.test(x), '/filter "views"/');
   assert.match(frame(), /render_page/);
   assert.doesNotMatch(frame(), /compute_hot_path/);
   stdin.write('\x1b');
-  await tick();
-  assert.match(frame(), /compute_hot_path/);
+  await until(frame, (x) => /compute_hot_path/.test(x), '/compute_hot_path/');
   stdin.write('p');
-  await tick();
-  assert.match(frame(), /PAUSED/);
+  await until(frame, (x) => /PAUSED/.test(x), '/PAUSED/');
   stdin.write('?');
-  await tick();
-  const help = frame();
+  const help = await until(frame, (x) => /Keys/.test(x), 'help');
   for (const k of ['sort by %Own, %Total, OwnTime, TotalTime', 'toggle functions / lines', 'cycle the filter', 'pause the display', 'reset the counts', 'save the profile', 'quit']) {
     assert.ok(help.includes(k), `help lacks "${k}"`);
   }
   assert.doesNotMatch(help, /Function \(file:line\)/);
   stdin.write('x');
-  await tick();
-  assert.match(frame(), /Function \(file:line\)/);
+  await until(frame, (x) => /Function \(file:line\)/.test(x), '/Function \\(file:line\\)/');
 });
 
 test('q and Ctrl-C quit', async () => {
