@@ -262,8 +262,13 @@ static int utf8_valid(const uint8_t *s, size_t n) {
   return 1;
 }
 
-static int read_name(memsrc *m, const py_layout *l, uint64_t s, char *out, size_t cap) {
-  if (!type_is(m, s, "str")) return -1;
+static int read_name(memsrc *m, const py_layout *l, tn_cache *c, uint64_t s, char *out, size_t cap) {
+  uint64_t type;
+  if (mem_read_u64(m, s + 8, &type)) return -1;
+  if (type != c->str_type) {
+    if (!type_is(m, s, "str")) return -1;
+    c->str_type = type;
+  }
   if (l->major == 2) {
     /* 2.7 names are byte strings: keep them when they are UTF-8, else mark the non-ASCII bytes. */
     uint8_t *raw;
@@ -311,7 +316,7 @@ int threadnames_read(memsrc *m, const py_layout *l, const tn_layout *tl, tn_cach
       uint64_t ident, name;
       if (tn_int_read(m, l, it.keys[i], &ident)) continue;
       if (tn_attr_get(m, l, tl, it.vals[i], attr, &c->name_key, &name)) continue;
-      if (read_name(m, l, name, out[n].name, sizeof out[n].name)) continue;
+      if (read_name(m, l, c, name, out[n].name, sizeof out[n].name)) continue;
       out[n++].ident = ident;
     }
     items_free(&it);

@@ -23,6 +23,7 @@ typedef struct {
 typedef struct tn_cache {
   uint64_t active;    /* threading._active dict */
   uint64_t name_key;  /* the interned "_name" str object, compared by address first */
+  uint64_t str_type;  /* the str type object, once seen (a static type: never moves) */
 } tn_cache;
 
 /* Version facts the walker's layout does not carry. -1 when unknown. */

@@ -214,6 +214,8 @@ export async function runTop(o: TopArgs): Promise<void> {
   if (batch) {
     await runBatch(o, controller, session, shutdown, launched);
   } else {
+    // Ink renders only a final frame when it believes it runs in CI; a real terminal on both ends wins.
+    for (const k of ['CI', 'CONTINUOUS_INTEGRATION']) delete process.env[k];
     const { runTui } = await import('../tui/run.js');
     const code = await runTui({
       controller,

@@ -493,13 +493,24 @@ export class ProfileModel {
     }
   }
 
-  private threadWindow(t: ThreadRecord, window: Window): ThreadWindow {
-    if (window === 'last') return t.last;
-    // Cumulative includes the window still being filled, so nothing counted is ever missing from a view.
-    const w = new ThreadWindow(Number.MAX_SAFE_INTEGER);
-    w.addAll(t.cum);
-    w.addAll(t.cur);
-    return w;
+  /** The windows a view reads: cumulative includes the one still being filled, so nothing counted is ever missing. */
+  private windows(t: ThreadRecord, window: Window): ThreadWindow[] {
+    return window === 'last' ? [t.last] : [t.cum, t.cur];
+  }
+
+  /** Scalar tallies of a thread over a view's windows (tables are read in place, not merged). */
+  private tally(t: ThreadRecord, window: Window): { samples: number; idle: number; gil: number; errors: number; counted: number; countedIdle: number; cpuNs: number } {
+    const out = { samples: 0, idle: 0, gil: 0, errors: 0, counted: 0, countedIdle: 0, cpuNs: 0 };
+    for (const w of this.windows(t, window)) {
+      out.samples += w.samples;
+      out.idle += w.idle;
+      out.gil += w.gil;
+      out.errors += w.errors;
+      out.counted += w.counted;
+      out.countedIdle += w.countedIdle;
+      out.cpuNs += w.cpuNs;
+    }
+    return out;
   }
 
   private processWindow(p: ProcessRecord, window: Window): ProcessWindow {
@@ -527,7 +538,7 @@ export class ProfileModel {
       const interval = this.processWindow(p, 'cumulative').interval(this.rateHz);
       for (const t of p.threads.values()) {
         if (!this.inScope(t, o)) continue;
-        const w = this.threadWindow(t, window);
+        for (const w of this.windows(t, window)) {
         samples += w.counted + (idle ? w.countedIdle : 0);
         for (const [id, c] of (byLine ? w.lines : w.funcs).map) {
           const own = c.own + (idle ? c.ownIdle : 0);
@@ -542,6 +553,7 @@ export class ProfileModel {
           m.total += total;
           m.ownTime += own * interval;
           m.totalTime += total * interval;
+        }
         }
       }
     }
@@ -584,7 +596,7 @@ export class ProfileModel {
     const keyOf = (r: Row): number =>
       sort === 'own' ? r.own : sort === 'total' ? r.total : sort === 'ownTime' ? r.ownTime : r.totalTime;
     const second = (r: Row): number => (sort === 'own' || sort === 'ownTime' ? r.total : r.own);
-    rows.sort((a, b) => keyOf(b) - keyOf(a) || second(b) - second(a) || a.name.localeCompare(b.name));
+    rows.sort((a, b) => keyOf(b) - keyOf(a) || second(b) - second(a) || (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id - b.id));
     const matched = rows.length;
     return { rows: o.limit !== undefined ? rows.slice(0, o.limit) : rows, matched, samples };
   }
@@ -600,7 +612,7 @@ export class ProfileModel {
       if (o.pid !== undefined && p.pid !== o.pid) continue;
       const seconds = this.processWindow(p, window).seconds(this.rateHz);
       for (const t of p.threads.values()) {
-        const w = this.threadWindow(t, window);
+        const w = this.tally(t, window);
         if (w.samples === 0 && !t.alive) continue;
         if (!o.idle && w.samples > 0 && w.idle === w.samples) continue;
         if (!o.idle && w.samples === 0 && t.lastIdle) continue;
@@ -654,7 +666,7 @@ export class ProfileModel {
       }
       for (const t of p.threads.values()) {
         if (t.alive && !t.folded) threads++;
-        const w = this.threadWindow(t, window);
+        const w = this.tally(t, window);
         threadSamples += w.samples;
         errors += w.errors;
       }
