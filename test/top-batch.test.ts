@@ -181,6 +181,16 @@ test('launch mode: --duration stops the program and gauge exits 0', async () => 
   assert.match(lastSnapshot(run.stdout), /hot_a \(/);
 });
 
+test('launch mode with -s: a wrapper that execs Python (like a pyenv shim) still gets its root sampled', async () => {
+  const py = requirePythons().at(-1)!;
+  const script = 'import time\ndef root_spin():\n    t = time.time()\n    while time.time() - t < 8: pass\nroot_spin()\n';
+  const run = await runGauge(['top', '-s', '--duration', '3', '--delay', '1', '--', 'sh', '-c', 'sleep 0.3; exec "$0" -c "$1"', py.exe, script]);
+  assert.equal(run.status, 0, run.stderr);
+  const snap = lastSnapshot(run.stdout);
+  assert.ok((ownPct(snap, 'root_spin') ?? 0) > 50, snap);
+  assert.match(snap, /Processes 1/);
+});
+
 test('bad input: a message and an exit code, never a stack trace', async () => {
   const cases: Array<[string[], number, RegExp]> = [
     [['top'], 2, /nothing to profile/],

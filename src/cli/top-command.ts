@@ -116,10 +116,18 @@ export async function runTop(o: TopArgs): Promise<void> {
     launched.child.stdout?.on('data', (b: Buffer) => outTail.push(b));
     launched.child.stderr?.on('data', (b: Buffer) => errTail.push(b));
     const l = launched;
+    const began = Date.now();
     try {
       session = await waitForPython(() => {
         const s = new SamplingSession(l.pid, sessionOpts);
         s.start();
+        // With -s a session starts even when the root is not Python (a shell script is fine), but a
+        // wrapper that execs Python (a pyenv shim, env) must get the chance to: otherwise the root
+        // itself would never be sampled.
+        if (o.subprocesses && !s.processes.has(l.pid) && Date.now() - began < 2000) {
+          s.stop();
+          throw new GaugeError(ErrorCode.NOT_READY, 'the program is not running Python yet');
+        }
         return s;
       }, l.child);
     } catch (err) {
