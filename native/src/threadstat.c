@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Keep at most this many threads' files open; beyond, open and close per read. */
@@ -96,8 +97,15 @@ static char state_letter(const char *stat) {
   return p && p[1] == ' ' ? p[2] : 0;
 }
 
+static uint64_t mono_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 void threadstats_fill(threadstats *ts, uint32_t *rec) {
   ts->epoch++;
+  uint64_t now = mono_ns();
   uint32_t n = rec[4], pos = GAUGE_REC_HEADER;
   for (uint32_t t = 0; t < n && pos + GAUGE_THREAD_HEADER <= rec[0]; t++) {
     uint32_t *th = rec + pos;
@@ -112,10 +120,13 @@ void threadstats_fill(threadstats *ts, uint32_t *rec) {
     int have_cpu = read_task_file(ts, tid, &e->fd_sched, "schedstat", buf, sizeof buf) == 0;
     if (have_cpu) cpu = strtoull(buf, 0, 10);
     char st = 0;
-    if (have_cpu && e->have_last && cpu > e->last_cpu) {
-      st = 'R'; /* it ran since the last sample: active whatever it is doing now */
+    if (have_cpu && e->have_last && cpu > e->last_cpu && (cpu - e->last_cpu) * 2 >= now - e->last_ns) {
+      /* It ran for most of the interval: active whatever it is doing at this instant (a CPU-bound
+         thread waiting to retake the GIL is asleep on a futex). A thread that only woke briefly
+         falls through to its real state, so its sleeping stack is not counted as a busy one. */
+      st = 'R';
       e->last_state = 0;
-    } else if (have_cpu && e->have_last && (e->last_state == 'S' || e->last_state == 'I') && e->reused < STATE_REUSE) {
+    } else if (have_cpu && e->have_last && cpu == e->last_cpu && (e->last_state == 'S' || e->last_state == 'I') && e->reused < STATE_REUSE) {
       /* Still asleep: a thread that has not run cannot have blocked anew (D, T, exit all need it to run);
          only a wake-up can go unseen, so stat (the costly read) is checked again every STATE_REUSE samples. */
       st = e->last_state;
@@ -131,7 +142,7 @@ void threadstats_fill(threadstats *ts, uint32_t *rec) {
       th[4] = (uint32_t)d;
       th[5] = (uint32_t)(d >> 32);
     }
-    if (have_cpu) { e->last_cpu = cpu; e->have_last = 1; }
+    if (have_cpu) { e->last_cpu = cpu; e->last_ns = now; e->have_last = 1; }
   }
   sweep(ts);
 }

@@ -8,6 +8,7 @@ typedef struct {
   int tid;
   int fd_sched, fd_stat; /* -1 when not kept open */
   uint64_t last_cpu;
+  uint64_t last_ns; /* CLOCK_MONOTONIC of the previous read, to relate CPU used to the interval */
   int have_last;
   char last_state;  /* letter last read from stat while the thread was not running, 0 = none */
   uint8_t reused;   /* samples that reused it without reading stat */

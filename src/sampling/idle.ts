@@ -1,8 +1,12 @@
 /**
  * Whether a thread was idle at a sample. The OS is the primary signal: a
- * thread is idle when the scheduler says it is not running AND its CPU time
- * did not advance since its previous sample (a thread that ran for part of
- * the interval and happens to be blocked right now still counts as active).
+ * thread is idle when the scheduler says it is not running and it did not
+ * run for most of the interval since its previous sample. The native
+ * thread-stat code folds the second part into the state: a thread that used
+ * at least half the interval's CPU is reported 'running' even if it is
+ * blocked at this instant (a CPU-bound thread waiting to retake the GIL),
+ * while one that only woke briefly keeps its real state, so the stack it is
+ * sleeping in is not counted as busy.
  * Only when the OS signal is missing (state unknown, no CPU delta yet) do we
  * fall back to the innermost Python frame being a known wait function.
  */
@@ -21,9 +25,7 @@ const WAIT_FUNCTIONS = new Set([
 ]);
 
 export function isIdle(t: ThreadSample, frames: FrameTable): boolean {
-  if (t.state !== 'unknown' && t.cpuNs >= 0) {
-    return t.state !== 'running' && t.cpuNs < IDLE_CPU_NS;
-  }
+  if (t.state !== 'unknown' && t.cpuNs >= 0) return t.state !== 'running';
   if (t.state === 'running') return false;
   if (t.cpuNs >= IDLE_CPU_NS) return false;
   if (t.frames.length === 0) return true;

@@ -32,9 +32,13 @@ export async function runTui(o: TuiOptions): Promise<number> {
   const { controller } = o;
   const stdout = process.stdout;
   let restored = false;
+  // Set when the terminal went away (SSH drop, tmux killed): writing to it
+  // then fails with EIO, and every further write would fail again.
+  let terminalGone = false;
   const restore = (): void => {
     if (restored) return;
     restored = true;
+    if (terminalGone) return;
     try {
       if (process.stdin.isTTY) process.stdin.setRawMode(false);
     } catch {
@@ -79,10 +83,29 @@ export async function runTui(o: TuiOptions): Promise<number> {
   }, o.delayMs);
   const endTimer = o.durationMs !== undefined ? setTimeout(() => quit(), o.durationMs) : undefined;
 
-  const onSignal = (sig: NodeJS.Signals): void => quit(sig);
+  let hangup = false;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (sig === 'SIGHUP') hangup = true;
+    quit(sig);
+  };
   const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGINT'];
   for (const s of signals) process.on(s, onSignal);
+  // A write to a vanished terminal must end gauge quietly, not loop through
+  // the crash handler (which would itself write to the dead terminal).
+  const onStreamError = (err: NodeJS.ErrnoException): void => {
+    if (err.code !== 'EIO' && err.code !== 'EPIPE' && err.code !== 'ENXIO') return onCrash(err);
+    terminalGone = true;
+    hangup = true;
+    quit('SIGHUP');
+  };
+  stdout.on('error', onStreamError);
+  process.stderr.on('error', onStreamError);
+  let crashed = false;
   const onCrash = (err: unknown): void => {
+    const code = (err as NodeJS.ErrnoException | undefined)?.code;
+    if (code === 'EIO' || code === 'EPIPE' || code === 'ENXIO') return onStreamError(err as NodeJS.ErrnoException);
+    if (crashed) return;
+    crashed = true;
     try {
       app.unmount();
     } catch {
@@ -98,5 +121,12 @@ export async function runTui(o: TuiOptions): Promise<number> {
 
   const code = await done;
   for (const s of signals) process.off(s, onSignal);
+  if (hangup) {
+    // The terminal is gone. Node's exit path would try to reset its tty
+    // mode and abort on EIO; dying by the hang-up signal, as a shell's
+    // children do, skips that and tells the parent what happened.
+    process.removeAllListeners('SIGHUP');
+    process.kill(process.pid, 'SIGHUP');
+  }
   return code;
 }
