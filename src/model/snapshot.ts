@@ -47,6 +47,8 @@ export interface Header {
   activePct: number;
   threads: number;
   processes: number;
+  /** Processes seen that have exited since (their data is kept). */
+  processesExited: number;
   gilOnly: boolean;
   /** Set once the target is gone: what to tell the user. */
   exitedNote?: string;
@@ -114,6 +116,7 @@ export function buildSnapshot(
       activePct: totals.activePct,
       threads: totals.threads,
       processes: Math.max(totals.processes, [...src.processes.values()].filter((p) => !p.exited).length),
+      processesExited: [...src.processes.values()].filter((p) => p.exited).length,
       gilOnly: model.gilOnly,
       exitedNote: extra.exitedNote,
       status: extra.status ?? [],

@@ -23,7 +23,7 @@ export function headerLines(h: Header): string[] {
     `Python ${h.pythonVersion || '?'}  Elapsed ${clock(h.elapsedS)}  Samples ${h.samples} at ${rate}${loss}`,
   );
   lines.push(
-    `Errors ${pct(h.errorPct)}  GIL ${pct(h.gilPct)}  Active ${pct(h.activePct)}  Threads ${h.threads}  Processes ${h.processes}${h.gilOnly ? '  [--gil: GIL holders only]' : ''}`,
+    `Errors ${pct(h.errorPct)}  GIL ${pct(h.gilPct)}  Active ${pct(h.activePct)}  Threads ${h.threads}  Processes ${h.processes}${h.processesExited ? ` (+${h.processesExited} exited)` : ''}${h.gilOnly ? '  [--gil: GIL holders only]' : ''}`,
   );
   if (h.exitedNote) lines.push(h.exitedNote);
   for (const s of h.status) if (s) lines.push(s);

@@ -105,15 +105,18 @@ export class SamplingSession {
     const api = native();
     if (this.children) this.children.poll();
     const samples: Sample[] = [];
+    const exited: number[] = [];
     for (;;) {
       const n = api.samplerDrain(this.sampler, this.drainBuf, DRAIN_WORDS);
       if (n <= 0) break;
-      const exited = decodeRecords(this.drainBuf, n, (pid) => this.targets.get(pid), samples);
-      for (const pid of exited) this.markExited(pid);
+      exited.push(...decodeRecords(this.drainBuf, n, (pid) => this.targets.get(pid), samples));
       if (n < DRAIN_WORDS / 2) break;
     }
-    for (const t of this.targets.values()) this.namer.refresh(t, samples);
+    for (const t of this.targets.values()) if (!exited.includes(t.pid)) this.namer.refresh(t, samples);
     if (samples.length) for (const l of this.listeners) l(samples);
+    // After the samples: they were taken before the exit, and a consumer
+    // must not see a process come back to life after being told it is gone.
+    for (const pid of exited) this.markExited(pid);
   }
 
   private markExited(pid: number): void {

@@ -120,7 +120,7 @@ export function headerLines(s: Snapshot, o: LayoutOptions): string[] {
   l2.add(`Samples ${h.samples} ${rate}`);
   if (h.dropped || h.late) l2.add(` (drop ${h.dropped}, late ${h.late})`, (x) => chalk.yellow(x));
   l2.add(`  Err ${pct(h.errorPct)}`, h.errorPct >= 5 ? (x) => chalk.red(x) : undefined);
-  l2.add(`  GIL ${pct(h.gilPct)}  Active ${pct(h.activePct)}  Threads ${h.threads}  Procs ${h.processes}`);
+  l2.add(`  GIL ${pct(h.gilPct)}  Active ${pct(h.activePct)}  Threads ${h.threads}  Procs ${h.processes}${h.processesExited ? ` +${h.processesExited} gone` : ''}`);
   out.push(l2.toString());
   const notes: string[] = [];
   if (h.exitedNote) notes.push(chalk.red.bold(truncate(h.exitedNote, w)));
