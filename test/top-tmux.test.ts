@@ -228,3 +228,25 @@ test('tmux: the target dies: gauge says so, keeps the data, Ctrl-C exits with it
   keys(s, 'C-c');
   await assertRestored(s, 5);
 });
+
+test('tmux: the terminal vanishes (SSH drop): gauge and its program end, no spinning on a dead tty', { skip: !haveTmux && 'tmux not installed' }, async () => {
+  const s = 'hangup';
+  start(s, ['top', '--delay', '0.5', '--', py.exe, join(fixtures, 'demo_workload.py')]);
+  await waitFor(s, 'data', (x) => /is_prime \(/.test(x));
+  const pid = gaugePid(s);
+  const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  assert.ok(kids.length >= 1, 'the launched program is not running');
+  // Closing the session hangs up its pty, as sshd does when a connection drops.
+  tmux('kill-session', '-t', s);
+  const alive = (p: number): boolean => {
+    try {
+      return !/^State:\s+Z/m.test(readFileSync(`/proc/${p}/status`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+  const deadline = Date.now() + 15000;
+  while (Date.now() < deadline && (alive(pid) || kids.some(alive))) await sleep(200);
+  assert.ok(!alive(pid), 'gauge still running after its terminal went away');
+  for (const k of kids) assert.ok(!alive(k), `launched program ${k} still running after a hang-up`);
+});
