@@ -236,7 +236,7 @@ test('controller: pause freezes the snapshot while counting continues; exit note
 test('paths shorten sensibly and the function name survives any width', () => {
   assert.equal(shortPath('/usr/lib/python3.12/json/decoder.py', '/x'), 'json/decoder.py');
   assert.equal(shortPath('/venv/lib/python3.11/site-packages/django/db/models/query.py', '/x'), 'django/db/models/query.py');
-  assert.equal(shortPath('/home/u/proj/app/views.py', '/home/u/proj'), 'app/views.py');
+  assert.equal(shortPath('/srv/proj/app/views.py', '/srv/proj'), 'app/views.py');
   assert.equal(shortPath('<frozen importlib._bootstrap>', '/x'), '<frozen importlib._bootstrap>');
   assert.equal(fitPath('django/db/models/query.py', 16), '…/query.py');
   assert.equal(fitPath('django/db/models/query.py', 20), '…/db/models/query.py');

@@ -17,6 +17,16 @@ export class Counts {
   total = 0;
   ownIdle = 0;
   totalIdle = 0;
+  /** One sample: innermost frame (own) or further out, idle or not. */
+  count(own: boolean, idle: boolean): void {
+    if (idle) {
+      if (own) this.ownIdle++;
+      this.totalIdle++;
+    } else {
+      if (own) this.own++;
+      this.total++;
+    }
+  }
   add(o: Counts): void {
     this.own += o.own;
     this.total += o.total;
@@ -443,25 +453,11 @@ export class ProfileModel {
       const own = d === 0;
       if (own || this.funcStamp[fid] !== this.gen) {
         this.funcStamp[fid] = this.gen;
-        const c = w.funcs.get(fid);
-        if (idle) {
-          if (own) c.ownIdle++;
-          c.totalIdle++;
-        } else {
-          if (own) c.own++;
-          c.total++;
-        }
+        w.funcs.get(fid).count(own, idle);
       }
       if (own || this.lineStamp[frameId] !== this.gen) {
         this.lineStamp[frameId] = this.gen;
-        const c = w.lines.get(frameId);
-        if (idle) {
-          if (own) c.ownIdle++;
-          c.totalIdle++;
-        } else {
-          if (own) c.own++;
-          c.total++;
-        }
+        w.lines.get(frameId).count(own, idle);
       }
     }
   }
