@@ -409,7 +409,7 @@ export class ProfileModel {
       rec.nativeId = t.nativeId;
       rec.state = t.state;
       // A thread's first sample has no CPU delta yet; a known OS state beats guessing from the frame name.
-      const idle = t.cpuNs < 0 && t.state !== 'unknown' ? t.state !== 'running' : isIdle(t, this.frames);
+      const idle = isIdle(t, this.frames);
       rec.lastIdle = idle;
       const w = rec.cur;
       w.samples++;

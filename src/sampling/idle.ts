@@ -25,8 +25,8 @@ const WAIT_FUNCTIONS = new Set([
 ]);
 
 export function isIdle(t: ThreadSample, frames: FrameTable): boolean {
-  if (t.state !== 'unknown' && t.cpuNs >= 0) return t.state !== 'running';
-  if (t.state === 'running') return false;
+  // A known OS state decides, also on a thread's first sample (no CPU delta yet).
+  if (t.state !== 'unknown') return t.state !== 'running';
   if (t.cpuNs >= IDLE_CPU_NS) return false;
   if (t.frames.length === 0) return true;
   return WAIT_FUNCTIONS.has(frames.get(t.frames[0]).name);
