@@ -5,6 +5,7 @@
  * so a down or slow endpoint costs bounded memory and never blocks sampling,
  * and every item is accounted for as sent, dropped or still pending.
  */
+import { firstLine } from '../reader/errors.js';
 
 export interface QueueOptions<T> {
   /** Most items held; beyond it the oldest are dropped. */
@@ -135,7 +136,7 @@ export class SendQueue<T> {
     } catch (err) {
       if (this.finalized) return;
       this.stats.errors++;
-      this.stats.lastError = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      this.stats.lastError = firstLine(err);
       this.backoffMs = this.backoffMs ? Math.min(this.maxBackoff, this.backoffMs * 2) : this.minBackoff;
       this.items = batch.concat(this.items.slice(this.head));
       this.head = 0;

@@ -22,3 +22,8 @@ export class GaugeError extends Error {
     this.name = 'GaugeError';
   }
 }
+
+/** The first line of an error's message: enough to act on, short enough for a header or a log line. */
+export function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+}

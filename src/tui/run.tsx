@@ -6,6 +6,8 @@
 import { render } from 'ink';
 import chalk, { Chalk, type ChalkInstance } from 'chalk';
 import { App } from './app.js';
+import { firstLine } from '../reader/errors.js';
+import { STOP_SIGNALS } from '../process/signals.js';
 import type { TopController } from '../model/top-controller.js';
 
 export interface TuiOptions {
@@ -67,7 +69,7 @@ export async function runTui(o: TuiOptions): Promise<number> {
         controller.say('saving…');
         o.save!().then(
           (r) => controller.say(`saved ${r.samples} samples to ${r.path} (${r.format})`),
-          (err: unknown) => controller.say(`save failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`),
+          (err: unknown) => controller.say(`save failed: ${firstLine(err)}`),
         );
       }
     : undefined;
@@ -88,8 +90,7 @@ export async function runTui(o: TuiOptions): Promise<number> {
     if (sig === 'SIGHUP') hangup = true;
     quit(sig);
   };
-  const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGINT'];
-  for (const s of signals) process.on(s, onSignal);
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
   // A write to a vanished terminal must end gauge quietly, not loop through
   // the crash handler (which would itself write to the dead terminal).
   const onStreamError = (err: NodeJS.ErrnoException): void => {
@@ -112,7 +113,7 @@ export async function runTui(o: TuiOptions): Promise<number> {
       // the renderer itself may be what failed
     }
     restore();
-    process.stderr.write(`gauge: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}\n`);
+    process.stderr.write(`gauge: ${firstLine(err)}\n`);
     if (process.env.GAUGE_DEBUG && err instanceof Error) process.stderr.write(String(err.stack) + '\n');
     o.shutdown().finally(() => process.exit(1));
   };
@@ -120,7 +121,7 @@ export async function runTui(o: TuiOptions): Promise<number> {
   process.on('unhandledRejection', onCrash);
 
   const code = await done;
-  for (const s of signals) process.off(s, onSignal);
+  for (const s of STOP_SIGNALS) process.off(s, onSignal);
   if (hangup) {
     // The terminal is gone. Node's exit path would try to reset its tty
     // mode and abort on EIO; dying by the hang-up signal, as a shell's

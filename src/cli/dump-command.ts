@@ -1,0 +1,21 @@
+/** `gauge dump`: options; the work is in dump.ts. */
+import type { Argv } from 'yargs';
+import { dump } from './dump.js';
+import { addProcessOptions } from './options.js';
+
+export function registerDump(cli: Argv): void {
+  cli.command(
+    'dump',
+    "Print the Python stack of every thread once. Threads come in the interpreter's order (newest first, as sys._current_frames() and py-spy dump list them); frames innermost first.",
+    (y) =>
+      addProcessOptions(y, 'Process to read')
+        .demandOption('pid')
+        .option('json', { type: 'boolean', default: false, describe: 'Machine-readable output (schema in README)' })
+        .option('max-depth', { type: 'number', default: 2048, describe: 'Frames read per thread before cutting' }),
+    (a) => {
+      dump({ pid: a.pid!, json: a.json, subprocesses: a.subprocesses, maxDepth: a['max-depth'] }, (s) =>
+        process.stdout.write(s),
+      );
+    },
+  );
+}

@@ -1,0 +1,60 @@
+/**
+ * Options more than one command takes, declared and validated once: what to
+ * read (--pid, or `-- cmd args` for top and record) and how to sample it.
+ * Every bad value is a yargs check failure: one line, exit code 2.
+ */
+import type { Argv } from 'yargs';
+
+export const MAX_RATE_HZ = 10000;
+
+/** Why a --pid value is unusable, or undefined when it is fine (or absent). */
+export function pidProblem(pid: unknown): string | undefined {
+  if (pid === undefined) return undefined;
+  if (typeof pid === 'number' && Number.isInteger(pid) && pid > 0 && pid <= 0x7fffffff) return undefined;
+  if (typeof pid === 'number' && Number.isNaN(pid)) return '--pid must be a positive process id (a number)';
+  return `--pid must be a positive process id, not ${Array.isArray(pid) ? pid.join(' ') : String(pid)}`;
+}
+
+/** The program after `--`, as given (the first `_` entry is the command name). */
+export function launchCommand(a: { _: (string | number)[] }): string[] {
+  return a._.slice(1).map(String);
+}
+
+/** --pid and --subprocesses, as `gauge dump` takes them. */
+export function addProcessOptions<T>(y: Argv<T>, pidDescription: string) {
+  return y
+    .option('pid', { alias: 'p', type: 'number', describe: pidDescription })
+    .option('subprocesses', {
+      alias: 's',
+      type: 'boolean',
+      default: false,
+      describe: 'Also include Python descendants',
+    })
+    .check((a) => pidProblem(a.pid) ?? true);
+}
+
+/** What top and record share: --pid or `-- cmd args`, --rate, --duration, --subprocesses, --idle, --gil. */
+export function addSamplingOptions<T>(y: Argv<T>) {
+  return addProcessOptions(y, 'Process to profile (or `-- cmd args` to launch one)')
+    .option('rate', { alias: 'r', type: 'number', default: 100, describe: 'Samples per second' })
+    .option('duration', { type: 'number', describe: 'Stop after this many seconds' })
+    .option('idle', {
+      alias: 'i',
+      type: 'boolean',
+      default: false,
+      describe: 'Include idle threads (sleeping, blocked on I/O or locks)',
+    })
+    .option('gil', { type: 'boolean', default: false, describe: 'Only count samples of threads holding the GIL' })
+    .check((a) => {
+      const command = launchCommand(a);
+      if (a.pid !== undefined && command.length) return 'give either --pid or a command after --, not both';
+      if (a.pid === undefined && !command.length) return 'nothing to profile: give --pid PID or a command after --';
+      if (!(a.rate > 0 && a.rate <= MAX_RATE_HZ)) {
+        return `--rate must be more than 0 and at most ${MAX_RATE_HZ} samples per second, not ${a.rate}`;
+      }
+      if (a.duration !== undefined && !(a.duration > 0)) {
+        return `--duration must be a positive number of seconds, not ${a.duration}`;
+      }
+      return true;
+    });
+}
