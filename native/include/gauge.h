@@ -13,11 +13,12 @@
  *     [1] pid
  *     [2] monotonic time ns, low 32 bits   [3] high 32 bits
  *     [4] thread count
- *     [5] record flags (GAUGE_REC_*)
+ *     [5] record flags: GAUGE_REC_* | (GAUGE_WHY_* << 8)
  *   then per thread, GAUGE_THREAD_HEADER words
  *     [0] Python thread id, low   [1] high
  *     [2] OS thread id (0 if unknown)
- *     [3] flags: GAUGE_TH_* | (OS state letter << 8)  (0 letter = not read)
+ *     [3] flags: GAUGE_TH_* | (OS state letter << 8) | (GAUGE_WHY_* << 16)
+ *         (0 letter = not read; the reason says why a stack failed or was cut)
  *     [4] CPU ns since this thread's previous sample, low  [5] high
  *         (all ones = unknown)
  *     [6] interpreter id
@@ -53,11 +54,28 @@ enum {
 #define GAUGE_THREAD_HEADER 8
 
 #define GAUGE_REC_EXITED 1u   /* the process is gone: no threads follow */
-#define GAUGE_REC_ERROR 2u    /* the interpreter list could not be read */
+#define GAUGE_REC_ERROR 2u    /* the interpreter or thread list could not be read (whole or in part) */
+#define GAUGE_REC_NO_GIL 4u   /* free-threaded build running without a GIL: no thread holds one */
 
 #define GAUGE_TH_GIL 1u        /* the thread holds the GIL */
 #define GAUGE_TH_ERROR 2u      /* torn or invalid stack: frames dropped */
 #define GAUGE_TH_TRUNCATED 4u  /* deeper than the depth cap: outermost frames cut */
+
+/* Why a thread's stack failed (GAUGE_TH_ERROR), was cut (GAUGE_TH_TRUNCATED), or a record is partial. */
+enum {
+  GAUGE_WHY_NONE = 0,
+  GAUGE_WHY_FRAME_UNREADABLE = 1, /* a frame could not be read: freed or moved while read */
+  GAUGE_WHY_FRAME_LOOP = 2,       /* the frame chain loops back on itself: changed while read */
+  GAUGE_WHY_CODE_UNREADABLE = 3,  /* a frame's code object unreadable or not a code object */
+  GAUGE_WHY_BAD_INSTRUCTION = 4,  /* instruction pointer outside its code object's bytecode */
+  GAUGE_WHY_UNKNOWN_OWNER = 5,    /* a frame owner value this version does not have */
+  GAUGE_WHY_BYTECODE_COPY = 6,    /* the thread's own bytecode copy (free-threaded) unreadable */
+  GAUGE_WHY_CFRAME = 7,           /* 3.11/3.12: the thread's cframe unreadable */
+  GAUGE_WHY_THREAD_LIST = 8,      /* the thread list changed or could not be read */
+  GAUGE_WHY_INTERP_LIST = 9,      /* the interpreter list changed or could not be read */
+  GAUGE_WHY_DEPTH_CAP = 10,       /* deeper than the depth cap: outermost frames cut */
+  GAUGE_WHY_NO_MEMORY = 11        /* gauge ran out of memory */
+};
 
 /* Open flags. */
 #define GAUGE_OPEN_THREAD_STATS 1 /* read per-thread OS state and CPU time */

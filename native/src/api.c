@@ -92,15 +92,18 @@ static void json_escape(char *out, size_t cap, const char *s) {
 
 int gauge_info(gauge_reader *r, char *out, int outlen) {
   if (!r || !out || outlen <= 0) return -GAUGE_EINVAL;
-  char bin[PATH_MAX * 2], lib[PATH_MAX * 2];
+  char bin[PATH_MAX * 2], lib[PATH_MAX * 2], warn[sizeof r->warning * 2], diff[sizeof r->layout_diff * 2];
   json_escape(bin, sizeof bin, r->binary);
   json_escape(lib, sizeof lib, r->library);
+  json_escape(warn, sizeof warn, r->warning);
+  json_escape(diff, sizeof diff, r->layout_diff);
   int n = snprintf(out, (size_t)outlen,
                    "{\"pid\":%d,\"version\":\"%s\",\"major\":%d,\"minor\":%d,\"micro\":%d,\"binary\":\"%s\",\"library\":\"%s\","
-                   "\"runtime\":\"0x%llx\",\"debugOffsets\":%s,\"syscalls\":%llu,\"codeResolves\":%llu}",
+                   "\"runtime\":\"0x%llx\",\"debugOffsets\":%s,\"freeThreaded\":%s,\"warning\":\"%s\",\"layoutDiff\":\"%s\","
+                   "\"syscalls\":%llu,\"codeResolves\":%llu}",
                    r->pid, r->version, r->major, r->minor, r->micro, bin, lib, (unsigned long long)r->runtime,
-                   r->debug_offsets ? "true" : "false", (unsigned long long)r->mem.syscalls,
-                   (unsigned long long)r->fc.resolves);
+                   r->debug_offsets ? "true" : "false", r->free_threaded ? "true" : "false", warn, diff,
+                   (unsigned long long)r->mem.syscalls, (unsigned long long)r->fc.resolves);
   return n < outlen ? n : -GAUGE_ENOMEM;
 }
 
@@ -136,8 +139,7 @@ int gauge_last_error(gauge_reader *r, char *out, int outlen) {
 
 int gauge_thread_names(gauge_reader *r, char *out, int outlen) {
   if (!r || !out || outlen <= 0) return -GAUGE_EINVAL;
-  tn_layout tl;
-  if (tn_layout_for(r->major, r->minor, &tl)) return 0; /* unknown layout: callers fall back to OS names */
+  if (r->w.layout.is_modules < 0) return 0; /* unknown layout: callers fall back to OS names */
   enum { MAXN = 512 };
   tn_entry *e = malloc(sizeof *e * MAXN);
   if (!e) return -GAUGE_ENOMEM;
@@ -149,7 +151,7 @@ int gauge_thread_names(gauge_reader *r, char *out, int outlen) {
     uint64_t interp = 0;
     int bad = l->root_is_interp_head ? mem_read_u64(&r->mem, r->w.root, &interp)
                                      : mem_read_u64(&r->mem, r->w.root + (uint64_t)l->rt_interp_head, &interp);
-    n = bad || !interp ? -GAUGE_EINVAL : threadnames_read(&r->mem, l, &tl, r->tn, interp, e, MAXN);
+    n = bad || !interp ? -GAUGE_EINVAL : threadnames_read(&r->mem, l, r->tn, interp, e, MAXN);
     if (n == -1) n = r->mem.gone ? -GAUGE_EEXITED : -GAUGE_EINVAL;
   }
   pthread_mutex_unlock(&r->lock);

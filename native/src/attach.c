@@ -1,6 +1,7 @@
 /* Attach: find the CPython runtime in a process and pick the layout for its version. */
 #define _GNU_SOURCE
 #include "../include/gauge.h"
+#include "debug_offsets.h"
 #include "elf.h"
 #include "reader.h"
 #include <ctype.h>
@@ -210,7 +211,7 @@ int reader_attach(struct gauge_reader *r, int pid, int *err, char *msg, int msgl
   }
   if (major < 0) {
     /* Unusual file name: look for any version literal. */
-    static const char *const prefixes[] = {"3.14.", "3.13.", "3.12.", "3.11.", "3.10.", "3.9.", "3.8.", "3.7.", "3.6.", "2.7.", 0};
+    static const char *const prefixes[] = {"3.15.", "3.14.", "3.13.", "3.12.", "3.11.", "3.10.", "3.9.", "3.8.", "3.7.", "3.6.", "2.7.", 0};
     for (int i = 0; prefixes[i] && major < 0; i++)
       if (elf_find_version_string(&ef, prefixes[i], vstr, sizeof vstr) == 0) {
         major = vstr[0] - '0';
@@ -225,20 +226,31 @@ int reader_attach(struct gauge_reader *r, int pid, int *err, char *msg, int msgl
     free(files);
     return fail(GAUGE_EVERSION, err, msg, msglen, "process %d embeds CPython but its version could not be determined", pid);
   }
-  const py_layout *lay = layout_for(major, minor, micro);
-  if (!lay) {
+  if (major < 2 || (major == 2 && minor < 7) || (major == 3 && minor < 6)) {
     elf_close(&ef);
     free(files);
-    return fail(GAUGE_EVERSION, err, msg, msglen, "Python %s (pid %d) is not supported: gauge reads CPython 2.7 and 3.6-3.14", vstr, pid);
+    return fail(GAUGE_EVERSION, err, msg, msglen, "Python %s (pid %d) is older than gauge reads: CPython 2.7 and 3.6 or newer",
+                vstr, pid);
   }
   r->major = major;
   r->minor = minor;
   r->micro = micro;
   snprintf(r->version, sizeof r->version, "%s", vstr);
-  py_layout layout = *lay;
+  const py_layout *builtin = layout_for(major, minor, micro);
+  py_layout layout;
+  int published = major == 3 && minor >= 13; /* _Py_DebugOffsets exists from 3.13 */
+  if (!published) {
+    if (!builtin) {
+      elf_close(&ef);
+      free(files);
+      return fail(GAUGE_EVERSION, err, msg, msglen, "Python %s (pid %d) is not supported: gauge reads CPython 2.7 and 3.6 or newer",
+                  vstr, pid);
+    }
+    layout = *builtin;
+  }
 
-  uint64_t root, tstate_current = 0;
-  if (layout.root_is_interp_head) {
+  uint64_t root, tstate_current = 0, rt_symsize = 0;
+  if (!published && layout.root_is_interp_head) {
     if (!syms[S_INTERP_HEAD].found) {
       elf_close(&ef);
       free(files);
@@ -255,28 +267,45 @@ int reader_attach(struct gauge_reader *r, int pid, int *err, char *msg, int msgl
       return fail(GAUGE_ENOTPYTHON, err, msg, msglen, "Python %s (pid %d): _PyRuntime not found", vstr, pid);
     }
     root = rt + r->bias;
+    if (syms[S_RUNTIME].found) rt_symsize = syms[S_RUNTIME].size;
   }
   r->runtime = root;
   uint64_t code_type = syms[S_CODE_TYPE].found ? syms[S_CODE_TYPE].value + r->bias : 0;
   elf_close(&ef);
   free(files);
 
-  /* 3.13+: the runtime starts with _Py_DebugOffsets; check it and take 3.13's offsets from it. */
-  if (major == 3 && minor >= 13) {
-    uint8_t dbg[1024];
+  if (published) {
+    /* The target's own offsets are the truth; a built-in row, where one exists, is only compared. */
+    uint8_t dbg[DEBUG_OFFSETS_READ];
     if (mem_read(&r->mem, root, dbg, sizeof dbg)) {
       if (r->mem.denied) return fail(GAUGE_EPERM, err, msg, msglen, "permission denied reading process %d: %s", pid, PERM_HINT);
       return fail(GAUGE_EEXITED, err, msg, msglen, "process %d exited while attaching", pid);
     }
-    if (memcmp(dbg, "xdebugpy", 8) != 0)
-      return fail(GAUGE_EVERSION, err, msg, msglen, "Python %s (pid %d): _Py_DebugOffsets cookie missing; unknown build", vstr, pid);
-    uint64_t dver = ld_u64(dbg + 8);
-    if ((int)((dver >> 24) & 0xff) != major || (int)((dver >> 16) & 0xff) != minor)
-      return fail(GAUGE_EVERSION, err, msg, msglen, "Python %s (pid %d): debug offsets say version %#llx", vstr, pid, (unsigned long long)dver);
-    if (ld_u64(dbg + 16) != 0)
-      return fail(GAUGE_EVERSION, err, msg, msglen, "Python %s (pid %d) is a free-threaded build, which gauge does not read yet", vstr, pid);
-    if (minor == 13 && layout_apply_debug_offsets_313(&layout, dbg, sizeof dbg, 0) == 0) r->debug_offsets = 1;
+    debug_offsets_info info;
+    char why[200];
+    if (debug_offsets_layout(dbg, sizeof dbg, &layout, &info, why, sizeof why))
+      return fail(GAUGE_EVERSION, err, msg, msglen, "Python %s (pid %d): %s", vstr, pid, why);
+    if (layout.major != major || layout.minor != minor)
+      return fail(GAUGE_EVERSION, err, msg, msglen, "Python %s (pid %d): its _Py_DebugOffsets state version %d.%d", vstr, pid,
+                  layout.major, layout.minor);
+    if (rt_symsize && info.runtime_size != rt_symsize)
+      return fail(GAUGE_EVERSION, err, msg, msglen,
+                  "Python %s (pid %d): corrupt _Py_DebugOffsets: runtime_state.size %llu, but _PyRuntime is %llu bytes", vstr, pid,
+                  (unsigned long long)info.runtime_size, (unsigned long long)rt_symsize);
+    r->debug_offsets = 1;
+    r->free_threaded = info.free_threaded;
+    if (info.untested)
+      snprintf(r->warning, sizeof r->warning,
+               "CPython %d.%d is newer than gauge has been tested with; reading it through its own _Py_DebugOffsets "
+               "with the 3.%d field table",
+               major, minor, info.schema_minor);
+    else if (info.prerelease)
+      snprintf(r->warning, sizeof r->warning, "CPython %s is a pre-release; its layout may differ from the release's", vstr);
+    if (builtin && !info.free_threaded) layout_diff(builtin, &layout, r->layout_diff, sizeof r->layout_diff);
   }
+  char why[200];
+  if (layout_check(&layout, why, sizeof why))
+    return fail(GAUGE_EVERSION, err, msg, msglen, "Python %s (pid %d): unusable layout: %s", vstr, pid, why);
 
   uint64_t probe;
   if (mem_read_u64(&r->mem, root, &probe)) {
@@ -286,7 +315,9 @@ int reader_attach(struct gauge_reader *r, int pid, int *err, char *msg, int msgl
   }
   if (frames_init(&r->fc)) return fail(GAUGE_ENOMEM, err, msg, msglen, "out of memory");
   r->fc.code_type = code_type;
-  if (walker_init(&r->w, &r->mem, &layout, &r->fc, root, tstate_current)) return fail(GAUGE_ENOMEM, err, msg, msglen, "out of memory");
+  int wi = walker_init(&r->w, &r->mem, &layout, &r->fc, root, tstate_current);
+  if (wi == -2) return fail(GAUGE_EVERSION, err, msg, msglen, "Python %s (pid %d): unusable layout", vstr, pid);
+  if (wi) return fail(GAUGE_ENOMEM, err, msg, msglen, "out of memory");
   r->w.pid = pid;
 
   /* Not initialised yet (launch mode attaches early) or already finalised. */

@@ -106,7 +106,7 @@ static uint32_t intern_frame(frame_cache *fc, uint32_t name, uint32_t file, int3
 }
 
 static void header_fields(const py_layout *l, const uint8_t *hdr, code_entry *e) {
-  e->type = ld_u64(hdr + 8);
+  e->type = ld_u64(hdr + l->ob_type);
   e->filename = ld_u64(hdr + l->co_filename);
   e->name = ld_u64(hdr + l->co_name);
   e->qualname = l->co_qualname >= 0 ? ld_u64(hdr + l->co_qualname) : 0;
@@ -123,9 +123,9 @@ static int same_header(const code_entry *a, const code_entry *b) {
 static int resolve(frame_cache *fc, memsrc *m, const py_layout *l, code_entry *e) {
   char name[PYSTR_MAX_CHARS * 4 + 1], file[PYSTR_MAX_CHARS * 4 + 1];
   uint64_t nameaddr = e->qualname ? e->qualname : e->name;
-  if (pystr_read(m, l->string_kind, nameaddr, name, sizeof name) < 0) return -1;
-  if (pystr_read(m, l->string_kind, e->filename, file, sizeof file) < 0) return -1;
-  if (pybytes_read(m, l->string_kind, e->linetable, &e->lt, &e->ltlen, MAX_LINETABLE)) return -1;
+  if (pystr_read(m, l, nameaddr, name, sizeof name) < 0) return -1;
+  if (pystr_read(m, l, e->filename, file, sizeof file) < 0) return -1;
+  if (pybytes_read(m, l, e->linetable, &e->lt, &e->ltlen, MAX_LINETABLE)) return -1;
   pthread_mutex_lock(&fc->lock);
   e->name_sid = intern_str(fc, name);
   e->file_sid = intern_str(fc, file);

@@ -18,17 +18,18 @@ static size_t put_utf8(char *out, size_t pos, size_t cap, uint32_t c) {
   return pos + n;
 }
 
-int pystr_read(memsrc *m, int kind, uint64_t addr, char *out, size_t outlen) {
+int pystr_read(memsrc *m, const py_layout *l, uint64_t addr, char *out, size_t outlen) {
   if (!outlen) return -1;
   out[0] = 0;
-  uint8_t hdr[40];
-  if (!addr || mem_read(m, addr, hdr, sizeof hdr)) return -1;
-  int64_t length = (int64_t)ld_u64(hdr + 16);
+  uint8_t hdr[LAYOUT_OBJ_MAX]; /* layout_check: str_length and str_state end within this */
+  size_t hlen = (size_t)(l->str_length + 8 > l->str_state + 4 ? l->str_length + 8 : l->str_state + 4);
+  if (!addr || mem_read(m, addr, hdr, hlen)) return -1;
+  int64_t length = (int64_t)ld_u64(hdr + l->str_length);
   if (length < 0 || length > PYSTR_MAX_CHARS) return -1;
 
-  if (kind == STR_PY2) { /* PyStringObject: bytes at +36 */
+  if (l->string_kind == STR_PY2) { /* PyStringObject: bytes inline */
     size_t n = (size_t)length < outlen - 1 ? (size_t)length : outlen - 1;
-    if (mem_read(m, addr + 36, out, n)) return -1;
+    if (mem_read(m, addr + (uint64_t)l->str_ascii_data, out, n)) return -1;
     out[n] = 0;
     /* Python 2 identifiers and paths are bytes; keep valid ASCII, mark the rest. */
     for (size_t i = 0; i < n; i++)
@@ -36,14 +37,14 @@ int pystr_read(memsrc *m, int kind, uint64_t addr, char *out, size_t outlen) {
     return (int)n;
   }
 
-  uint32_t state = ld_u32(hdr + 32);
+  uint32_t state = ld_u32(hdr + l->str_state) >> l->str_state_shift;
   int ckind = (state >> 2) & 7, compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
   if (ckind != 1 && ckind != 2 && ckind != 4) return -1;
   if (ascii && ckind != 1) return -1;
   uint64_t data;
-  int wstr = kind == STR_UNICODE_WSTR;
-  if (compact) data = addr + (ascii ? (wstr ? 48 : 40) : (wstr ? 72 : 56));
-  else if (mem_read_u64(m, addr + (wstr ? 72 : 56), &data) || !data) return -1;
+  /* Compact: characters follow the header. Legacy (pre-3.12 only): the data pointer sits where they would. */
+  if (compact) data = addr + (uint64_t)(ascii ? l->str_ascii_data : l->str_compact_data);
+  else if (mem_read_u64(m, addr + (uint64_t)l->str_compact_data, &data) || !data) return -1;
 
   size_t nbytes = (size_t)length * (size_t)ckind;
   uint8_t stackbuf[1024];
@@ -60,17 +61,16 @@ int pystr_read(memsrc *m, int kind, uint64_t addr, char *out, size_t outlen) {
   return (int)pos;
 }
 
-int pybytes_read(memsrc *m, int kind, uint64_t addr, uint8_t **out, size_t *outlen, size_t maxlen) {
-  uint8_t hdr[24];
+int pybytes_read(memsrc *m, const py_layout *l, uint64_t addr, uint8_t **out, size_t *outlen, size_t maxlen) {
+  uint8_t hdr[LAYOUT_OBJ_MAX];
   *out = 0;
   *outlen = 0;
-  if (!addr || mem_read(m, addr, hdr, sizeof hdr)) return -1;
-  int64_t n = (int64_t)ld_u64(hdr + 16);
+  if (!addr || mem_read(m, addr, hdr, (size_t)l->bytes_size + 8)) return -1;
+  int64_t n = (int64_t)ld_u64(hdr + l->bytes_size);
   if (n < 0 || (uint64_t)n > maxlen) return -1;
   uint8_t *buf = malloc((size_t)n + 1);
   if (!buf) return -1;
-  /* PyBytesObject data at +32; 2.7 PyStringObject at +36. */
-  if (mem_read(m, addr + (kind == STR_PY2 ? 36 : 32), buf, (size_t)n)) { free(buf); return -1; }
+  if (mem_read(m, addr + (uint64_t)l->bytes_data, buf, (size_t)n)) { free(buf); return -1; }
   *out = buf;
   *outlen = (size_t)n;
   return 0;

@@ -21,7 +21,10 @@ struct gauge_reader {
   char binary[PATH_MAX];
   char library[PATH_MAX];
   uint64_t runtime, bias;
-  int debug_offsets;     /* 3.13+: layout checked against the target's _Py_DebugOffsets */
+  int debug_offsets;     /* 3.13+: layout read from the target's _Py_DebugOffsets */
+  int free_threaded;     /* built without the GIL (--disable-gil) */
+  char warning[256];     /* said once to the user: untested version, pre-release */
+  char layout_diff[512]; /* where the built-in row differs from what the target publishes */
   int exited;
   int exit_reported;
   unsigned calibrate_tries;

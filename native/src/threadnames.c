@@ -10,39 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* PyTypeObject fields (unchanged 2.7-3.13 on 64-bit). */
-#define TP_NAME 24
-#define TP_BASICSIZE 32
-#define TP_FLAGS 168
-#define TP_DICTOFFSET 288
-#define TPFLAGS_INLINE_VALUES (1ull << 2)  /* 3.13 */
-#define TPFLAGS_MANAGED_DICT (1ull << 4)   /* 3.11+ */
-
-int tn_layout_for(int major, int minor, tn_layout *o) {
-  /* Offsets measured on each version's headers (interp modules pointer, heap type cached keys). */
-  static const struct { int maj, min; int64_t mods, ck; } t[] = {
-    {2, 7, 16, -1}, {3, 6, 16, -1}, {3, 7, 40, -1}, {3, 8, 56, -1}, {3, 9, 856, -1},
-    {3, 10, 856, -1}, {3, 11, 888, 872}, {3, 12, 944, 880}, {3, 13, 7656, 880},
-  };
-  for (unsigned i = 0; i < sizeof t / sizeof t[0]; i++)
-    if (t[i].maj == major && t[i].min == minor) {
-      o->major = major;
-      o->minor = minor;
-      o->interp_modules = t[i].mods;
-      o->ht_cached_keys = t[i].ck;
-      return 0;
-    }
-  return -1;
-}
-
-static int newer(const tn_layout *tl, int minor) { return tl->major > 3 || (tl->major == 3 && tl->minor >= minor); }
+#define TPFLAGS_INLINE_VALUES (1ull << 2) /* 3.13+ */
+#define TPFLAGS_MANAGED_DICT (1ull << 4)  /* 3.11+ */
 
 /* The type of obj is named `want` (tp_name). */
-static int type_is(memsrc *m, uint64_t obj, const char *want) {
+static int type_is(memsrc *m, const py_layout *l, uint64_t obj, const char *want) {
   uint64_t type, name;
   char buf[16];
   size_t n = strlen(want) + 1;
-  if (n > sizeof buf || mem_read_u64(m, obj + 8, &type) || mem_read_u64(m, type + TP_NAME, &name) ||
+  if (n > sizeof buf || mem_read_u64(m, obj + (uint64_t)l->ob_type, &type) ||
+      mem_read_u64(m, type + (uint64_t)l->tp_name, &name) ||
       mem_read(m, name, buf, n))
     return 0;
   return memcmp(buf, want, n) == 0;
@@ -80,13 +57,13 @@ static void items_free(items *it) {
  * Entries of a 3.6+ PyDictKeysObject. values: the split values array
  * (entry i's value is values[i]) or 0 for a combined table; vcap bounds it.
  */
-static int keys_items(memsrc *m, const tn_layout *tl, uint64_t keys, uint64_t values, int64_t vcap, items *out) {
+static int keys_items(memsrc *m, const py_layout *l, uint64_t keys, uint64_t values, int64_t vcap, items *out) {
   uint8_t h[40];
   if (mem_read(m, keys, h, sizeof h)) return -1;
   uint64_t entries;
   int64_t nentries;
   int esize = 24, koff = 8, voff = 16;
-  if (newer(tl, 11)) {
+  if (l->dict_kind == DICT_311) {
     unsigned log2_size = h[8], log2_index = h[9], kind = h[10];
     if (log2_size > 20 || log2_index > 23 || kind > 2) return -1;
     nentries = (int64_t)ld_u64(h + 24);
@@ -118,11 +95,8 @@ out:
   return rc;
 }
 
-/* Offset of the first value in a split-values object (3.13 prefixes a small header). */
-static uint64_t values_off(const tn_layout *tl) { return newer(tl, 13) ? 8 : 0; }
-
-static int dict_items(memsrc *m, const tn_layout *tl, uint64_t d, items *out) {
-  if (tl->major == 2) {
+static int dict_items(memsrc *m, const py_layout *l, uint64_t d, items *out) {
+  if (l->dict_kind == DICT_27) { /* ma_mask at 32, ma_table at 40 */
     uint8_t h[48];
     if (mem_read(m, d, h, sizeof h)) return -1;
     int64_t mask = (int64_t)ld_u64(h + 32);
@@ -136,17 +110,17 @@ static int dict_items(memsrc *m, const tn_layout *tl, uint64_t d, items *out) {
     free(e);
     return rc;
   }
-  uint8_t h[48];
-  if (mem_read(m, d, h, sizeof h)) return -1;
-  uint64_t keys = ld_u64(h + 32), values = ld_u64(h + 40);
-  if (!keys) return -1;
+  uint64_t keys, values;
+  if (mem_read_u64(m, d + (uint64_t)l->dict_keys, &keys) || mem_read_u64(m, d + (uint64_t)l->dict_values, &values) ||
+      !keys)
+    return -1;
   int64_t vcap = -1;
-  if (values && newer(tl, 13)) {
+  if (values && l->values_header > 0) { /* 3.13+: capacity is the first byte of the values header */
     uint8_t vh[4];
     if (mem_read(m, values, vh, sizeof vh)) return -1;
     vcap = vh[0];
   }
-  return keys_items(m, tl, keys, values ? values + values_off(tl) : 0, vcap, out);
+  return keys_items(m, l, keys, values ? values + (uint64_t)l->values_header : 0, vcap, out);
 }
 
 /* Key object k equals the ASCII string s. *known caches the matching object's address. */
@@ -154,11 +128,10 @@ static int key_is(memsrc *m, const py_layout *l, uint64_t k, const char *s, uint
   if (known && *known) {
     if (k == *known) return 1;
   }
-  uint8_t hdr[24];
-  if (mem_read(m, k, hdr, sizeof hdr)) return 0;
-  if (ld_u64(hdr + 16) != strlen(s)) return 0;
+  uint64_t len;
+  if (mem_read_u64(m, k + (uint64_t)l->str_length, &len) || len != strlen(s)) return 0;
   char buf[128];
-  if (pystr_read(m, l->string_kind, k, buf, sizeof buf) < 0 || strcmp(buf, s) != 0) return 0;
+  if (pystr_read(m, l, k, buf, sizeof buf) < 0 || strcmp(buf, s) != 0) return 0;
   if (known) *known = k;
   return 1;
 }
@@ -173,76 +146,79 @@ static int find_in(memsrc *m, const py_layout *l, const items *it, const char *k
   return 1;
 }
 
-int tn_dict_get(memsrc *m, const py_layout *l, const tn_layout *tl, uint64_t d, const char *key, uint64_t *keyobj,
+int tn_dict_get(memsrc *m, const py_layout *l, uint64_t d, const char *key, uint64_t *keyobj,
                 uint64_t *val) {
   items it = {0};
-  int rc = dict_items(m, tl, d, &it);
+  int rc = dict_items(m, l, d, &it);
   if (rc == 0) rc = find_in(m, l, &it, key, keyobj, val);
   items_free(&it);
   return rc;
 }
 
-static int split_get(memsrc *m, const py_layout *l, const tn_layout *tl, uint64_t type, uint64_t values, int64_t vcap,
+static int split_get(memsrc *m, const py_layout *l, uint64_t type, uint64_t values, int64_t vcap,
                      const char *key, uint64_t *keyobj, uint64_t *val) {
   uint64_t keys;
-  if (tl->ht_cached_keys < 0 || mem_read_u64(m, type + (uint64_t)tl->ht_cached_keys, &keys) || !keys) return -1;
+  if (l->ht_cached_keys < 0 || mem_read_u64(m, type + (uint64_t)l->ht_cached_keys, &keys) || !keys) return -1;
   items it = {0};
-  int rc = keys_items(m, tl, keys, values, vcap, &it);
+  int rc = keys_items(m, l, keys, values, vcap, &it);
   if (rc == 0) rc = find_in(m, l, &it, key, keyobj, val);
   items_free(&it);
   return rc;
 }
 
-int tn_attr_get(memsrc *m, const py_layout *l, const tn_layout *tl, uint64_t obj, const char *key, uint64_t *keyobj,
-                uint64_t *val) {
+int tn_attr_get(memsrc *m, const py_layout *l, uint64_t obj, const char *key, uint64_t *keyobj, uint64_t *val) {
   uint64_t type, p;
-  uint8_t t[TP_DICTOFFSET + 8];
-  if (mem_read_u64(m, obj + 8, &type) || mem_read(m, type, t, sizeof t)) return -1;
-  uint64_t flags = ld_u64(t + TP_FLAGS);
-  int64_t dictoffset = (int64_t)ld_u64(t + TP_DICTOFFSET), basicsize = (int64_t)ld_u64(t + TP_BASICSIZE);
-  if (newer(tl, 13) && (flags & TPFLAGS_INLINE_VALUES)) {
-    /* 3.13: values live right after the object while valid; else in the dict before it. */
+  uint8_t t[LAYOUT_TYPE_MAX]; /* layout_check: the type fields end within this */
+  int64_t tlen = l->tp_flags;
+  if (l->tp_dictoffset > tlen) tlen = l->tp_dictoffset;
+  if (l->tp_basicsize > tlen) tlen = l->tp_basicsize;
+  if (mem_read_u64(m, obj + (uint64_t)l->ob_type, &type) || mem_read(m, type, t, (size_t)tlen + 8)) return -1;
+  uint64_t flags = ld_u64(t + l->tp_flags);
+  int64_t dictoffset = (int64_t)ld_u64(t + l->tp_dictoffset), basicsize = (int64_t)ld_u64(t + l->tp_basicsize);
+  uint64_t managed = obj + (uint64_t)l->managed_dict; /* the managed dict word, before the object's header */
+  if (l->attr_kind == ATTR_INLINE_313 && (flags & TPFLAGS_INLINE_VALUES)) {
+    /* Values live right after the object while valid; else in the dict before it. */
     if (basicsize < 16 || basicsize > 4096) return -1;
     uint64_t values = obj + (uint64_t)basicsize;
     uint8_t vh[4];
     if (mem_read(m, values, vh, sizeof vh)) return -1;
-    if (vh[3]) return split_get(m, l, tl, type, values + 8, vh[0], key, keyobj, val);
-    if (mem_read_u64(m, obj - 24, &p)) return -1;
-    return p ? tn_dict_get(m, l, tl, p, key, keyobj, val) : 1;
+    if (vh[3]) return split_get(m, l, type, values + (uint64_t)l->values_header, vh[0], key, keyobj, val);
+    if (mem_read_u64(m, managed, &p)) return -1;
+    return p ? tn_dict_get(m, l, p, key, keyobj, val) : 1;
   }
-  if (newer(tl, 11) && (flags & TPFLAGS_MANAGED_DICT)) {
-    if (mem_read_u64(m, obj - 24, &p)) return -1;
+  if (l->attr_kind >= ATTR_MANAGED_311 && (flags & TPFLAGS_MANAGED_DICT)) {
+    if (mem_read_u64(m, managed, &p)) return -1;
     /* 3.12 stores the values pointer minus one: an odd word means values, not a dict. */
-    if (newer(tl, 12) && (p & 1)) return split_get(m, l, tl, type, p + 1, -1, key, keyobj, val);
-    if (p) return tn_dict_get(m, l, tl, p, key, keyobj, val);
-    if (newer(tl, 12)) return 1;
-    if (mem_read_u64(m, obj - 32, &p)) return -1; /* 3.11: values pointer before the dict pointer */
-    return p ? split_get(m, l, tl, type, p, -1, key, keyobj, val) : 1;
+    if (l->attr_kind >= ATTR_MANAGED_312 && (p & 1)) return split_get(m, l, type, p + 1, -1, key, keyobj, val);
+    if (p) return tn_dict_get(m, l, p, key, keyobj, val);
+    if (l->attr_kind >= ATTR_MANAGED_312) return 1;
+    if (mem_read_u64(m, managed - 8, &p)) return -1; /* 3.11: values pointer before the dict pointer */
+    return p ? split_get(m, l, type, p, -1, key, keyobj, val) : 1;
   }
   if (dictoffset <= 0 || dictoffset > 4096) return 1;
   if (mem_read_u64(m, obj + (uint64_t)dictoffset, &p)) return -1;
-  return p ? tn_dict_get(m, l, tl, p, key, keyobj, val) : 1;
+  return p ? tn_dict_get(m, l, p, key, keyobj, val) : 1;
 }
 
 int tn_int_read(memsrc *m, const py_layout *l, uint64_t obj, uint64_t *out) {
-  uint8_t b[40];
-  if (mem_read(m, obj, b, 36)) return -1;
-  if (l->major == 2) { /* PyIntObject */
-    *out = ld_u64(b + 16);
+  uint8_t b[LAYOUT_OBJ_MAX]; /* layout_check: long_size and three digits end within this */
+  if (mem_read(m, obj, b, (size_t)l->long_digit + (l->int_kind == INT_PY2 ? 8 : 12))) return -1;
+  if (l->int_kind == INT_PY2) { /* PyIntObject: ob_ival */
+    *out = ld_u64(b + l->long_digit);
     return 0;
   }
   int64_t ndigits;
-  if (l->major > 3 || l->minor >= 12) {
-    uint64_t tag = ld_u64(b + 16);
+  if (l->int_kind == INT_LONG_TAG) {
+    uint64_t tag = ld_u64(b + l->long_size);
     if ((tag & 3) == 2) return -1; /* negative: not an ident */
     ndigits = (int64_t)(tag >> 3);
   } else {
-    ndigits = (int64_t)ld_u64(b + 16);
+    ndigits = (int64_t)ld_u64(b + l->long_size);
   }
   if (ndigits < 0 || ndigits > 3) return -1;
   uint64_t v = 0;
   for (int64_t i = ndigits - 1; i >= 0; i--) {
-    uint32_t d = ld_u32(b + 24 + 4 * i) & 0x3fffffff;
+    uint32_t d = ld_u32(b + l->long_digit + 4 * i) & 0x3fffffff;
     if (i == 2 && d > 0xf) return -1; /* more than 64 bits */
     v = (v << 30) | d;
   }
@@ -264,16 +240,16 @@ static int utf8_valid(const uint8_t *s, size_t n) {
 
 static int read_name(memsrc *m, const py_layout *l, tn_cache *c, uint64_t s, char *out, size_t cap) {
   uint64_t type;
-  if (mem_read_u64(m, s + 8, &type)) return -1;
+  if (mem_read_u64(m, s + (uint64_t)l->ob_type, &type)) return -1;
   if (type != c->str_type) {
-    if (!type_is(m, s, "str")) return -1;
+    if (!type_is(m, l, s, "str")) return -1;
     c->str_type = type;
   }
-  if (l->major == 2) {
+  if (l->string_kind == STR_PY2) {
     /* 2.7 names are byte strings: keep them when they are UTF-8, else mark the non-ASCII bytes. */
     uint8_t *raw;
     size_t n;
-    if (pybytes_read(m, STR_PY2, s, &raw, &n, PYSTR_MAX_CHARS)) return -1;
+    if (pybytes_read(m, l, s, &raw, &n, PYSTR_MAX_CHARS)) return -1;
     if (n >= cap) n = cap - 1;
     int ok = utf8_valid(raw, n);
     for (size_t i = 0; i < n; i++) out[i] = ok || raw[i] < 0x80 ? (char)raw[i] : '?';
@@ -281,41 +257,43 @@ static int read_name(memsrc *m, const py_layout *l, tn_cache *c, uint64_t s, cha
     free(raw);
     return 0;
   }
-  return pystr_read(m, l->string_kind, s, out, cap) < 0 ? -1 : 0;
+  return pystr_read(m, l, s, out, cap) < 0 ? -1 : 0;
 }
 
-static int find_active(memsrc *m, const py_layout *l, const tn_layout *tl, uint64_t interp, uint64_t *active) {
+static int find_active(memsrc *m, const py_layout *l, uint64_t interp, uint64_t *active) {
   uint64_t modules, mod, mdict;
-  if (tl->interp_modules < 0 || mem_read_u64(m, interp + (uint64_t)tl->interp_modules, &modules) || !modules) return -1;
-  if (!type_is(m, modules, "dict")) return -1;
-  int rc = tn_dict_get(m, l, tl, modules, "threading", 0, &mod);
+  if (l->is_modules < 0 || mem_read_u64(m, interp + (uint64_t)l->is_modules, &modules) || !modules) return -1;
+  if (!type_is(m, l, modules, "dict")) return -1;
+  int rc = tn_dict_get(m, l, modules, "threading", 0, &mod);
   if (rc) return rc;
-  if (!type_is(m, mod, "module") || mem_read_u64(m, mod + 16, &mdict) || !type_is(m, mdict, "dict")) return -1;
-  if ((rc = tn_dict_get(m, l, tl, mdict, "_active", 0, active))) return rc;
-  return type_is(m, *active, "dict") ? 0 : -1;
+  if (!type_is(m, l, mod, "module") || mem_read_u64(m, mod + (uint64_t)l->mod_dict, &mdict) ||
+      !type_is(m, l, mdict, "dict"))
+    return -1;
+  if ((rc = tn_dict_get(m, l, mdict, "_active", 0, active))) return rc;
+  return type_is(m, l, *active, "dict") ? 0 : -1;
 }
 
-int threadnames_read(memsrc *m, const py_layout *l, const tn_layout *tl, tn_cache *c, uint64_t interp, tn_entry *out,
+int threadnames_read(memsrc *m, const py_layout *l, tn_cache *c, uint64_t interp, tn_entry *out,
                      int max) {
   for (int attempt = 0; attempt < 2; attempt++) {
     if (!c->active) {
-      int rc = find_active(m, l, tl, interp, &c->active);
+      int rc = find_active(m, l, interp, &c->active);
       if (rc == 1) return 0; /* threading not imported: no names to read */
       if (rc) return -1;
     }
     items it = {0};
-    if (dict_items(m, tl, c->active, &it) || !type_is(m, c->active, "dict")) {
+    if (dict_items(m, l, c->active, &it) || !type_is(m, l, c->active, "dict")) {
       /* The dict moved or the cache is stale: look it up again once. */
       items_free(&it);
       c->active = 0;
       continue;
     }
     int n = 0;
-    const char *attr = l->major == 2 ? "_Thread__name" : "_name";
+    const char *attr = l->string_kind == STR_PY2 ? "_Thread__name" : "_name";
     for (int i = 0; i < it.n && n < max; i++) {
       uint64_t ident, name;
       if (tn_int_read(m, l, it.keys[i], &ident)) continue;
-      if (tn_attr_get(m, l, tl, it.vals[i], attr, &c->name_key, &name)) continue;
+      if (tn_attr_get(m, l, it.vals[i], attr, &c->name_key, &name)) continue;
       if (read_name(m, l, c, name, out[n].name, sizeof out[n].name)) continue;
       out[n++].ident = ident;
     }

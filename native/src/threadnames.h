@@ -26,29 +26,20 @@ typedef struct tn_cache {
   uint64_t str_type;  /* the str type object, once seen (a static type: never moves) */
 } tn_cache;
 
-/* Version facts the walker's layout does not carry. -1 when unknown. */
-typedef struct {
-  int major, minor;
-  int64_t interp_modules;  /* PyInterpreterState.modules (3.12+: imports.modules) */
-  int64_t ht_cached_keys;  /* PyHeapTypeObject.ht_cached_keys (3.11+ shared-key instance dicts) */
-} tn_layout;
-
-int tn_layout_for(int major, int minor, tn_layout *out);
-
 /*
  * Names of the threads of the interpreter at interp. Returns how many
  * entries were written (0 when threading was never imported), or -1 when
  * the target's structures could not be read (torn, unknown layout).
  */
-int threadnames_read(memsrc *m, const py_layout *l, const tn_layout *tl, tn_cache *c, uint64_t interp, tn_entry *out,
+int threadnames_read(memsrc *m, const py_layout *l, tn_cache *c, uint64_t interp, tn_entry *out,
                      int max);
 
 /* Low-level readers, exposed for unit tests. */
 /* Find key (ASCII) in the dict at d; *val = value. 0 found, 1 absent, -1 unreadable. */
-int tn_dict_get(memsrc *m, const py_layout *l, const tn_layout *tl, uint64_t d, const char *key, uint64_t *keyobj,
+int tn_dict_get(memsrc *m, const py_layout *l, uint64_t d, const char *key, uint64_t *keyobj,
                 uint64_t *val);
 /* Value of an instance attribute (instance dict, 3.11+ managed dict / shared values, 3.13 inline values). */
-int tn_attr_get(memsrc *m, const py_layout *l, const tn_layout *tl, uint64_t obj, const char *key, uint64_t *keyobj,
+int tn_attr_get(memsrc *m, const py_layout *l, uint64_t obj, const char *key, uint64_t *keyobj,
                 uint64_t *val);
 /* An int object's value (2.7 int, 3.x long). 0 ok, -1 unreadable or too big. */
 int tn_int_read(memsrc *m, const py_layout *l, uint64_t obj, uint64_t *out);

@@ -136,7 +136,7 @@ void threadstats_fill(threadstats *ts, uint32_t *rec) {
       e->last_state = st;
       e->reused = 0;
     }
-    th[3] = (th[3] & 0xffu) | ((uint32_t)(uint8_t)st << 8);
+    th[3] = (th[3] & ~0xff00u) | ((uint32_t)(uint8_t)st << 8);
     if (have_cpu && e->have_last && cpu >= e->last_cpu) {
       uint64_t d = cpu - e->last_cpu;
       th[4] = (uint32_t)d;

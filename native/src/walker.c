@@ -9,6 +9,7 @@
 
 int walker_init(walker *w, memsrc *m, const py_layout *l, frame_cache *fc, uint64_t root, uint64_t tstate_current) {
   memset(w, 0, sizeof *w);
+  if (layout_check(l, 0, 0)) return -2; /* the one gate: every buffer index below relies on it */
   w->m = m;
   w->layout = *l;
   w->fc = fc;
@@ -20,7 +21,7 @@ int walker_init(walker *w, memsrc *m, const py_layout *l, frame_cache *fc, uint6
   w->pages = aligned_alloc(4096, PAGE_SLOTS * sizeof *w->pages);
   w->meta = calloc(PAGE_SLOTS, sizeof *w->meta);
   w->ws = calloc(PAGE_SLOTS, sizeof *w->ws);
-  if (!w->pages || !w->meta || !w->ws || u64map_init(&w->distinct, 8192)) return -1;
+  if (!w->pages || !w->meta || !w->ws || u64map_init(&w->distinct, 8192) || u64map_init(&w->tlbc_pairs, 8192)) return -1;
   return 0;
 }
 
@@ -37,6 +38,7 @@ void walker_free(walker *w) {
   free(w->codehdrs);
   free(w->threads);
   u64map_free(&w->distinct);
+  u64map_free(&w->tlbc_pairs);
   memset(w, 0, sizeof *w);
 }
 
@@ -224,7 +226,7 @@ static void prefetch_frames(walker *w, thread_rec *threads, int n) {
     cur[i] = threads[i].frame;
     if (cur[i]) active++;
   }
-  uint8_t buf[256];
+  uint8_t buf[LAYOUT_FRAME_MAX];
   if (fsz > sizeof buf) return;
   for (int step = 0; active > 0 && step < w->max_depth; step++) {
     int k = 0;
@@ -281,22 +283,23 @@ static void spec_save(walker *w, const thread_rec *threads, int n) {
 
 /*
  * Walk one thread's frames into w->raw[start..]. Returns the count, or -1 on
- * a torn / invalid chain. *truncated is set when the depth cap cut it.
+ * a torn / invalid chain with the reason in *why. *truncated is set when the
+ * depth cap cut it.
  */
-static int walk_frames(walker *w, uint64_t frame, size_t start, int *truncated) {
+static int walk_frames(walker *w, uint64_t frame, size_t start, int *truncated, uint8_t *why) {
   const py_layout *l = &w->layout;
-  uint8_t buf[128];
+  uint8_t buf[LAYOUT_FRAME_MAX]; /* layout_check: every frame field ends within f_read_size <= this */
   int depth = 0, steps = 0;
   uint64_t mark = 0; /* Brent's cycle check: a frame seen again means garbage or a torn read */
   *truncated = 0;
   while (frame) {
     if (depth >= w->max_depth) { *truncated = 1; break; }
     if (steps > 0 && (steps & (steps - 1)) == 0) mark = frame;
-    else if (frame == mark) return -1;
+    else if (frame == mark) { *why = GAUGE_WHY_FRAME_LOOP; return -1; }
     steps++;
-    if (raw_reserve(w, start + (size_t)depth + 1)) return -1;
+    if (raw_reserve(w, start + (size_t)depth + 1)) { *why = GAUGE_WHY_NO_MEMORY; return -1; }
     int below = l->frame_kind == FRAME_INTERP ? PAGE_READAHEAD : 0;
-    if (cached_read(w, frame, buf, (size_t)l->f_read_size, below)) return -1;
+    if (cached_read(w, frame, buf, (size_t)l->f_read_size, below)) { *why = GAUGE_WHY_FRAME_UNREADABLE; return -1; }
     uint64_t next = ld_u64(buf + l->f_back);
     raw_frame *rf = &w->raw[start + (size_t)depth];
     if (l->frame_kind == FRAME_OBJECT) {
@@ -304,16 +307,19 @@ static int walk_frames(walker *w, uint64_t frame, size_t start, int *truncated) 
       int32_t lasti = ld_i32(buf + l->f_lasti);
       rf->addr = lasti < 0 ? -1 : (l->lasti_kind == LASTI_BYTES ? lasti : (int64_t)lasti * 2);
       rf->owner = 0;
+      rf->tlbc = 0;
       depth++;
     } else {
       int owner = buf[l->f_owner];
+      if (owner > l->owner_max) { *why = GAUGE_WHY_UNKNOWN_OWNER; return -1; }
       uint64_t code = ld_u64(buf + l->f_code);
       if (l->stackref) code = ((code & 3) == 3 || code == 1) ? 0 : code & ~(uint64_t)3;
-      if (owner < l->owner_skip_min && code) { /* C-stack shims carry no Python code */
+      if (owner < l->owner_skip_min && code) { /* C-stack shims and sentinels carry no Python code */
         rf->code = code;
         rf->owner = owner;
         /* the instruction pointer; turned into an offset once the code header is known */
         rf->addr = (int64_t)ld_u64(buf + l->f_lasti);
+        rf->tlbc = l->f_tlbc_index >= 0 ? ld_i32(buf + l->f_tlbc_index) : 0;
         depth++;
       }
     }
@@ -321,7 +327,6 @@ static int walk_frames(walker *w, uint64_t frame, size_t start, int *truncated) 
   }
   return depth;
 }
-
 
 static int read_fields(memsrc *m, uint64_t base, const int64_t *offs, uint64_t *vals, int n) {
   mem_req reqs[8];
@@ -335,6 +340,64 @@ static int read_fields(memsrc *m, uint64_t base, const int64_t *offs, uint64_t *
     k++;
   }
   return m->readv(m, reqs, k) == k ? 0 : -1;
+}
+
+/* Key of a (code object, bytecode copy) pair: user-space addresses fit in 48 bits. */
+static uint64_t tlbc_key(uint64_t code, int32_t idx) { return code | ((uint64_t)(uint32_t)idx << 48); }
+
+/*
+ * Free-threaded 3.14+: where each (code, copy) pair's bytecode starts. A
+ * thread running its own specialised copy has instr_ptr inside that copy,
+ * found at co_tlbc->entries[idx]; size and entry come in one batched call.
+ * bases[i] is 0 where the copy could not be read or the index is out of range.
+ */
+static uint64_t *tlbc_bases(walker *w, thread_rec *threads, int nthreads, const uint8_t *hdrs, const uint8_t *valid) {
+  const py_layout *l = &w->layout;
+  u64map_clear(&w->tlbc_pairs);
+  if (l->co_tlbc < 0) return 0;
+  size_t n = 0, cap = 0;
+  uint64_t *pairs = 0; /* [code, idx, array] */
+  for (int t = 0; t < nthreads; t++)
+    for (int d = 0; d < threads[t].depth; d++) {
+      raw_frame *rf = &w->raw[threads[t].raw_start + d];
+      uint32_t di, have;
+      if (rf->tlbc <= 0 || rf->tlbc > 0xffff || !u64map_get(&w->distinct, rf->code, &di) || !valid[di]) continue;
+      uint64_t key = tlbc_key(rf->code, rf->tlbc);
+      if (u64map_get(&w->tlbc_pairs, key, &have)) continue;
+      if (n == cap) {
+        cap = cap ? cap * 2 : 64;
+        uint64_t *np = realloc(pairs, cap * 3 * sizeof *np);
+        if (!np) { free(pairs); u64map_clear(&w->tlbc_pairs); return 0; }
+        pairs = np;
+      }
+      if (u64map_put(&w->tlbc_pairs, key, (uint32_t)n)) continue;
+      pairs[3 * n] = rf->code;
+      pairs[3 * n + 1] = (uint64_t)rf->tlbc;
+      pairs[3 * n + 2] = ld_u64(hdrs + (size_t)di * (size_t)l->co_read_size + l->co_tlbc);
+      n++;
+    }
+  if (!n) { free(pairs); return 0; }
+  uint64_t *got = calloc(2 * n, sizeof *got); /* [size, entry] per pair */
+  uint64_t *bases = calloc(n, sizeof *bases);
+  if (!got || !bases || scratch_reserve(w, 2 * n)) { free(pairs); free(got); free(bases); u64map_clear(&w->tlbc_pairs); return 0; }
+  for (size_t i = 0; i < n; i++) {
+    uint64_t arr = pairs[3 * i + 2];
+    w->reqs[2 * i] = (mem_req){arr, &got[2 * i], 8};
+    w->reqs[2 * i + 1] = (mem_req){arr + 8 + 8 * pairs[3 * i + 1], &got[2 * i + 1], 8};
+  }
+  readv_each(w->m, w->reqs, (int)(2 * n), w->ok);
+  for (size_t i = 0; i < n; i++)
+    if (w->ok[2 * i] && w->ok[2 * i + 1] && pairs[3 * i + 1] < got[2 * i] && got[2 * i] <= 0xffff)
+      bases[i] = got[2 * i + 1];
+  free(pairs);
+  free(got);
+  return bases;
+}
+
+/* Mark a thread's stack failed: its frames are dropped, the reason kept. */
+static void thread_failed(thread_rec *th, uint8_t why) {
+  th->flags |= GAUGE_TH_ERROR;
+  if (!th->why || th->why == GAUGE_WHY_DEPTH_CAP) th->why = why;
 }
 
 /* Turn raw frames into frame ids, reading each distinct code object's header once per sample. */
@@ -377,8 +440,9 @@ static int resolve_frames(walker *w, thread_rec *threads, int nthreads) {
   }
   free(reqs);
   free(codes);
+  uint64_t *bases = tlbc_bases(w, threads, nthreads, w->codehdrs, valid);
 
-  uint8_t lone[512];
+  uint8_t lone[LAYOUT_CODE_MAX]; /* layout_check: co_read_size <= this */
   for (int t = 0; t < nthreads; t++) {
     thread_rec *th = &threads[t];
     int out = 0;
@@ -387,13 +451,19 @@ static int resolve_frames(walker *w, thread_rec *threads, int nthreads) {
       uint32_t idx;
       const uint8_t *hdr = 0;
       if (u64map_get(&w->distinct, rf->code, &idx)) hdr = valid[idx] ? w->codehdrs + (size_t)idx * hs : 0;
-      else if (rf->code && hs <= sizeof lone && mem_read(w->m, rf->code, lone, hs) == 0) hdr = lone;
+      else if (rf->code && mem_read(w->m, rf->code, lone, hs) == 0) hdr = lone;
       code_entry *e = hdr ? frames_code(w->fc, w->m, l, rf->code, hdr) : 0;
-      if (!e) { th->flags |= GAUGE_TH_ERROR; break; }
+      if (!e) { thread_failed(th, GAUGE_WHY_CODE_UNREADABLE); break; }
       int64_t addr = rf->addr;
       if (l->frame_kind == FRAME_INTERP) {
-        addr = (int64_t)((uint64_t)rf->addr - (rf->code + (uint64_t)l->co_code));
-        if (addr < -2 || addr > (1ll << 30)) { th->flags |= GAUGE_TH_ERROR; break; }
+        uint64_t base = rf->code + (uint64_t)l->co_code;
+        if (rf->tlbc != 0) {
+          uint32_t pi;
+          base = bases && u64map_get(&w->tlbc_pairs, tlbc_key(rf->code, rf->tlbc), &pi) ? bases[pi] : 0;
+          if (!base) { thread_failed(th, GAUGE_WHY_BYTECODE_COPY); break; }
+        }
+        addr = (int64_t)((uint64_t)rf->addr - base);
+        if (addr < -2 || addr > (1ll << 30)) { thread_failed(th, GAUGE_WHY_BAD_INSTRUCTION); break; }
         /* Frames still setting up (before RESUME) are not shown by CPython either. */
         if (rf->owner != l->owner_generator && addr < (int64_t)e->firsttraceable * 2) continue;
       }
@@ -405,6 +475,7 @@ static int resolve_frames(walker *w, thread_rec *threads, int nthreads) {
     th->depth = out;
   }
   free(valid);
+  free(bases);
   return 0;
 }
 
@@ -433,6 +504,7 @@ int walker_sample(walker *w, uint64_t time_ns, uint32_t *out, int cap) {
   if (cap < GAUGE_REC_HEADER) return -GAUGE_ENOMEM;
   pages_reset(w);
   uint32_t rflags = 0;
+  uint8_t rwhy = GAUGE_WHY_NONE;
   thread_rec *threads = w->threads;
   int nthreads = 0, capthreads = w->capthreads;
 
@@ -451,26 +523,30 @@ int walker_sample(walker *w, uint64_t time_ns, uint32_t *out, int cap) {
   int n_first = 0; /* threads of the first interpreter: the chain speculated on next time */
   for (int ni = 0; interp && ni < WALK_MAX_INTERPS; ni++) {
     for (int k = 0; k < ni; k++)
-      if (seen_interp[k] == interp) { rflags |= GAUGE_REC_ERROR; goto done; }
+      if (seen_interp[k] == interp) { rflags |= GAUGE_REC_ERROR; rwhy = GAUGE_WHY_INTERP_LIST; goto done; }
     seen_interp[ni] = interp;
     int64_t offs[4] = {l->is_next, l->is_threads_head, l->is_id, l->gil_kind == GIL_INTERP_PTR ? l->is_gil_ptr : -1};
     uint64_t v[4];
-    if (read_fields(w->m, interp, offs, v, 4)) { rflags |= GAUGE_REC_ERROR; goto done; }
+    if (read_fields(w->m, interp, offs, v, 4)) { rflags |= GAUGE_REC_ERROR; rwhy = GAUGE_WHY_INTERP_LIST; goto done; }
     uint64_t next_interp = v[0], tstate = v[1];
     int64_t interp_id = l->is_id >= 0 ? (int64_t)v[2] : 0;
     if (l->gil_kind == GIL_INTERP_PTR) {
       holder = 0;
-      uint64_t gv[2];
-      int64_t goffs[2] = {l->gil_holder, l->gil_locked};
-      if (v[3] && read_fields(w->m, v[3], goffs, gv, 2) == 0 && (uint32_t)gv[1] != 0) holder = gv[0];
+      uint64_t gv[3];
+      int64_t goffs[3] = {l->gil_holder, l->gil_locked, l->gil_enabled};
+      if (v[3] && read_fields(w->m, v[3], goffs, gv, 3) == 0) {
+        /* Free-threaded builds run without a GIL unless something turned it on (PYTHON_GIL=1, an old extension). */
+        if (l->gil_enabled >= 0 && (uint32_t)gv[2] == 0) rflags |= GAUGE_REC_NO_GIL;
+        else if ((uint32_t)gv[1] != 0) holder = gv[0];
+      }
     }
     uint64_t mark = 0;
     int nspec_read = ni == 0 && w->nspec > 0 && w->spec_ts[0] == tstate ? spec_tstates(w) : 0, spec_at = 0;
     for (int nt = 0; tstate; nt++) {
-      if (nthreads >= WALK_MAX_THREADS) { rflags |= GAUGE_REC_ERROR; break; }
+      if (nthreads >= WALK_MAX_THREADS) { rflags |= GAUGE_REC_ERROR; rwhy = GAUGE_WHY_THREAD_LIST; break; }
       if (nt > 0 && (nt & (nt - 1)) == 0) mark = tstate;
-      else if (nt > 0 && tstate == mark) { rflags |= GAUGE_REC_ERROR; break; }
-      uint8_t tsl[512];
+      else if (nt > 0 && tstate == mark) { rflags |= GAUGE_REC_ERROR; rwhy = GAUGE_WHY_THREAD_LIST; break; }
+      uint8_t tsl[LAYOUT_TS_MAX]; /* layout_check: ts_read_size <= this */
       const uint8_t *ts = 0;
       /* The chain rarely changes between samples: use the batch read when this is the next known state. */
       for (int j = spec_at; j < nspec_read && j < spec_at + 4; j++)
@@ -478,6 +554,7 @@ int walker_sample(walker *w, uint64_t time_ns, uint32_t *out, int cap) {
       if (!ts) {
         if ((size_t)l->ts_read_size > sizeof tsl || mem_read(w->m, tstate, tsl, (size_t)l->ts_read_size)) {
           rflags |= GAUGE_REC_ERROR;
+          rwhy = GAUGE_WHY_THREAD_LIST;
           break;
         }
         ts = tsl;
@@ -485,7 +562,7 @@ int walker_sample(walker *w, uint64_t time_ns, uint32_t *out, int cap) {
       if (nthreads == capthreads) {
         int nc = capthreads ? capthreads * 2 : 64;
         thread_rec *nt2 = realloc(threads, (size_t)nc * sizeof *nt2);
-        if (!nt2) { rflags |= GAUGE_REC_ERROR; break; }
+        if (!nt2) { rflags |= GAUGE_REC_ERROR; rwhy = GAUGE_WHY_NO_MEMORY; break; }
         w->threads = threads = nt2;
         w->capthreads = capthreads = nc;
       }
@@ -516,7 +593,7 @@ done:
     if (k) {
       readv_each(w->m, w->reqs, k, w->ok);
       for (int j = 0; j < k; j++)
-        if (!w->ok[j]) { threads[w->cursors[j]].frame = 0; threads[w->cursors[j]].flags |= GAUGE_TH_ERROR; }
+        if (!w->ok[j]) { threads[w->cursors[j]].frame = 0; thread_failed(&threads[w->cursors[j]], GAUGE_WHY_CFRAME); }
     }
   } else if (l->ts_cframe >= 0) {
     for (int t = 0; t < nthreads; t++) threads[t].frame = 0;
@@ -526,13 +603,14 @@ done:
     thread_rec *th = &threads[t];
     int truncated = 0;
     th->raw_start = rawpos;
-    int depth = th->frame ? walk_frames(w, th->frame, rawpos, &truncated) : 0;
-    if (depth < 0) { th->flags |= GAUGE_TH_ERROR; depth = 0; }
-    if (truncated) th->flags |= GAUGE_TH_TRUNCATED;
+    uint8_t why = GAUGE_WHY_NONE;
+    int depth = th->frame ? walk_frames(w, th->frame, rawpos, &truncated, &why) : 0;
+    if (depth < 0) { thread_failed(th, why); depth = 0; }
+    if (truncated) { th->flags |= GAUGE_TH_TRUNCATED; if (!th->why) th->why = GAUGE_WHY_DEPTH_CAP; }
     th->depth = depth;
     rawpos += (size_t)depth;
   }
-  if (resolve_frames(w, threads, nthreads)) rflags |= GAUGE_REC_ERROR;
+  if (resolve_frames(w, threads, nthreads)) { rflags |= GAUGE_REC_ERROR; rwhy = GAUGE_WHY_NO_MEMORY; }
   fill_native_ids(w, threads, nthreads);
   w->nlast_pthreads = 0;
   for (int i = 0; i < nthreads && i < 64; i++) w->last_pthreads[w->nlast_pthreads++] = threads[i].thread_id;
@@ -542,7 +620,8 @@ done:
     thread_rec *th = &threads[t];
     if (th->flags & GAUGE_TH_ERROR) w->thread_errors++;
     uint32_t hdr[GAUGE_THREAD_HEADER] = {(uint32_t)th->thread_id, (uint32_t)(th->thread_id >> 32),
-                                         (uint32_t)th->native_id, th->flags, 0xffffffffu, 0xffffffffu,
+                                         (uint32_t)th->native_id, th->flags | ((uint32_t)th->why << 16),
+                                         0xffffffffu, 0xffffffffu,
                                          (uint32_t)th->interp_id, (uint32_t)th->depth};
     for (int k = 0; k < GAUGE_THREAD_HEADER; k++)
       if (put(out, cap, &pos, hdr[k])) goto nomem;
@@ -554,7 +633,7 @@ done:
   out[2] = (uint32_t)time_ns;
   out[3] = (uint32_t)(time_ns >> 32);
   out[4] = (uint32_t)nthreads;
-  out[5] = rflags;
+  out[5] = rflags | ((uint32_t)rwhy << 8);
   return pos;
 nomem:
   return -GAUGE_ENOMEM;
@@ -565,7 +644,7 @@ fail:
   out[2] = (uint32_t)time_ns;
   out[3] = (uint32_t)(time_ns >> 32);
   out[4] = 0;
-  out[5] = GAUGE_REC_ERROR;
+  out[5] = GAUGE_REC_ERROR | ((uint32_t)GAUGE_WHY_INTERP_LIST << 8);
   return GAUGE_REC_HEADER;
 }
 

@@ -33,6 +33,7 @@ typedef struct {
   uint64_t code;
   int64_t addr;  /* byte offset of the instruction in the bytecode */
   int owner;
+  int32_t tlbc;  /* free-threaded 3.14+: which bytecode copy addr points into (0 = the code object's own) */
 } raw_frame;
 
 typedef struct {
@@ -42,6 +43,7 @@ typedef struct {
   size_t raw_start;
   int depth;
   uint32_t flags;
+  uint8_t why; /* GAUGE_WHY_* */
 } thread_rec;
 
 typedef struct walker {
@@ -61,6 +63,7 @@ typedef struct walker {
   uint8_t *codehdrs;
   size_t codehdrcap;
   u64map distinct;
+  u64map tlbc_pairs; /* (code, bytecode copy) pairs of this sample */
   thread_rec *threads;
   int capthreads;
   /* the last sample's thread-state chain (first interpreter): read in one call next time */
@@ -81,6 +84,7 @@ typedef struct walker {
   uint64_t thread_errors;     /* counted per sample for the sampler */
 } walker;
 
+/* 0 ok; -1 out of memory; -2 the layout fails layout_check (never walked). */
 int walker_init(walker *w, memsrc *m, const py_layout *l, frame_cache *fc, uint64_t root, uint64_t tstate_current);
 void walker_free(walker *w);
 

@@ -1,0 +1,256 @@
+#include "debug_offsets.h"
+#include "debug_offsets_schema.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/*
+ * What a stack reader needs that _Py_DebugOffsets does not publish, per
+ * minor version (CPython headers, checked on live interpreters). Object
+ * offsets are for the 16-byte object header of GIL builds; free-threaded
+ * builds add their header growth (pyobject.size - 16). A version newer than
+ * the last row reads with the last row.
+ */
+typedef struct {
+  int minor;
+  int64_t co_firsttraceable;                       /* PyCodeObject._co_firsttraceable */
+  int64_t tp_basicsize, tp_dictoffset, ht_cached_keys; /* published from 3.15 */
+  int stackref;          /* f_executable is a tagged _PyStackRef */
+  int owner_max;         /* highest _PyFrameOwner value */
+  int ft_str_state_shift; /* free-threaded: `interned` widened to a byte */
+} unpublished;
+
+static const unpublished EXTRAS[] = {
+  {13, 184, 32, 288, 880, 0, 3, 0},
+  {14, 192, 32, 288, 880, 1, 4, 6},
+  {15, 192, 32, 288, 888, 1, 3, 6},
+};
+
+/* Upper bounds on published struct sizes: anything larger is not a CPython this reader can trust. */
+enum { MAX_RUNTIME = 1 << 24, MAX_INTERP = 1 << 24, MAX_TSTATE = 1 << 16, MAX_SMALL = 1 << 12 };
+
+typedef struct {
+  const uint8_t *b;
+  int idx; /* schema column */
+  char *why;
+  size_t whylen;
+  int failed;
+} decoder;
+
+static void fail(decoder *d, const char *fmt, ...) {
+  if (d->failed) return;
+  d->failed = 1;
+  va_list ap;
+  va_start(ap, fmt);
+  if (d->why && d->whylen) vsnprintf(d->why, d->whylen, fmt, ap);
+  va_end(ap);
+}
+
+/* Raw value of a field; -1 when this version has no such field. */
+static int64_t raw(decoder *d, enum do_field f) {
+  int pos = DO_SCHEMA[f].pos[d->idx];
+  if (pos < 0) return -1;
+  uint64_t v;
+  memcpy(&v, d->b + pos, sizeof v);
+  if (v > (uint64_t)MAX_RUNTIME) {
+    fail(d, "corrupt _Py_DebugOffsets: %s = %llu", DO_SCHEMA[f].name, (unsigned long long)v);
+    return -1;
+  }
+  return (int64_t)v;
+}
+
+/* A struct size: present, non-zero, at most max. */
+static int64_t size_of(decoder *d, enum do_field f, int64_t max) {
+  int64_t s = raw(d, f);
+  if (!d->failed && (s <= 0 || s > max))
+    fail(d, "corrupt _Py_DebugOffsets: %s = %lld (expected 1..%lld)", DO_SCHEMA[f].name, (long long)s, (long long)max);
+  return s;
+}
+
+/* An offset inside a struct of `size` bytes, `width` bytes wide and naturally aligned. -1 when absent. */
+static int64_t field(decoder *d, enum do_field f, int64_t size, int width) {
+  int64_t v = raw(d, f);
+  if (d->failed || v < 0) return -1;
+  if (v + width > size || (width > 1 && width <= 8 && v % width != 0))
+    fail(d, "corrupt _Py_DebugOffsets: %s = %lld outside its %lld-byte struct", DO_SCHEMA[f].name, (long long)v,
+         (long long)size);
+  return v;
+}
+
+/* A field every version has. */
+static int64_t required(decoder *d, enum do_field f, int64_t size, int width) {
+  int64_t v = field(d, f, size, width);
+  if (!d->failed && v < 0) fail(d, "_Py_DebugOffsets lacks %s", DO_SCHEMA[f].name);
+  return v;
+}
+
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+uint64_t debug_offsets_version(const uint8_t *b, size_t len) {
+  if (len < DO_HEADER_SIZE || memcmp(b, "xdebugpy", 8) != 0) return 0;
+  uint64_t v;
+  memcpy(&v, b + 8, sizeof v);
+  return v;
+}
+
+int debug_offsets_layout(const uint8_t *b, size_t len, py_layout *l, debug_offsets_info *info, char *why,
+                         size_t whylen) {
+  memset(info, 0, sizeof *info);
+  uint64_t version = debug_offsets_version(b, len);
+  if (!version) {
+    if (why && whylen) snprintf(why, whylen, "no _Py_DebugOffsets at the start of _PyRuntime (cookie missing)");
+    return -1;
+  }
+  int major = (int)((version >> 24) & 0xff), minor = (int)((version >> 16) & 0xff), level = (int)((version >> 4) & 0xf);
+  uint64_t ft;
+  memcpy(&ft, b + 16, sizeof ft);
+  if (major != 3 || minor < DO_FIRST_MINOR || ft > 1) {
+    if (why && whylen)
+      snprintf(why, whylen, "corrupt _Py_DebugOffsets: version %#llx, free_threaded %llu", (unsigned long long)version,
+               (unsigned long long)ft);
+    return -1;
+  }
+  int idx = (minor > DO_LAST_MINOR ? DO_LAST_MINOR : minor) - DO_FIRST_MINOR;
+  if ((size_t)DO_STRUCT_SIZE[idx] > len) {
+    if (why && whylen) snprintf(why, whylen, "_Py_DebugOffsets block cut short (%zu bytes)", len);
+    return -1;
+  }
+  info->version = version;
+  info->free_threaded = (int)ft;
+  info->schema_minor = idx + DO_FIRST_MINOR;
+  info->untested = minor > DO_LAST_MINOR;
+  info->prerelease = level != 0xf;
+  const unpublished *x = &EXTRAS[idx];
+
+  decoder d = {b, idx, why, whylen, 0};
+  memset(l, 0, sizeof *l);
+  l->major = major;
+  l->minor = minor;
+  l->free_threaded = (int)ft;
+
+  int64_t rt = size_of(&d, DO_RUNTIME_STATE_SIZE, MAX_RUNTIME);
+  info->runtime_size = (uint64_t)rt;
+  l->root_is_interp_head = 0;
+  l->rt_interp_head = required(&d, DO_RUNTIME_STATE_INTERPRETERS_HEAD, rt, 8);
+  l->rt_tstate_current = -1;
+
+  int64_t is = size_of(&d, DO_INTERPRETER_STATE_SIZE, MAX_INTERP);
+  l->is_id = required(&d, DO_INTERPRETER_STATE_ID, is, 8);
+  l->is_next = required(&d, DO_INTERPRETER_STATE_NEXT, is, 8);
+  l->is_threads_head = required(&d, DO_INTERPRETER_STATE_THREADS_HEAD, is, 8);
+  l->is_modules = required(&d, DO_INTERPRETER_STATE_IMPORTS_MODULES, is, 8);
+  /* The GIL: interp->ceval.gil points at the struct; locked/holder are published relative to the interpreter. */
+  l->gil_kind = GIL_INTERP_PTR;
+  l->is_gil_ptr = required(&d, DO_INTERPRETER_STATE_CEVAL_GIL, is, 8);
+  int64_t gil = required(&d, DO_INTERPRETER_STATE_GIL_RUNTIME_STATE, is, 8);
+  int64_t locked = required(&d, DO_INTERPRETER_STATE_GIL_RUNTIME_STATE_LOCKED, is, 4);
+  int64_t holder = required(&d, DO_INTERPRETER_STATE_GIL_RUNTIME_STATE_HOLDER, is, 8);
+  if (!d.failed && (locked < gil || holder < gil || locked - gil > 256 || holder - gil > 256))
+    fail(&d, "corrupt _Py_DebugOffsets: GIL fields %lld/%lld outside the GIL struct at %lld", (long long)locked,
+         (long long)holder, (long long)gil);
+  l->gil_locked = locked - gil;
+  l->gil_holder = holder - gil;
+  l->gil_enabled = -1;
+  if (ft) {
+    /* Relative to the GIL struct itself (its first member: 0). */
+    l->gil_enabled = raw(&d, DO_INTERPRETER_STATE_GIL_RUNTIME_STATE_ENABLED);
+    if (!d.failed && (l->gil_enabled < 0 || l->gil_enabled > 256 || l->gil_enabled % 4))
+      fail(&d, "corrupt _Py_DebugOffsets: interpreter_state.gil_runtime_state_enabled = %lld", (long long)l->gil_enabled);
+  }
+
+  int64_t ts = size_of(&d, DO_THREAD_STATE_SIZE, MAX_TSTATE);
+  l->ts_next = required(&d, DO_THREAD_STATE_NEXT, ts, 8);
+  l->ts_interp = required(&d, DO_THREAD_STATE_INTERP, ts, 8);
+  l->ts_frame = required(&d, DO_THREAD_STATE_CURRENT_FRAME, ts, 8);
+  l->ts_thread_id = required(&d, DO_THREAD_STATE_THREAD_ID, ts, 8);
+  l->ts_native_id = required(&d, DO_THREAD_STATE_NATIVE_THREAD_ID, ts, 8);
+  l->ts_cframe = l->cf_current_frame = -1;
+  l->ts_read_size = 8 + max64(max64(l->ts_next, l->ts_interp),
+                              max64(l->ts_frame, max64(l->ts_thread_id, l->ts_native_id)));
+
+  int64_t fs = size_of(&d, DO_INTERPRETER_FRAME_SIZE, MAX_SMALL);
+  l->frame_kind = FRAME_INTERP;
+  l->f_back = required(&d, DO_INTERPRETER_FRAME_PREVIOUS, fs, 8);
+  l->f_code = required(&d, DO_INTERPRETER_FRAME_EXECUTABLE, fs, 8);
+  l->f_lasti = required(&d, DO_INTERPRETER_FRAME_INSTR_PTR, fs, 8);
+  l->f_owner = required(&d, DO_INTERPRETER_FRAME_OWNER, fs, 1);
+  /* Thread-local bytecode (free-threaded 3.14+): the published value is 0 in GIL builds. */
+  l->f_tlbc_index = ft ? field(&d, DO_INTERPRETER_FRAME_TLBC_INDEX, fs, 4) : -1;
+  l->f_read_size = max64(max64(l->f_back, l->f_code), l->f_lasti) + 8;
+  l->f_read_size = max64(l->f_read_size, l->f_owner + 1);
+  if (l->f_tlbc_index >= 0) l->f_read_size = max64(l->f_read_size, l->f_tlbc_index + 4);
+  l->owner_skip_min = 3; /* thread, generator and frame-object frames carry code; higher owners are C shims */
+  l->owner_max = x->owner_max;
+  l->owner_generator = 1;
+  l->stackref = x->stackref;
+  l->lasti_kind = LASTI_INSTR_PTR;
+
+  int64_t ob = size_of(&d, DO_PYOBJECT_SIZE, 64);
+  l->ob_type = required(&d, DO_PYOBJECT_OB_TYPE, ob, 8);
+  int64_t grow = ob - 16; /* free-threaded object header growth */
+  if (!d.failed && (grow < 0 || grow % 8)) fail(&d, "corrupt _Py_DebugOffsets: pyobject.size = %lld", (long long)ob);
+
+  int64_t co = size_of(&d, DO_CODE_OBJECT_SIZE, MAX_SMALL);
+  l->co_filename = required(&d, DO_CODE_OBJECT_FILENAME, co, 8);
+  l->co_name = required(&d, DO_CODE_OBJECT_NAME, co, 8);
+  l->co_qualname = required(&d, DO_CODE_OBJECT_QUALNAME, co, 8);
+  l->co_linetable = required(&d, DO_CODE_OBJECT_LINETABLE, co, 8);
+  l->co_firstlineno = required(&d, DO_CODE_OBJECT_FIRSTLINENO, co, 4);
+  l->co_code = required(&d, DO_CODE_OBJECT_CO_CODE_ADAPTIVE, co, 0);
+  l->co_tlbc = l->f_tlbc_index >= 0 ? field(&d, DO_CODE_OBJECT_CO_TLBC, co, 8) : -1;
+  if (l->co_tlbc < 0) l->f_tlbc_index = -1; /* both or neither */
+  l->co_firsttraceable = x->co_firsttraceable + grow;
+  if (!d.failed && l->co_firsttraceable + 4 > l->co_code)
+    fail(&d, "corrupt _Py_DebugOffsets: code_object.co_code_adaptive = %lld before the header ends", (long long)l->co_code);
+  l->co_read_size = 8 + max64(max64(l->co_filename, l->co_name), max64(l->co_qualname, l->co_linetable));
+  l->co_read_size = max64(l->co_read_size, max64(l->co_firstlineno, l->co_firsttraceable) + 4);
+  l->co_read_size = max64(l->co_read_size, max64(l->ob_type, l->co_tlbc) + 8);
+  l->linetable_kind = LT_LOCATIONS311;
+
+  int64_t us = size_of(&d, DO_UNICODE_OBJECT_SIZE, MAX_SMALL);
+  l->string_kind = STR_UNICODE;
+  l->str_state = required(&d, DO_UNICODE_OBJECT_STATE, us, 4);
+  l->str_length = required(&d, DO_UNICODE_OBJECT_LENGTH, us, 8);
+  l->str_ascii_data = required(&d, DO_UNICODE_OBJECT_ASCIIOBJECT_SIZE, us, 0);
+  l->str_compact_data = field(&d, DO_UNICODE_OBJECT_COMPACTUNICODEOBJECT_SIZE, us, 0);
+  if (l->str_compact_data < 0) l->str_compact_data = l->str_ascii_data + 16; /* utf8_length, utf8 */
+  l->str_state_shift = ft ? x->ft_str_state_shift : 0;
+  int64_t bs = size_of(&d, DO_BYTES_OBJECT_SIZE, MAX_SMALL);
+  l->bytes_size = required(&d, DO_BYTES_OBJECT_OB_SIZE, bs, 8);
+  l->bytes_data = required(&d, DO_BYTES_OBJECT_OB_SVAL, bs, 1);
+
+  /* Thread names: types, dicts, ints, modules. */
+  int64_t tps = size_of(&d, DO_TYPE_OBJECT_SIZE, MAX_SMALL);
+  l->tp_name = required(&d, DO_TYPE_OBJECT_TP_NAME, tps, 8);
+  l->tp_flags = required(&d, DO_TYPE_OBJECT_TP_FLAGS, tps, 8);
+  l->tp_basicsize = field(&d, DO_TYPE_OBJECT_TP_BASICSIZE, tps, 8);
+  if (l->tp_basicsize < 0) l->tp_basicsize = x->tp_basicsize + grow;
+  l->tp_dictoffset = field(&d, DO_TYPE_OBJECT_TP_DICTOFFSET, tps, 8);
+  if (l->tp_dictoffset < 0) l->tp_dictoffset = x->tp_dictoffset + grow;
+  l->ht_cached_keys = -1;
+  if (DO_SCHEMA[DO_HEAP_TYPE_OBJECT_SIZE].pos[idx] >= 0) {
+    int64_t hts = size_of(&d, DO_HEAP_TYPE_OBJECT_SIZE, MAX_SMALL);
+    l->ht_cached_keys = field(&d, DO_HEAP_TYPE_OBJECT_HT_CACHED_KEYS, hts, 8);
+  }
+  if (l->ht_cached_keys < 0) l->ht_cached_keys = x->ht_cached_keys + grow;
+  int64_t ds = size_of(&d, DO_DICT_OBJECT_SIZE, MAX_SMALL);
+  l->dict_keys = required(&d, DO_DICT_OBJECT_MA_KEYS, ds, 8);
+  l->dict_values = required(&d, DO_DICT_OBJECT_MA_VALUES, ds, 8);
+  int64_t ls = size_of(&d, DO_LONG_OBJECT_SIZE, MAX_SMALL);
+  l->long_size = required(&d, DO_LONG_OBJECT_LV_TAG, ls, 8);
+  l->long_digit = required(&d, DO_LONG_OBJECT_OB_DIGIT, ls, 4);
+  l->mod_dict = 16 + grow; /* PyModuleObject.md_dict follows the header */
+  l->dict_kind = DICT_311;
+  l->attr_kind = ATTR_INLINE_313;
+  l->int_kind = INT_LONG_TAG;
+  l->values_header = 8;
+  l->managed_dict = -24;
+  if (d.failed) return -1;
+  /* The rule every row passes, built-in or published. */
+  char inner[160];
+  if (layout_check(l, inner, sizeof inner)) {
+    if (why && whylen) snprintf(why, whylen, "unusable _Py_DebugOffsets: %s", inner);
+    return -1;
+  }
+  return 0;
+}
