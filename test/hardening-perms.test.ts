@@ -65,7 +65,7 @@ function lineFrom(c: ChildProcess, pattern: RegExp, ms = 30000): Promise<RegExpE
 
 test('unprivileged gauge against a root-owned Python: one line saying why and how, exit 4', async (t) => {
   const why = nobodyProblem();
-  if (why) return t.skip(`# SKIP: ${why}`);
+  if (why) return t.skip(`${why}`);
   const py = requirePythons().at(-1)!;
   const target = spawn(py.exe, ['-c', 'import time\nprint("up", flush=True)\ntime.sleep(120)'], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(target);
@@ -82,14 +82,37 @@ test('unprivileged gauge against a root-owned Python: one line saying why and ho
   target.kill('SIGKILL');
 });
 
+test('dump -s: a worker gauge may not read is reported (exit 4), not silently left out', async (t) => {
+  const why = nobodyProblem();
+  if (why) return t.skip(why);
+  const py = pythonForNobody();
+  if (!py) return t.skip('no Python interpreter executable by an unprivileged user (pyenv under a private home?)');
+  // A parent shell and its Python worker, both nobody's; the worker makes itself non-dumpable
+  // (PR_SET_DUMPABLE 0), so the kernel refuses gauge-as-nobody its memory while the shell stays readable.
+  const worker = 'import ctypes, os, time\nctypes.CDLL(None).prctl(4, 0, 0, 0, 0)\nprint("up", os.getpid(), flush=True)\ntime.sleep(120)';
+  const parent = spawn('setpriv', [...NOBODY, 'sh', '-c', '"$0" -c "$1"; :', py.exe, worker], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(parent);
+  const workerPid = Number((await lineFrom(parent, /up (\d+)/))[1]);
+  try {
+    const r = run('setpriv', [...NOBODY, process.execPath, gaugeBin, 'dump', '-s', '--pid', String(parent.pid)]);
+    assert.equal(r.status, Exit.PERMISSION, `exit ${r.status}\n${r.stdout}\n${r.stderr}`);
+    assert.match(r.stderr, /^gauge: permission denied/);
+  } finally {
+    process.kill(workerPid, 'SIGKILL');
+    parent.kill('SIGKILL');
+  }
+});
+
 test('launch mode as an unprivileged user samples its own child', async (t) => {
   const why = process.getuid?.() === 0 ? nobodyProblem() : undefined;
-  if (why) return t.skip(`# SKIP: ${why}`);
+  if (why) return t.skip(`${why}`);
   const py = pythonForNobody();
-  if (!py) return t.skip('# SKIP: no Python interpreter executable by an unprivileged user (pyenv under a private home?)');
+  if (!py) return t.skip('no Python interpreter executable by an unprivileged user (pyenv under a private home?)');
   let scope = 0;
   try { scope = Number(readFileSync('/proc/sys/kernel/yama/ptrace_scope', 'utf8')); } catch { /* no Yama */ }
-  if (scope >= 2) return t.skip(`# SKIP: kernel.yama.ptrace_scope=${scope} forbids unprivileged tracing even of children`);
+  if (scope >= 2) return t.skip(`kernel.yama.ptrace_scope=${scope} forbids unprivileged tracing even of children`);
   const prog = 'import time\ndef nobody_spins():\n    t = time.time()\n    while time.time() - t < 4: pass\nnobody_spins()\n';
   const r = run(...unprivileged([process.execPath, gaugeBin, 'top', '--batch', '--duration', '2', '--', py.exe, '-c', prog]));
   assert.ok(r.status === 0 || r.status === 130, `exit ${r.status}\n${r.stderr}`); // the child gets SIGINT when --duration ends
@@ -150,8 +173,8 @@ test('a heavy sampling run leaves the target unchanged and never stopped', async
 });
 
 test('gauge issues no writing or stopping syscalls (strace)', async (t) => {
-  if (run('strace', ['-V']).status !== 0) return t.skip('# SKIP: strace not installed');
-  try { accessSync('/proc/self/status', constants.R_OK); } catch { return t.skip('# SKIP: no /proc'); }
+  if (run('strace', ['-V']).status !== 0) return t.skip('strace not installed');
+  try { accessSync('/proc/self/status', constants.R_OK); } catch { return t.skip('no /proc'); }
   const py = requirePythons().at(-1)!;
   const target = spawn(py.exe, [join(fixtures, 'hard_state.py')], { stdio: ['pipe', 'pipe', 'inherit'] });
   children.push(target);

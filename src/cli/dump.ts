@@ -1,7 +1,7 @@
 /** `gauge dump`: every thread's Python stack, once, like py-spy dump. */
 import { FrameRegistry } from '../reader/frame-registry.js';
 import { Target } from '../reader/target.js';
-import { commandLine, osThreadName, parentMap } from '../process/procfs.js';
+import { commandLine, parentMap } from '../process/procfs.js';
 import { listDescendants } from '../process/children.js';
 import { ErrorCode, GaugeError } from '../reader/errors.js';
 import { resolveThreadNames } from '../process/thread-names.js';
@@ -51,7 +51,7 @@ function dumpOne(pid: number, frames: FrameRegistry, maxDepth?: number): DumpJso
       threads: sample.threads.map((t) => ({
         thread_id: Number(t.threadId),
         native_id: t.nativeId,
-        name: names.get(t.threadId) ?? (t.nativeId ? osThreadName(pid, t.nativeId) : ''),
+        name: names.get(t.threadId) ?? '',
         gil: t.gil,
         state: t.state,
         error: t.error,
@@ -66,6 +66,14 @@ function dumpOne(pid: number, frames: FrameRegistry, maxDepth?: number): DumpJso
     target.close();
   }
 }
+
+/** Why a descendant is left out of `dump --subprocesses` without failing it. */
+const SKIPPED_DESCENDANT = new Set<number>([
+  ErrorCode.NOT_PYTHON,
+  ErrorCode.NOT_READY,
+  ErrorCode.NO_PROCESS,
+  ErrorCode.EXITED,
+]);
 
 export function dump(opts: DumpOptions, write: (s: string) => void): void {
   const frames = new FrameRegistry();
@@ -87,8 +95,10 @@ export function dump(opts: DumpOptions, write: (s: string) => void): void {
     for (const child of listDescendants(opts.pid)) {
       try {
         root.subprocesses.push({ ...dumpOne(child, frames, opts.maxDepth), ppid: parents.get(child) ?? 0 });
-      } catch {
-        // not Python (a shell between us and the workers) or gone: nothing to show
+      } catch (err) {
+        // Not Python (a shell between us and the workers) or gone: nothing to show. Anything else
+        // (permission denied, an unsupported version) is the user's to know, as for the root.
+        if (!(err instanceof GaugeError && SKIPPED_DESCENDANT.has(err.code))) throw err;
       }
     }
     if (rootError && root.subprocesses.length === 0) {

@@ -6,6 +6,7 @@
  * The SDK is loaded on first use: it costs start-up time every gauge command
  * would otherwise pay.
  */
+import { displayThreadName } from '../process/thread-names.js';
 import { hostname } from 'node:os';
 import type { Attributes, HrTime, SpanContext } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
@@ -96,7 +97,7 @@ export function toReadableSpan(a: Activation, clock: WallClock, resource: Resour
     'code.file.path': a.file,
     'code.line.number': a.line,
     'thread.id': a.nativeId || Number(a.threadId),
-    'thread.name': a.threadName || (a.nativeId === a.pid ? 'MainThread' : ''),
+    'thread.name': displayThreadName({ name: a.threadName, pid: a.pid, nativeId: a.nativeId }),
     'process.pid': a.pid,
     'gauge.samples': a.samples,
   };

@@ -6,6 +6,7 @@
  * save key. Memory grows with distinct stacks and stack changes, not with
  * samples: consecutive identical stacks of a thread are run-length merged.
  */
+import { displayThreadName } from '../process/thread-names.js';
 import { writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { Function as PFunction, Label, Line, Location, Profile, Sample as PSample, StringTable, ValueType } from 'pprof-format';
@@ -162,7 +163,7 @@ export class ProfileRecorder {
   }
 
   private threadLabel(tp: ThreadProfile): string {
-    const name = tp.name || (tp.nativeId === tp.pid ? 'MainThread' : 'thread');
+    const name = displayThreadName(tp, 'thread');
     return `${name} (pid ${tp.pid}, tid ${tp.nativeId || tp.threadId})`;
   }
 
@@ -299,7 +300,7 @@ export class ProfileRecorder {
       const labels = [
         new Label({ key: kPid, num: tp.pid }),
         new Label({ key: kTid, num: tp.nativeId || Number(tp.threadId) }),
-        new Label({ key: kTname, str: st.dedup(tp.name || (tp.nativeId === tp.pid ? 'MainThread' : '')) }),
+        new Label({ key: kTname, str: st.dedup(displayThreadName(tp)) }),
       ];
       for (const [stack, n] of tp.counts) {
         const ids = this.stacks[stack]!.map(locId);

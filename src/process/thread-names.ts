@@ -4,36 +4,29 @@
  * (/proc/PID/task/TID/comm); the main thread is "MainThread" as Python names
  * it by default when threading was never imported.
  */
+import { ErrorCode, GaugeError } from '../reader/errors.js';
 import type { Target } from '../reader/target.js';
 import type { Sample } from '../sampling/types.js';
 import { osThreadName } from './procfs.js';
 
-/** Python's names, or none when they cannot be read right now (the caller falls back). */
-export function pythonThreadNames(target: Target): Map<bigint, string> {
-  try {
-    return target.readPythonThreadNames();
-  } catch {
-    return new Map();
-  }
+/** The name to show for a thread: the one known, else "MainThread" for the main thread, else fallback. */
+export function displayThreadName(t: { name: string; pid: number; nativeId: number }, fallback = ''): string {
+  return t.name || (t.nativeId === t.pid ? 'MainThread' : fallback);
 }
 
-/** Names of one snapshot's threads, keyed by Python thread id. */
+/** Names of one snapshot's threads, keyed by Python thread id. Throws GaugeError(EXITED) when the process is gone. */
 export function resolveThreadNames(
   target: Target,
   sample: Sample,
-  python: Map<bigint, string> = pythonThreadNames(target),
+  python: Map<bigint, string> = target.readPythonThreadNames(),
 ): Map<bigint, string> {
   const out = new Map<bigint, string>();
   for (const t of sample.threads) {
-    const fresh = python.get(t.threadId);
-    const known = target.threadNames.get(t.threadId);
-    if (fresh) out.set(t.threadId, fresh);
-    else if (known) out.set(t.threadId, known);
-    else if (t.nativeId === target.pid) out.set(t.threadId, 'MainThread');
-    else {
-      const os = t.nativeId ? osThreadName(target.pid, t.nativeId) : '';
-      if (os) out.set(t.threadId, os);
-    }
+    const known = python.get(t.threadId) || target.threadNames.get(t.threadId) || '';
+    const name =
+      displayThreadName({ name: known, pid: target.pid, nativeId: t.nativeId }) ||
+      (t.nativeId ? osThreadName(target.pid, t.nativeId) : '');
+    if (name) out.set(t.threadId, name);
   }
   return out;
 }
@@ -54,6 +47,14 @@ export class ThreadNamer {
     }
     if (!latest) return;
     this.lastRefresh.set(target.pid, now);
-    for (const [tid, name] of resolveThreadNames(target, latest)) target.threadNames.set(tid, name);
+    let names: Map<bigint, string>;
+    try {
+      names = resolveThreadNames(target, latest);
+    } catch (err) {
+      // Exited since the last drain: the sampler reports the exit with its next record; names no longer matter.
+      if (err instanceof GaugeError && err.code === ErrorCode.EXITED) return;
+      throw err;
+    }
+    for (const [tid, name] of names) target.threadNames.set(tid, name);
   }
 }
