@@ -11,6 +11,8 @@ import { Chalk } from 'chalk';
 import { App } from '../src/tui/app.js';
 import { colorChalk } from '../src/tui/run.js';
 import { layout } from '../src/tui/layout.js';
+import { headerLines as batchHeaderLines } from '../src/output/batch.js';
+import { headerText } from '../src/model/header-text.js';
 import { ProfileModel } from '../src/model/profile.js';
 import { TopController } from '../src/model/top-controller.js';
 import type { FrameInfo, FrameTable, ProcessInfo, Sample, ThreadSample } from '../src/sampling/types.js';
@@ -85,7 +87,21 @@ test('header: command line and pid, Python version, elapsed, samples and rates, 
   const { frame } = screen(fixture(), 120, 30);
   const lines = frame().split('\n');
   assert.match(lines[0]!, /^pid 100: python3 app\.py --port 8000\s+Python 3\.12\.1 {2}1:05$/);
-  assert.match(lines[1]!, /Samples 100 100\/100Hz {2}Err 0\.0% {2}GIL 100% {2}Active 100% {2}Threads 2 {2}Procs 1/);
+  assert.match(lines[1]!, /^Samples 100 at 100\/100 Hz {2}Errors 0\.0% {2}GIL 100% {2}Active 100% {2}Threads 2 {2}Processes 1$/);
+});
+
+test('the TUI and the batch output word the header the same way', () => {
+  const c = fixture({ processes: 2 });
+  c.targetExited('process 100 has exited (status 3); showing the last data');
+  const snap = c.snapshot;
+  const tui = layout(snap, { width: 200, height: 30, chalk: plain, help: false }).join('\n');
+  const batch = batchHeaderLines(snap.header).join('\n');
+  const t = headerText(snap.header);
+  for (const piece of [t.target, t.python, t.samples, t.errors, t.counts, ...t.notes]) {
+    assert.ok(piece.length > 0);
+    assert.ok(tui.includes(piece), `TUI header lacks "${piece}":\n${tui}`);
+    assert.ok(batch.includes(piece), `batch header lacks "${piece}":\n${batch}`);
+  }
 });
 
 test('functions table: columns, sorted marker, percentages, times, shortened paths', () => {

@@ -4,7 +4,8 @@
  * and no colour, so the output greps and diffs cleanly.
  */
 import Table from 'cli-table3';
-import { clock, duration, functionLabel, pct, truncate } from '../model/format.js';
+import { duration, functionLabel, pct, truncate } from '../model/format.js';
+import { headerText } from '../model/header-text.js';
 import { SORT_TITLES, threadLabel, type Header, type Snapshot } from '../model/snapshot.js';
 
 const PLAIN_CHARS = {
@@ -13,21 +14,15 @@ const PLAIN_CHARS = {
   left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
 };
 
-/** The header as lines of plain text (also the TUI's source of wording). */
+/** The header as lines of plain text (wording shared with the TUI in model/header-text.ts). */
 export function headerLines(h: Header): string[] {
-  const lines: string[] = [];
-  lines.push(`gauge top  pid ${h.pid}${h.cmdline ? ': ' + h.cmdline : ''}`);
-  const rate = `${h.achievedHz.toFixed(h.achievedHz >= 100 ? 0 : 1)}/${h.requestedHz} Hz`;
-  const loss = h.dropped || h.late ? `  (dropped ${h.dropped}, late ${h.late})` : '';
-  lines.push(
-    `Python ${h.pythonVersion || '?'}  Elapsed ${clock(h.elapsedS)}  Samples ${h.samples} at ${rate}${loss}`,
-  );
-  lines.push(
-    `Errors ${pct(h.errorPct)}  GIL ${pct(h.gilPct)}  Active ${pct(h.activePct)}  Threads ${h.threads}  Processes ${h.processes}${h.processesExited ? ` (+${h.processesExited} exited)` : ''}${h.gilOnly ? '  [--gil: GIL holders only]' : ''}`,
-  );
-  if (h.exitedNote) lines.push(h.exitedNote);
-  for (const s of h.status) if (s) lines.push(s);
-  return lines;
+  const t = headerText(h);
+  return [
+    `gauge top  ${t.target}`,
+    `${t.python}  Elapsed ${t.elapsed}  ${t.samples}${t.loss ? '  ' + t.loss : ''}`,
+    `${t.errors}  ${t.counts}${h.gilOnly ? '  [--gil: GIL holders only]' : ''}`,
+    ...t.notes,
+  ];
 }
 
 export interface BatchOptions {

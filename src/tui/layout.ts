@@ -5,7 +5,8 @@
  * choosing (level 0 for NO_COLOR or no colour support).
  */
 import type { ChalkInstance } from 'chalk';
-import { clock, duration, functionLabel, pct, truncate } from '../model/format.js';
+import { duration, functionLabel, pct, truncate } from '../model/format.js';
+import { headerText } from '../model/header-text.js';
 import { threadLabel, type Snapshot } from '../model/snapshot.js';
 import type { Row, SortKey, ThreadRow } from '../model/profile.js';
 
@@ -100,27 +101,32 @@ function heat(chalk: ChalkInstance, p: number): Style | undefined {
   return undefined;
 }
 
+/** The header: the shared wording (model/header-text.ts), coloured and fitted to the width. */
 export function headerLines(s: Snapshot, o: LayoutOptions): string[] {
   const { width: w, chalk } = o;
   const h = s.header;
+  const t = headerText(h);
   const out: string[] = [];
   const l1 = new Line(w);
-  const right = `Python ${h.pythonVersion || '?'}  ${clock(h.elapsedS)}`;
-  const left = `pid ${h.pid}${h.cmdline ? ': ' + h.cmdline : ''}`;
+  const right = `${t.python}  ${t.elapsed}`;
+  const left = t.target;
   if (w >= left.length + right.length + 2) {
-    l1.add(left, (x) => chalk.bold(x)).add(' '.repeat(w - left.length - right.length)).add(right);
+    l1.add(left, (x) => chalk.bold(x))
+      .add(' '.repeat(w - left.length - right.length))
+      .add(right);
   } else if (w >= 30) {
-    l1.add(truncate(left, w - right.length - 2), (x) => chalk.bold(x)).add('  ').add(right);
+    l1.add(truncate(left, w - right.length - 2), (x) => chalk.bold(x))
+      .add('  ')
+      .add(right);
   } else {
     l1.add(left, (x) => chalk.bold(x));
   }
   out.push(l1.toString());
   const l2 = new Line(w);
-  const rate = `${h.achievedHz.toFixed(h.achievedHz >= 100 ? 0 : 1)}/${h.requestedHz}Hz`;
-  l2.add(`Samples ${h.samples} ${rate}`);
-  if (h.dropped || h.late) l2.add(` (drop ${h.dropped}, late ${h.late})`, (x) => chalk.yellow(x));
-  l2.add(`  Err ${pct(h.errorPct)}`, h.errorPct >= 5 ? (x) => chalk.red(x) : undefined);
-  l2.add(`  GIL ${pct(h.gilPct)}  Active ${pct(h.activePct)}  Threads ${h.threads}  Procs ${h.processes}${h.processesExited ? ` +${h.processesExited} gone` : ''}`);
+  l2.add(t.samples);
+  if (t.loss) l2.add(' ' + t.loss, (x) => chalk.yellow(x));
+  l2.add(`  ${t.errors}`, h.errorPct >= 5 ? (x) => chalk.red(x) : undefined);
+  l2.add(`  ${t.counts}`);
   out.push(l2.toString());
   const notes: string[] = [];
   if (h.exitedNote) notes.push(chalk.red.bold(truncate(h.exitedNote, w)));
