@@ -77,11 +77,78 @@ static int64_t field(decoder *d, enum do_field f, int64_t size, int width) {
   return v;
 }
 
-/* A field every version has. */
-static int64_t required(decoder *d, enum do_field f, int64_t size, int width) {
-  int64_t v = field(d, f, size, width);
-  if (!d->failed && v < 0) fail(d, "_Py_DebugOffsets lacks %s", DO_SCHEMA[f].name);
-  return v;
+/* Published fields copied into the row as they are: which struct bounds each, how wide it is, whether it must exist. */
+typedef struct {
+  enum do_field f, size;
+  size_t at; /* offsetof(py_layout, member) */
+  int width; /* bytes read at the offset (0: the start of an inline array) */
+  int need;
+} field_map;
+#define M(f, member, size, width, need) {f, size, offsetof(py_layout, member), width, need}
+#define IS DO_INTERPRETER_STATE_SIZE
+#define TS DO_THREAD_STATE_SIZE
+#define FR DO_INTERPRETER_FRAME_SIZE
+#define CO DO_CODE_OBJECT_SIZE
+static const field_map MAP[] = {
+  M(DO_RUNTIME_STATE_INTERPRETERS_HEAD, rt_interp_head, DO_RUNTIME_STATE_SIZE, 8, 1),
+  M(DO_INTERPRETER_STATE_ID, is_id, IS, 8, 1),
+  M(DO_INTERPRETER_STATE_NEXT, is_next, IS, 8, 1),
+  M(DO_INTERPRETER_STATE_THREADS_HEAD, is_threads_head, IS, 8, 1),
+  M(DO_INTERPRETER_STATE_IMPORTS_MODULES, is_modules, IS, 8, 1),
+  M(DO_INTERPRETER_STATE_CEVAL_GIL, is_gil_ptr, IS, 8, 1),
+  M(DO_THREAD_STATE_NEXT, ts_next, TS, 8, 1),
+  M(DO_THREAD_STATE_INTERP, ts_interp, TS, 8, 1),
+  M(DO_THREAD_STATE_CURRENT_FRAME, ts_frame, TS, 8, 1),
+  M(DO_THREAD_STATE_THREAD_ID, ts_thread_id, TS, 8, 1),
+  M(DO_THREAD_STATE_NATIVE_THREAD_ID, ts_native_id, TS, 8, 1),
+  M(DO_INTERPRETER_FRAME_PREVIOUS, f_back, FR, 8, 1),
+  M(DO_INTERPRETER_FRAME_EXECUTABLE, f_code, FR, 8, 1),
+  M(DO_INTERPRETER_FRAME_INSTR_PTR, f_lasti, FR, 8, 1),
+  M(DO_INTERPRETER_FRAME_OWNER, f_owner, FR, 1, 1),
+  M(DO_CODE_OBJECT_FILENAME, co_filename, CO, 8, 1),
+  M(DO_CODE_OBJECT_NAME, co_name, CO, 8, 1),
+  M(DO_CODE_OBJECT_QUALNAME, co_qualname, CO, 8, 1),
+  M(DO_CODE_OBJECT_LINETABLE, co_linetable, CO, 8, 1),
+  M(DO_CODE_OBJECT_FIRSTLINENO, co_firstlineno, CO, 4, 1),
+  M(DO_CODE_OBJECT_CO_CODE_ADAPTIVE, co_code, CO, 0, 1),
+  M(DO_PYOBJECT_OB_TYPE, ob_type, DO_PYOBJECT_SIZE, 8, 1),
+  M(DO_UNICODE_OBJECT_STATE, str_state, DO_UNICODE_OBJECT_SIZE, 4, 1),
+  M(DO_UNICODE_OBJECT_LENGTH, str_length, DO_UNICODE_OBJECT_SIZE, 8, 1),
+  M(DO_UNICODE_OBJECT_ASCIIOBJECT_SIZE, str_ascii_data, DO_UNICODE_OBJECT_SIZE, 0, 1),
+  M(DO_UNICODE_OBJECT_COMPACTUNICODEOBJECT_SIZE, str_compact_data, DO_UNICODE_OBJECT_SIZE, 0, 0),
+  M(DO_BYTES_OBJECT_OB_SIZE, bytes_size, DO_BYTES_OBJECT_SIZE, 8, 1),
+  M(DO_BYTES_OBJECT_OB_SVAL, bytes_data, DO_BYTES_OBJECT_SIZE, 1, 1),
+  M(DO_TYPE_OBJECT_TP_NAME, tp_name, DO_TYPE_OBJECT_SIZE, 8, 1),
+  M(DO_TYPE_OBJECT_TP_FLAGS, tp_flags, DO_TYPE_OBJECT_SIZE, 8, 1),
+  M(DO_TYPE_OBJECT_TP_BASICSIZE, tp_basicsize, DO_TYPE_OBJECT_SIZE, 8, 0),
+  M(DO_TYPE_OBJECT_TP_DICTOFFSET, tp_dictoffset, DO_TYPE_OBJECT_SIZE, 8, 0),
+  M(DO_HEAP_TYPE_OBJECT_HT_CACHED_KEYS, ht_cached_keys, DO_HEAP_TYPE_OBJECT_SIZE, 8, 0),
+  M(DO_DICT_OBJECT_MA_KEYS, dict_keys, DO_DICT_OBJECT_SIZE, 8, 1),
+  M(DO_DICT_OBJECT_MA_VALUES, dict_values, DO_DICT_OBJECT_SIZE, 8, 1),
+  M(DO_LONG_OBJECT_LV_TAG, long_size, DO_LONG_OBJECT_SIZE, 8, 1),
+  M(DO_LONG_OBJECT_OB_DIGIT, long_digit, DO_LONG_OBJECT_SIZE, 4, 1),
+};
+
+/* Upper bound of each struct size a field is checked against. */
+static int64_t size_max(enum do_field size) {
+  switch (size) {
+  case DO_RUNTIME_STATE_SIZE: return MAX_RUNTIME;
+  case DO_INTERPRETER_STATE_SIZE: return MAX_INTERP;
+  case DO_THREAD_STATE_SIZE: return MAX_TSTATE;
+  case DO_PYOBJECT_SIZE: return 64;
+  default: return MAX_SMALL;
+  }
+}
+
+/* Copy every mapped field into the row, each checked against its struct's published size. */
+static void copy_fields(decoder *d, py_layout *l) {
+  for (size_t i = 0; i < sizeof MAP / sizeof *MAP && !d->failed; i++) {
+    const field_map *m = &MAP[i];
+    int64_t v = -1;
+    if (DO_SCHEMA[m->f].pos[d->idx] >= 0) v = field(d, m->f, size_of(d, m->size, size_max(m->size)), m->width);
+    if (!d->failed && v < 0 && m->need) fail(d, "_Py_DebugOffsets lacks %s", DO_SCHEMA[m->f].name);
+    memcpy((char *)l + m->at, &v, sizeof v);
+  }
 }
 
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
@@ -128,77 +195,47 @@ int debug_offsets_layout(const uint8_t *b, size_t len, py_layout *l, debug_offse
   l->minor = minor;
   l->free_threaded = (int)ft;
 
-  int64_t rt = size_of(&d, DO_RUNTIME_STATE_SIZE, MAX_RUNTIME);
-  info->runtime_size = (uint64_t)rt;
-  l->root_is_interp_head = 0;
-  l->rt_interp_head = required(&d, DO_RUNTIME_STATE_INTERPRETERS_HEAD, rt, 8);
+  copy_fields(&d, l);
+  info->runtime_size = (uint64_t)raw(&d, DO_RUNTIME_STATE_SIZE);
   l->rt_tstate_current = -1;
+  l->ts_cframe = l->cf_current_frame = -1;
+  l->ts_read_size = 8 + max64(max64(l->ts_next, l->ts_interp), max64(l->ts_frame, max64(l->ts_thread_id, l->ts_native_id)));
 
-  int64_t is = size_of(&d, DO_INTERPRETER_STATE_SIZE, MAX_INTERP);
-  l->is_id = required(&d, DO_INTERPRETER_STATE_ID, is, 8);
-  l->is_next = required(&d, DO_INTERPRETER_STATE_NEXT, is, 8);
-  l->is_threads_head = required(&d, DO_INTERPRETER_STATE_THREADS_HEAD, is, 8);
-  l->is_modules = required(&d, DO_INTERPRETER_STATE_IMPORTS_MODULES, is, 8);
   /* The GIL: interp->ceval.gil points at the struct; locked/holder are published relative to the interpreter. */
   l->gil_kind = GIL_INTERP_PTR;
-  l->is_gil_ptr = required(&d, DO_INTERPRETER_STATE_CEVAL_GIL, is, 8);
-  int64_t gil = required(&d, DO_INTERPRETER_STATE_GIL_RUNTIME_STATE, is, 8);
-  int64_t locked = required(&d, DO_INTERPRETER_STATE_GIL_RUNTIME_STATE_LOCKED, is, 4);
-  int64_t holder = required(&d, DO_INTERPRETER_STATE_GIL_RUNTIME_STATE_HOLDER, is, 8);
-  if (!d.failed && (locked < gil || holder < gil || locked - gil > 256 || holder - gil > 256))
+  int64_t is = raw(&d, IS);
+  int64_t gil = field(&d, DO_INTERPRETER_STATE_GIL_RUNTIME_STATE, is, 8);
+  int64_t locked = field(&d, DO_INTERPRETER_STATE_GIL_RUNTIME_STATE_LOCKED, is, 4);
+  int64_t holder = field(&d, DO_INTERPRETER_STATE_GIL_RUNTIME_STATE_HOLDER, is, 8);
+  if (!d.failed && (gil < 0 || locked < gil || holder < gil || locked - gil > 256 || holder - gil > 256))
     fail(&d, "corrupt _Py_DebugOffsets: GIL fields %lld/%lld outside the GIL struct at %lld", (long long)locked,
          (long long)holder, (long long)gil);
   l->gil_locked = locked - gil;
   l->gil_holder = holder - gil;
   l->gil_enabled = -1;
+  l->f_tlbc_index = l->co_tlbc = -1;
   if (ft) {
     /* Relative to the GIL struct itself (its first member: 0). */
     l->gil_enabled = raw(&d, DO_INTERPRETER_STATE_GIL_RUNTIME_STATE_ENABLED);
     if (!d.failed && (l->gil_enabled < 0 || l->gil_enabled > 256 || l->gil_enabled % 4))
       fail(&d, "corrupt _Py_DebugOffsets: interpreter_state.gil_runtime_state_enabled = %lld", (long long)l->gil_enabled);
+    /* Thread-local bytecode (3.14+; the fields read 0 in GIL builds): both or neither. */
+    l->f_tlbc_index = field(&d, DO_INTERPRETER_FRAME_TLBC_INDEX, raw(&d, FR), 4);
+    l->co_tlbc = field(&d, DO_CODE_OBJECT_CO_TLBC, raw(&d, CO), 8);
+    if (l->f_tlbc_index < 0 || l->co_tlbc < 0) l->f_tlbc_index = l->co_tlbc = -1;
   }
 
-  int64_t ts = size_of(&d, DO_THREAD_STATE_SIZE, MAX_TSTATE);
-  l->ts_next = required(&d, DO_THREAD_STATE_NEXT, ts, 8);
-  l->ts_interp = required(&d, DO_THREAD_STATE_INTERP, ts, 8);
-  l->ts_frame = required(&d, DO_THREAD_STATE_CURRENT_FRAME, ts, 8);
-  l->ts_thread_id = required(&d, DO_THREAD_STATE_THREAD_ID, ts, 8);
-  l->ts_native_id = required(&d, DO_THREAD_STATE_NATIVE_THREAD_ID, ts, 8);
-  l->ts_cframe = l->cf_current_frame = -1;
-  l->ts_read_size = 8 + max64(max64(l->ts_next, l->ts_interp),
-                              max64(l->ts_frame, max64(l->ts_thread_id, l->ts_native_id)));
-
-  int64_t fs = size_of(&d, DO_INTERPRETER_FRAME_SIZE, MAX_SMALL);
   l->frame_kind = FRAME_INTERP;
-  l->f_back = required(&d, DO_INTERPRETER_FRAME_PREVIOUS, fs, 8);
-  l->f_code = required(&d, DO_INTERPRETER_FRAME_EXECUTABLE, fs, 8);
-  l->f_lasti = required(&d, DO_INTERPRETER_FRAME_INSTR_PTR, fs, 8);
-  l->f_owner = required(&d, DO_INTERPRETER_FRAME_OWNER, fs, 1);
-  /* Thread-local bytecode (free-threaded 3.14+): the published value is 0 in GIL builds. */
-  l->f_tlbc_index = ft ? field(&d, DO_INTERPRETER_FRAME_TLBC_INDEX, fs, 4) : -1;
   l->f_read_size = max64(max64(l->f_back, l->f_code), l->f_lasti) + 8;
-  l->f_read_size = max64(l->f_read_size, l->f_owner + 1);
-  if (l->f_tlbc_index >= 0) l->f_read_size = max64(l->f_read_size, l->f_tlbc_index + 4);
+  l->f_read_size = max64(l->f_read_size, max64(l->f_owner + 1, l->f_tlbc_index + 4));
   l->owner_skip_min = 3; /* thread, generator and frame-object frames carry code; higher owners are C shims */
   l->owner_max = x->owner_max;
   l->owner_generator = 1;
   l->stackref = x->stackref;
   l->lasti_kind = LASTI_INSTR_PTR;
 
-  int64_t ob = size_of(&d, DO_PYOBJECT_SIZE, 64);
-  l->ob_type = required(&d, DO_PYOBJECT_OB_TYPE, ob, 8);
-  int64_t grow = ob - 16; /* free-threaded object header growth */
-  if (!d.failed && (grow < 0 || grow % 8)) fail(&d, "corrupt _Py_DebugOffsets: pyobject.size = %lld", (long long)ob);
-
-  int64_t co = size_of(&d, DO_CODE_OBJECT_SIZE, MAX_SMALL);
-  l->co_filename = required(&d, DO_CODE_OBJECT_FILENAME, co, 8);
-  l->co_name = required(&d, DO_CODE_OBJECT_NAME, co, 8);
-  l->co_qualname = required(&d, DO_CODE_OBJECT_QUALNAME, co, 8);
-  l->co_linetable = required(&d, DO_CODE_OBJECT_LINETABLE, co, 8);
-  l->co_firstlineno = required(&d, DO_CODE_OBJECT_FIRSTLINENO, co, 4);
-  l->co_code = required(&d, DO_CODE_OBJECT_CO_CODE_ADAPTIVE, co, 0);
-  l->co_tlbc = l->f_tlbc_index >= 0 ? field(&d, DO_CODE_OBJECT_CO_TLBC, co, 8) : -1;
-  if (l->co_tlbc < 0) l->f_tlbc_index = -1; /* both or neither */
+  int64_t grow = raw(&d, DO_PYOBJECT_SIZE) - 16; /* free-threaded object header growth */
+  if (!d.failed && (grow < 0 || grow % 8)) fail(&d, "corrupt _Py_DebugOffsets: pyobject.size = %lld", (long long)grow + 16);
   l->co_firsttraceable = x->co_firsttraceable + grow;
   if (!d.failed && l->co_firsttraceable + 4 > l->co_code)
     fail(&d, "corrupt _Py_DebugOffsets: code_object.co_code_adaptive = %lld before the header ends", (long long)l->co_code);
@@ -207,38 +244,13 @@ int debug_offsets_layout(const uint8_t *b, size_t len, py_layout *l, debug_offse
   l->co_read_size = max64(l->co_read_size, max64(l->ob_type, l->co_tlbc) + 8);
   l->linetable_kind = LT_LOCATIONS311;
 
-  int64_t us = size_of(&d, DO_UNICODE_OBJECT_SIZE, MAX_SMALL);
   l->string_kind = STR_UNICODE;
-  l->str_state = required(&d, DO_UNICODE_OBJECT_STATE, us, 4);
-  l->str_length = required(&d, DO_UNICODE_OBJECT_LENGTH, us, 8);
-  l->str_ascii_data = required(&d, DO_UNICODE_OBJECT_ASCIIOBJECT_SIZE, us, 0);
-  l->str_compact_data = field(&d, DO_UNICODE_OBJECT_COMPACTUNICODEOBJECT_SIZE, us, 0);
   if (l->str_compact_data < 0) l->str_compact_data = l->str_ascii_data + 16; /* utf8_length, utf8 */
   l->str_state_shift = ft ? x->ft_str_state_shift : 0;
-  int64_t bs = size_of(&d, DO_BYTES_OBJECT_SIZE, MAX_SMALL);
-  l->bytes_size = required(&d, DO_BYTES_OBJECT_OB_SIZE, bs, 8);
-  l->bytes_data = required(&d, DO_BYTES_OBJECT_OB_SVAL, bs, 1);
-
-  /* Thread names: types, dicts, ints, modules. */
-  int64_t tps = size_of(&d, DO_TYPE_OBJECT_SIZE, MAX_SMALL);
-  l->tp_name = required(&d, DO_TYPE_OBJECT_TP_NAME, tps, 8);
-  l->tp_flags = required(&d, DO_TYPE_OBJECT_TP_FLAGS, tps, 8);
-  l->tp_basicsize = field(&d, DO_TYPE_OBJECT_TP_BASICSIZE, tps, 8);
+  /* Thread names: what 3.15 publishes about types, earlier versions' headers give. */
   if (l->tp_basicsize < 0) l->tp_basicsize = x->tp_basicsize + grow;
-  l->tp_dictoffset = field(&d, DO_TYPE_OBJECT_TP_DICTOFFSET, tps, 8);
   if (l->tp_dictoffset < 0) l->tp_dictoffset = x->tp_dictoffset + grow;
-  l->ht_cached_keys = -1;
-  if (DO_SCHEMA[DO_HEAP_TYPE_OBJECT_SIZE].pos[idx] >= 0) {
-    int64_t hts = size_of(&d, DO_HEAP_TYPE_OBJECT_SIZE, MAX_SMALL);
-    l->ht_cached_keys = field(&d, DO_HEAP_TYPE_OBJECT_HT_CACHED_KEYS, hts, 8);
-  }
   if (l->ht_cached_keys < 0) l->ht_cached_keys = x->ht_cached_keys + grow;
-  int64_t ds = size_of(&d, DO_DICT_OBJECT_SIZE, MAX_SMALL);
-  l->dict_keys = required(&d, DO_DICT_OBJECT_MA_KEYS, ds, 8);
-  l->dict_values = required(&d, DO_DICT_OBJECT_MA_VALUES, ds, 8);
-  int64_t ls = size_of(&d, DO_LONG_OBJECT_SIZE, MAX_SMALL);
-  l->long_size = required(&d, DO_LONG_OBJECT_LV_TAG, ls, 8);
-  l->long_digit = required(&d, DO_LONG_OBJECT_OB_DIGIT, ls, 4);
   l->mod_dict = 16 + grow; /* PyModuleObject.md_dict follows the header */
   l->dict_kind = DICT_311;
   l->attr_kind = ATTR_INLINE_313;

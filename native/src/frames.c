@@ -1,6 +1,7 @@
 #include "frames.h"
 #include "linetable.h"
 #include "pystring.h"
+#include "vec.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,27 +50,12 @@ static uint32_t intern_str(frame_cache *fc, const char *s) {
   uint64_t h = hash_bytes(s, n);
   uint32_t idx;
   if (u64map_get(&fc->str_index, h, &idx) && strcmp(fc->strs[idx], s) == 0) return idx;
-  if (fc->nstrs == fc->capstrs) {
-    size_t nc = fc->capstrs ? fc->capstrs * 2 : 256;
-    char **ns = realloc(fc->strs, nc * sizeof *ns);
-    if (!ns) return UINT32_MAX;
-    fc->strs = ns;
-    fc->capstrs = nc;
-  }
+  if (VEC_RESERVE(fc->strs, fc->capstrs, fc->nstrs + 1, 256)) return UINT32_MAX;
   char *copy = strdup(s);
   if (!copy) return UINT32_MAX;
   idx = (uint32_t)fc->nstrs++;
   fc->strs[idx] = copy;
-  if (fc->str_index.count >= fc->str_index.max_count) {
-    /* grow the index: strings are never dropped (ids must stay valid) */
-    u64map bigger;
-    if (u64map_init(&bigger, fc->str_index.cap * 2) == 0) {
-      for (size_t i = 0; i < fc->str_index.cap; i++)
-        if (fc->str_index.keys[i]) u64map_put(&bigger, fc->str_index.keys[i], fc->str_index.vals[i]);
-      u64map_free(&fc->str_index);
-      fc->str_index = bigger;
-    }
-  }
+  u64map_grow_if_full(&fc->str_index); /* strings are never dropped: ids must stay valid */
   u64map_put(&fc->str_index, h, idx);
   return idx;
 }
@@ -83,24 +69,10 @@ static uint32_t intern_frame(frame_cache *fc, uint32_t name, uint32_t file, int3
     if (f->name_sid == name && f->file_sid == file && f->line == line && f->firstline == first) return id;
   }
   if (fc->nframes >= MAX_FRAMES) return FRAME_ID_UNKNOWN;
-  if (fc->nframes == fc->capframes) {
-    size_t nc = fc->capframes * 2;
-    frame_entry *nf = realloc(fc->frames, nc * sizeof *nf);
-    if (!nf) return FRAME_ID_UNKNOWN;
-    fc->frames = nf;
-    fc->capframes = nc;
-  }
+  if (VEC_RESERVE(fc->frames, fc->capframes, fc->nframes + 1, 1024)) return FRAME_ID_UNKNOWN;
   id = (uint32_t)fc->nframes++;
   fc->frames[id] = (frame_entry){name, file, line, first};
-  if (fc->frame_index.count >= fc->frame_index.max_count) {
-    u64map bigger;
-    if (u64map_init(&bigger, fc->frame_index.cap * 2) == 0) {
-      for (size_t i = 0; i < fc->frame_index.cap; i++)
-        if (fc->frame_index.keys[i]) u64map_put(&bigger, fc->frame_index.keys[i], fc->frame_index.vals[i]);
-      u64map_free(&fc->frame_index);
-      fc->frame_index = bigger;
-    }
-  }
+  u64map_grow_if_full(&fc->frame_index);
   u64map_put(&fc->frame_index, h, id);
   return id;
 }
@@ -158,13 +130,7 @@ code_entry *frames_code(frame_cache *fc, memsrc *m, const py_layout *l, uint64_t
     return e;
   }
   if (fc->ncodes >= MAX_CODES) free_codes(fc); /* bounded: start over, ids stay valid */
-  if (fc->ncodes == fc->capcodes) {
-    size_t nc = fc->capcodes ? fc->capcodes * 2 : 256;
-    code_entry *n = realloc(fc->codes, nc * sizeof *n);
-    if (!n) return 0;
-    fc->codes = n;
-    fc->capcodes = nc;
-  }
+  if (VEC_RESERVE(fc->codes, fc->capcodes, fc->ncodes + 1, 256)) return 0;
   code_entry *e = &fc->codes[fc->ncodes];
   *e = probe;
   if (resolve(fc, m, l, e)) return 0;

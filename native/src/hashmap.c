@@ -48,6 +48,17 @@ int u64map_put(u64map *m, uint64_t key, uint32_t val) {
   }
 }
 
+int u64map_grow_if_full(u64map *m) {
+  if (m->count < m->max_count) return 0;
+  u64map bigger;
+  if (u64map_init(&bigger, m->cap * 2)) { u64map_free(&bigger); return -1; }
+  for (size_t i = 0; i < m->cap; i++)
+    if (m->keys[i]) u64map_put(&bigger, m->keys[i], m->vals[i]);
+  u64map_free(m);
+  *m = bigger;
+  return 0;
+}
+
 uint64_t hash_bytes(const void *p, size_t n) {
   const uint8_t *b = p;
   uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a, then mixed */

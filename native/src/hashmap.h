@@ -19,6 +19,8 @@ void u64map_clear(u64map *m);
 int u64map_get(const u64map *m, uint64_t key, uint32_t *val);
 /* 0 on success; -1 when full (past max_count). */
 int u64map_put(u64map *m, uint64_t key, uint32_t val);
+/* Double the table when full (for maps that must never drop a key); -1 when that fails. */
+int u64map_grow_if_full(u64map *m);
 
 static inline uint64_t hash_mix(uint64_t x) {
   x ^= x >> 33; x *= 0xff51afd7ed558ccdULL; x ^= x >> 33; x *= 0xc4ceb9fe1a85ec53ULL; x ^= x >> 33;

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "threadstat.h"
 #include "../include/gauge.h"
+#include "vec.h"
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,13 +56,7 @@ static int read_task_file(threadstats *ts, int tid, int *fd, const char *what, c
 static tstat_entry *entry_for(threadstats *ts, int tid) {
   uint32_t i;
   if (u64map_get(&ts->idx, (uint64_t)tid, &i)) return &ts->e[i];
-  if (ts->n == ts->cap) {
-    size_t nc = ts->cap ? ts->cap * 2 : 64;
-    tstat_entry *ne = realloc(ts->e, nc * sizeof *ne);
-    if (!ne) return 0;
-    ts->e = ne;
-    ts->cap = nc;
-  }
+  if (VEC_RESERVE(ts->e, ts->cap, ts->n + 1, 64)) return 0;
   tstat_entry *e = &ts->e[ts->n];
   memset(e, 0, sizeof *e);
   e->tid = tid;

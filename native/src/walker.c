@@ -1,5 +1,6 @@
 #include "walker.h"
 #include "../include/gauge.h"
+#include "vec.h"
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,16 +154,7 @@ static int cached_read(walker *w, uint64_t addr, void *buf, size_t len, int belo
   return mem_read(w->m, addr, buf, len); /* more pages than the cache holds: read around it */
 }
 
-static int raw_reserve(walker *w, size_t n) {
-  if (n <= w->rawcap) return 0;
-  size_t nc = w->rawcap ? w->rawcap : 1024;
-  while (nc < n) nc *= 2;
-  raw_frame *r = realloc(w->raw, nc * sizeof *r);
-  if (!r) return -1;
-  w->raw = r;
-  w->rawcap = nc;
-  return 0;
-}
+static int raw_reserve(walker *w, size_t n) { return VEC_RESERVE(w->raw, w->rawcap, n, 1024); }
 
 
 /* Scratch for batched reads of up to n requests (plus per-request flags and cursors). */
