@@ -4,7 +4,9 @@
  * (plain text) output alike, and easy to construct in component tests.
  */
 import type { ProcessInfo, SamplerStats } from '../sampling/types.js';
-import type { FunctionView, ProfileModel, SortKey, ThreadRow, Window } from './profile.js';
+import type { ProfileModel } from './profile.js';
+import type { FunctionView, SortKey, ThreadRow } from './queries.js';
+import type { Window } from './windows.js';
 
 export interface ViewState {
   sort: SortKey;

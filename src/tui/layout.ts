@@ -8,7 +8,7 @@ import type { ChalkInstance } from 'chalk';
 import { duration, functionLabel, pct, truncate } from '../model/format.js';
 import { headerText } from '../model/header-text.js';
 import { threadLabel, type Snapshot } from '../model/snapshot.js';
-import type { Row, SortKey, ThreadRow } from '../model/profile.js';
+import type { Row, SortKey, ThreadRow } from '../model/queries.js';
 
 export interface LayoutOptions {
   width: number;
