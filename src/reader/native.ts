@@ -12,6 +12,7 @@ export const REC_HEADER = 6;
 export const THREAD_HEADER = 8;
 export const REC_EXITED = 1;
 export const REC_ERROR = 2;
+export const REC_NO_GIL = 4;
 export const TH_GIL = 1;
 export const TH_ERROR = 2;
 export const TH_TRUNCATED = 4;

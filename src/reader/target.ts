@@ -5,7 +5,8 @@
 import type { FrameInfo, Sample, ThreadSample, ThreadState } from '../sampling/types.js';
 import { GaugeError, ErrorCode } from './errors.js';
 import { FrameRegistry } from './frame-registry.js';
-import { cString, native, OPEN_THREAD_STATS, REC_EXITED, REC_HEADER, TH_ERROR, TH_GIL, TH_TRUNCATED, THREAD_HEADER } from './native.js';
+import { cString, native, OPEN_THREAD_STATS, REC_EXITED, REC_HEADER, REC_NO_GIL, TH_ERROR, TH_GIL, TH_TRUNCATED, THREAD_HEADER } from './native.js';
+import { reasonText, recordReasonCode, threadReasonCode } from './reasons.js';
 
 export interface TargetInfo {
   pid: number;
@@ -16,6 +17,12 @@ export interface TargetInfo {
   binary: string;
   library: string;
   debugOffsets: boolean;
+  /** A free-threaded build (3.13t+). */
+  freeThreaded: boolean;
+  /** Something to be wary of (an untested newer CPython, a pre-release); '' when nothing. */
+  warning: string;
+  /** Where the target's _Py_DebugOffsets differ from gauge's built-in table; '' when they agree. */
+  layoutDiff: string;
   syscalls: number;
   codeResolves: number;
 }
@@ -174,6 +181,7 @@ export function decodeRecords(words: Uint32Array, n: number, targetFor: (pid: nu
           frames[d] = target.frames.globalId(target.source, words[base + d]!, resolve);
         }
         const letter = (tflags >> 8) & 0xff;
+        const reason = reasonText(threadReasonCode(tflags));
         threads.push({
           pid,
           threadId: tid,
@@ -185,10 +193,15 @@ export function decodeRecords(words: Uint32Array, n: number, targetFor: (pid: nu
           frames,
           error: (tflags & TH_ERROR) !== 0,
           truncated: (tflags & TH_TRUNCATED) !== 0,
+          ...(reason && { reason }),
         });
         p = base + depth;
       }
-      out.push({ pid, timeNs, threads });
+      const sample: Sample = { pid, timeNs, threads };
+      if (flags & REC_NO_GIL) sample.noGil = true;
+      const why = reasonText(recordReasonCode(flags));
+      if (why) sample.reason = why;
+      out.push(sample);
     }
     pos += len;
   }

@@ -44,6 +44,8 @@ export interface ThreadSample {
   error: boolean;
   /** The stack was deeper than the depth cap; the outermost frames were cut. */
   truncated: boolean;
+  /** Why the stack failed (error) or was cut (truncated), e.g. 'frame changed while read'; absent when neither. */
+  reason?: string;
 }
 
 /** Everything sampled at one instant from one process. */
@@ -52,6 +54,10 @@ export interface Sample {
   /** Monotonic timestamp in nanoseconds (CLOCK_MONOTONIC). */
   timeNs: bigint;
   threads: ThreadSample[];
+  /** The interpreter ran without a GIL (a free-threaded build): no thread holds one, `gil` is false for all. */
+  noGil?: boolean;
+  /** Why the thread list was read only in part (e.g. 'thread list changed'); absent when it was read whole. */
+  reason?: string;
 }
 
 /** Resolves interned frame ids to their strings. Ids never change meaning within a session. */
