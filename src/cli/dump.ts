@@ -5,6 +5,7 @@ import { commandLine, parentMap } from '../process/procfs.js';
 import { listDescendants } from '../process/children.js';
 import { ErrorCode, GaugeError } from '../reader/errors.js';
 import { resolveThreadNames } from '../process/thread-names.js';
+import { warnOnce } from '../reader/warnings.js';
 import type { Sample } from '../sampling/types.js';
 
 export interface DumpOptions {
@@ -21,6 +22,8 @@ export interface DumpJson {
   ppid?: number;
   /** '' for a root that is not Python itself (a shell, a supervisor) under --subprocesses. */
   python_version: string;
+  /** The interpreter runs without a GIL (a free-threaded build): no thread's `gil` is true. */
+  no_gil: boolean;
   command_line: string;
   threads: DumpThreadJson[];
   subprocesses?: DumpJson[];
@@ -33,6 +36,8 @@ export interface DumpThreadJson {
   state: string;
   error: boolean;
   truncated: boolean;
+  /** Why the stack failed or was cut (e.g. "frame changed while read", "depth cap"); null when neither. */
+  error_reason: string | null;
   frames: { name: string; file: string; line: number }[];
 }
 
@@ -40,6 +45,7 @@ function dumpOne(pid: number, frames: FrameRegistry, maxDepth?: number): DumpJso
   const target = Target.attach(pid, frames, { threadStats: true, maxDepth });
   try {
     const info = target.info();
+    warnOnce(info);
     // A first snapshot primes thread stats (CPU deltas need two reads); the second is the one shown.
     target.snapshot();
     const sample: Sample = target.snapshot();
@@ -47,6 +53,7 @@ function dumpOne(pid: number, frames: FrameRegistry, maxDepth?: number): DumpJso
     return {
       pid,
       python_version: info.version,
+      no_gil: sample.noGil === true,
       command_line: commandLine(pid),
       threads: sample.threads.map((t) => ({
         thread_id: Number(t.threadId),
@@ -56,6 +63,7 @@ function dumpOne(pid: number, frames: FrameRegistry, maxDepth?: number): DumpJso
         state: t.state,
         error: t.error,
         truncated: t.truncated,
+        error_reason: t.reason ?? null,
         frames: t.frames.map((id) => {
           const f = frames.get(id);
           return { name: f.name, file: f.file, line: f.line };
@@ -86,7 +94,7 @@ export function dump(opts: DumpOptions, write: (s: string) => void): void {
     const notPython = err instanceof GaugeError && (err.code === ErrorCode.NOT_PYTHON || err.code === ErrorCode.NOT_READY);
     if (!opts.subprocesses || !notPython) throw err;
     rootError = err;
-    root = { pid: opts.pid, python_version: '', command_line: commandLine(opts.pid), threads: [] };
+    root = { pid: opts.pid, python_version: '', no_gil: false, command_line: commandLine(opts.pid), threads: [] };
   }
   if (opts.subprocesses) {
     const parents = parentMap();
@@ -121,11 +129,15 @@ export function renderText(d: DumpJson): string {
   const one = (p: DumpJson): void => {
     lines.push(`Process ${p.pid}: ${p.command_line}`);
     if (p.ppid !== undefined) lines.push(`Parent ${p.ppid}`);
-    lines.push(p.python_version ? `Python v${p.python_version}` : 'Not Python; its Python descendants follow.');
+    lines.push(
+      !p.python_version
+        ? 'Not Python; its Python descendants follow.'
+        : `Python v${p.python_version}${p.no_gil ? ' (free-threaded: no GIL, so no thread holds one)' : ''}`,
+    );
     lines.push('');
     for (const t of p.threads) {
       lines.push(threadLabel(t));
-      if (t.error) lines.push('    <stack changed while reading; try again>');
+      if (t.error) lines.push(`    <stack not read: ${t.error_reason ?? 'changed while reading'}; try again>`);
       for (const f of t.frames) lines.push(`    ${f.name} (${f.file}:${f.line})`);
       if (t.truncated) lines.push('    ... (deeper frames cut at the depth limit; see --max-depth)');
       lines.push('');

@@ -8,6 +8,7 @@ import { GaugeError, ErrorCode } from '../reader/errors.js';
 import { FrameRegistry } from '../reader/frame-registry.js';
 import { native } from '../reader/native.js';
 import { decodeRecords, Target } from '../reader/target.js';
+import { warnOnce } from '../reader/warnings.js';
 import { commandLine } from '../process/procfs.js';
 import { ChildWatcher } from '../process/children.js';
 import { ThreadNamer } from '../process/thread-names.js';
@@ -75,6 +76,7 @@ export class SamplingSession {
   private attach(pid: number): Target {
     const t = Target.attach(pid, this.frames, { threadStats: true, maxDepth: this.opts.maxDepth });
     const info = t.info();
+    warnOnce(info);
     this.targets.set(pid, t);
     this.processes.set(pid, { pid, cmdline: commandLine(pid), pythonVersion: info.version, exited: false });
     native().samplerAdd(this.sampler, t.handle);
