@@ -150,9 +150,25 @@ export function pythonsFor(wanted: string[], log: (m: string) => void = (m) => c
   for (const w of wanted) {
     const p = pythonFor(w);
     if (p) out.push(p);
-    else log(`# SKIP: no CPython ${w} found (set GAUGE_TEST_PYTHONS, install it under pyenv, or run ../shared/pythons/install.sh)`);
+    else log(`# SKIP: ${missingReason(w)}`);
   }
   return out;
+}
+
+/** Why a wanted interpreter is not there, as a node:test `skip` reason. */
+export function missingReason(wanted: string): string {
+  return `no CPython ${wanted} found (set GAUGE_TEST_PYTHONS, install it under pyenv, or run ../shared/pythons/install.sh)`;
+}
+
+/**
+ * Each wanted version with its interpreter, or the skip reason when it is
+ * missing: `test(name, { skip }, fn)` then counts the missing one as skipped.
+ */
+export function pythonsOrSkip(wanted: string[]): Array<{ wanted: string; py?: Python; skip?: string }> {
+  return wanted.map((w) => {
+    const py = pythonFor(w);
+    return py ? { wanted: w, py } : { wanted: w, skip: missingReason(w) };
+  });
 }
 
 /** Fails loudly when the machine has no interpreter at all: a suite that tested nothing must not pass. */
