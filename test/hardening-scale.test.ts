@@ -146,11 +146,13 @@ test(`${newest.label}: 100,000 distinct functions keep gauge's memory bounded`, 
   const targetRss = Number(/VmRSS:\s+(\d+)/.exec(spawnSync('cat', [`/proc/${c.pid}/status`], { encoding: 'utf8' }).stdout)?.[1] ?? 0) / 1024;
   console.log(
     `# ${nfuncs} functions (${(codeBytes / 1048576).toFixed(1)} MB bytecode, target RSS ${targetRss.toFixed(0)} MB): ${st.taken} samples, ` +
-      `${names.size} distinct functions seen, ${session.frames.size} frames interned, ${st.errors} errors; gauge RSS +${growMb.toFixed(1)} MB ` +
+      `${samples} delivered, ${names.size} distinct functions seen, ${session.frames.size} frames interned, ${st.errors} errors; gauge RSS +${growMb.toFixed(1)} MB ` +
       `(${((rss1 - rss0) / Math.max(1, session.frames.size)).toFixed(0)} B per frame)`,
   );
   assert.ok(names.size > 5000, `only ${names.size} distinct functions seen`);
-  // Memory grows with what was seen (strings once per frame), not with samples or the target's size.
-  assert.ok(rss1 - rss0 < 64 * 1048576 + session.frames.size * 4096, `gauge grew by ${growMb.toFixed(1)} MB`);
+  // Memory grows with what was seen (strings once per frame), not with samples or the target's size:
+  // measured about 9 MB for the session's buffers plus under 1 KiB per interned frame.
+  const bound = 16 * 1048576 + session.frames.size * 1280;
+  assert.ok(rss1 - rss0 < bound, `gauge grew by ${growMb.toFixed(1)} MB, bound ${(bound / 1048576).toFixed(1)} MB`);
   c.kill('SIGKILL');
 });

@@ -20,6 +20,7 @@ import type { FrameInfo, FrameTable, ProcessInfo, Sample, ThreadSample } from '.
 afterEach(() => cleanup());
 
 const plain = new Chalk({ level: 0 });
+// eslint-disable-next-line no-control-regex -- ANSI escapes are what these tests look for
 const ESC = /\x1b\[/;
 
 class Frames implements FrameTable {
@@ -206,6 +207,7 @@ test('narrow and short: every size down to 20×5 fits, keeps the function name a
 test('colour: heat colours when the terminal has them, none with NO_COLOR', () => {
   const c = fixture();
   const colored = layout(c.snapshot, { width: 100, height: 20, chalk: new Chalk({ level: 1 }), help: false }).join('\n');
+  // eslint-disable-next-line no-control-regex -- the red and bold SGR codes
   assert.match(colored, /\x1b\[31m\x1b\[1m\s*60\.0%/, 'hot row not red');
   const noColor = colorChalk({ NO_COLOR: '1', FORCE_COLOR: '3' });
   assert.equal(noColor.level, 0);

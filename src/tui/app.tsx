@@ -19,19 +19,24 @@ export interface AppProps {
   size?: { width: number; height: number };
 }
 
-function useTerminalSize(fixed?: { width: number; height: number }): { width: number; height: number } {
+type Size = { width: number; height: number };
+
+function terminalSize(stdout: NodeJS.WriteStream): Size {
+  return { width: stdout.columns || 80, height: Math.max(1, (stdout.rows || 24) - 1) };
+}
+
+function useTerminalSize(fixed?: Size): Size {
   const { stdout } = useStdout();
-  const read = (): { width: number; height: number } =>
-    fixed ?? { width: stdout.columns || 80, height: Math.max(1, (stdout.rows || 24) - 1) };
-  const [size, setSize] = useState(read);
+  const [size, setSize] = useState(() => terminalSize(stdout));
+  const isFixed = fixed !== undefined;
   useEffect(() => {
-    if (fixed) return;
-    const onResize = (): void => setSize(read());
+    if (isFixed) return;
+    const onResize = (): void => setSize(terminalSize(stdout));
     stdout.on('resize', onResize);
     return () => {
       stdout.off('resize', onResize);
     };
-  }, [stdout, fixed?.width, fixed?.height]);
+  }, [stdout, isFixed]);
   return fixed ?? size;
 }
 
@@ -86,7 +91,7 @@ export function App({ controller, chalk, onQuit, onSave, size }: AppProps): Reac
         const next = editing.slice(0, -1);
         setEditing(next);
         controller.update({ filter: next });
-      } else if (input && !key.ctrl && !key.meta && !key.tab && !/[\x00-\x1f\x7f]/.test(input)) {
+      } else if (input && !key.ctrl && !key.meta && !key.tab && !/\p{Cc}/u.test(input)) {
         const next = editing + input;
         setEditing(next);
         controller.update({ filter: next });

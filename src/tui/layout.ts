@@ -254,10 +254,9 @@ export function layout(s: Snapshot, o: LayoutOptions): string[] {
   const header = headerLines(s, opts);
   const hdrN = Math.min(header.length, Math.max(1, h - footer - 2));
   const out = header.slice(0, hdrN);
-  let body = h - footer - hdrN;
+  const body = h - footer - hdrN;
   if (o.help) {
     out.push(...helpLines(opts, body));
-    body = 0;
   } else if (body > 0) {
     const threadCount = s.threads.length + (s.processes.length > 1 ? s.processes.length : 0);
     const tp = body >= 10 ? Math.min(threadCount + 1, Math.max(2, Math.floor(body / 3))) : 0;

@@ -115,7 +115,7 @@ export async function runTui(o: TuiOptions): Promise<number> {
     restore();
     process.stderr.write(`gauge: ${firstLine(err)}\n`);
     if (process.env.GAUGE_DEBUG && err instanceof Error) process.stderr.write(String(err.stack) + '\n');
-    o.shutdown().finally(() => process.exit(1));
+    void o.shutdown().finally(() => process.exit(1));
   };
   process.on('uncaughtException', onCrash);
   process.on('unhandledRejection', onCrash);
