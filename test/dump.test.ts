@@ -2,7 +2,8 @@
  * Acceptance of `gauge dump` (issue 2) against every CPython found: the
  * fixture's own sys._current_frames() is the truth and the dump must match
  * it exactly (threads, names, files, lines, order); a CPU-busy target dumps
- * cleanly with the GIL holder marked; bad pids fail with one line.
+ * cleanly with the GIL holder marked (on a free-threaded build: no holder,
+ * and the dump says there is no GIL); bad pids fail with one line.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -81,6 +82,10 @@ function textDump(pid: number): { stdout: string } {
 
 const norm = (f: Frame): Frame => ({ name: f.name, file: f.file, line: f.line });
 
+/** The text dump's Python line: the version, and on a free-threaded build that there is no GIL. */
+const pythonLine = (py: Python): RegExp =>
+  new RegExp(`^Python v${py.version.replace(/\./g, '\\.')}${py.freeThreaded ? ' \\(free-threaded: no GIL, so no thread holds one\\)' : ''}$`, 'm');
+
 const pythons = requirePythons();
 
 for (const py of pythons) {
@@ -93,11 +98,12 @@ for (const py of pythons) {
       const r = gauge(['dump', '--pid', String(child.pid), '--json']);
       assert.equal(r.status, 0, r.stderr);
       const dump = JSON.parse(r.stdout) as {
-        pid: number; python_version: string;
-        threads: { thread_id: number; native_id: number; name: string; gil: boolean; frames: Frame[] }[];
+        pid: number; python_version: string; no_gil: boolean;
+        threads: { thread_id: number; native_id: number; name: string; gil: boolean; error_reason: string | null; frames: Frame[] }[];
       };
       assert.equal(dump.pid, child.pid);
       assert.equal(dump.python_version, py.version);
+      assert.equal(dump.no_gil, py.freeThreaded);
 
       // Schema of every thread and frame.
       for (const t of dump.threads) {
@@ -105,6 +111,8 @@ for (const py of pythons) {
         assert.equal(typeof t.native_id, 'number');
         assert.equal(typeof t.gil, 'boolean');
         assert.equal(typeof t.name, 'string');
+        assert.equal(t.error_reason, null, 'every parked stack read whole');
+        if (py.freeThreaded) assert.equal(t.gil, false, 'no GIL holder on a free-threaded build');
         assert.ok(Array.isArray(t.frames));
         for (const f of t.frames) assert.deepEqual(Object.keys(f).sort(), ['file', 'line', 'name']);
       }
@@ -148,7 +156,7 @@ for (const py of pythons) {
       // Text form (rendered in-process: the CLI path is covered above and costs a node start per call).
       const text = textDump(child.pid!);
       assert.match(text.stdout, new RegExp(`^Process ${child.pid}: `, 'm'));
-      assert.match(text.stdout, new RegExp(`^Python v${py.version.replace(/\./g, '\\.')}$`, 'm'));
+      assert.match(text.stdout, pythonLine(py));
       assert.equal(text.stdout.match(/^Thread /gm)?.length, truth.threads.length);
       const main = truth.threads.find((t) => t.frames.some((f) => f.name === 'main_park'))!;
       const mainText = main.frames.map((f) => `    ${f.name} (${f.file}:${f.line})`).join('\n');
@@ -158,29 +166,41 @@ for (const py of pythons) {
     }
   });
 
-  test(`dump of a CPU-busy target on ${py.label}: no errors, GIL holder marked`, async () => {
+  test(`dump of a CPU-busy target on ${py.label}: no errors, ${py.freeThreaded ? 'no GIL holder (there is no GIL)' : 'GIL holder marked'}`, async () => {
     const { child } = await startFixture(py, 'dump_busy.py');
     try {
       const declared = new Set(['<module>', 'spin', 'compute']);
       const r = gauge(['dump', '--pid', String(child.pid), '--json']);
       assert.equal(r.status, 0, r.stderr);
-      const d = JSON.parse(r.stdout) as { threads: { gil: boolean; error: boolean; frames: Frame[] }[] };
+      const d = JSON.parse(r.stdout) as { no_gil: boolean; threads: { gil: boolean; error: boolean; error_reason: string | null; frames: Frame[] }[] };
+      assert.equal(d.no_gil, py.freeThreaded);
       assert.equal(d.threads.length, 1);
       const t = d.threads[0]!;
-      assert.equal(t.error, false);
+      assert.equal(t.error, false, String(t.error_reason));
+      assert.equal(t.error_reason, null);
       assert.ok(t.frames.length >= 2 && t.frames.length <= 3, JSON.stringify(t.frames));
       for (const f of t.frames) {
         assert.ok(declared.has(f.name), `${f.name} not declared by the fixture`);
         assert.equal(f.file, join(fixtures, 'dump_busy.py'));
       }
-      // The spinning thread holds the GIL in almost every instant: retry a few dumps for the marker.
       const first = gauge(['dump', '--pid', String(child.pid)]);
       assert.equal(first.status, 0, first.stderr);
+      const holder = /^Thread \d+ \([a-z]*\+?gil\)/m;
+      if (py.freeThreaded) {
+        // No GIL: no dump may mark a holder, however busy the thread, and each says why.
+        for (let i = 0; i < 10; i++) {
+          const text = i === 0 ? first : textDump(child.pid!);
+          assert.match(text.stdout, pythonLine(py));
+          assert.doesNotMatch(text.stdout, holder);
+        }
+        return;
+      }
+      // The spinning thread holds the GIL in almost every instant: retry a few dumps for the marker.
       let marked = false;
       for (let i = 0; i < 20 && !marked; i++) {
         const text = i === 0 ? first : textDump(child.pid!);
-        assert.match(text.stdout, new RegExp(`^Python v${py.version.replace(/\./g, '\\.')}$`, 'm'));
-        marked = /^Thread \d+ \([a-z]*\+?gil\)/m.test(text.stdout);
+        assert.match(text.stdout, pythonLine(py));
+        marked = holder.test(text.stdout);
       }
       assert.ok(marked, 'no dump marked the busy thread as the GIL holder');
     } finally {
