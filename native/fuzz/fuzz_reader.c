@@ -1,37 +1,78 @@
 /*
- * libFuzzer target: the walker, line-table decoders and string readers over
- * arbitrary bytes. Input: [0] layout index (2.7, 3.6 ... 3.14), [8..15] root
- * offset, [16..23] _PyThreadState_Current offset, then the memory image
- * mapped at a fixed base. Must never crash, hang or allocate without bound.
+ * libFuzzer target: every parser of target memory over arbitrary bytes — the
+ * _Py_DebugOffsets decoder, the walker, code objects and line tables, str and
+ * bytes objects, and the thread-name dict/attribute/int readers.
+ *
+ * Input: [0] mode: 0-9 a built-in row (2.7, 3.6 ... 3.14), 10 the target's
+ * own _Py_DebugOffsets read from the image at root (as attach does);
+ * [1] micro (3.7.0-3.7.3 have their own row); [2..7] spare; [8..15] root
+ * offset; [16..23] _PyThreadState_Current offset, also where the lone object
+ * readers start; then the memory image mapped at a fixed base. Seeds:
+ * test_walker --write-seeds. Must never crash, hang or allocate without bound.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "../include/gauge.h"
+#include "../src/debug_offsets.h"
 #include "../src/frames.h"
 #include "../src/linetable.h"
 #include "../src/pystring.h"
+#include "../src/threadnames.h"
 #include "../src/walker.h"
 
 #define BASE 0x7f0000000000ull
+#define MODES 11
+#define MODE_DEBUG_OFFSETS 10
 
-static const int VERSIONS[][2] = {{2, 7}, {3, 6}, {3, 7}, {3, 8}, {3, 9}, {3, 10}, {3, 11}, {3, 12}, {3, 13}, {3, 14}};
+static const int ROWS[][2] = {{2, 7}, {3, 6}, {3, 7}, {3, 8}, {3, 9}, {3, 10}, {3, 11}, {3, 12}, {3, 13}, {3, 14}};
+
+/* The block as attach reads it: up to DEBUG_OFFSETS_READ bytes at root, in a buffer of exactly that size. */
+static int decode(const uint8_t *img, size_t len, uint64_t rootoff, py_layout *l) {
+  if (rootoff > len) return -1;
+  size_t n = len - rootoff < DEBUG_OFFSETS_READ ? len - rootoff : DEBUG_OFFSETS_READ;
+  uint8_t *blk = malloc(n ? n : 1);
+  if (!blk) return -1;
+  memcpy(blk, img + rootoff, n);
+  debug_offsets_info info;
+  char why[200];
+  (void)debug_offsets_version(blk, n);
+  int rc = debug_offsets_layout(blk, n, l, &info, why, sizeof why);
+  free(blk);
+  if (rc == 0 && layout_check(l, 0, 0)) abort(); /* an accepted block must pass the gate every row passes */
+  if (rc && !why[0]) abort();                    /* a refusal always says why */
+  return rc;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 24) return 0;
-  const py_layout *l = layout_for(VERSIONS[data[0] % 10][0], VERSIONS[data[0] % 10][1], 99);
-  uint64_t root, tcur;
-  memcpy(&root, data + 8, 8);
+  uint64_t rootoff, tcur;
+  memcpy(&rootoff, data + 8, 8);
   memcpy(&tcur, data + 16, 8);
   const uint8_t *img = data + 24;
   size_t len = size - 24;
+  rootoff %= len + 1;
+  uint64_t root = BASE + rootoff, obj = BASE + (tcur % (len + 1));
+
+  py_layout lay;
+  int mode = data[0] % MODES;
+  if (mode == MODE_DEBUG_OFFSETS) {
+    if (decode(img, len, rootoff, &lay)) return 0;
+  } else {
+    const py_layout *row = layout_for(ROWS[mode][0], ROWS[mode][1], data[1]);
+    if (!row) abort();
+    lay = *row;
+  }
+  const py_layout *l = &lay;
 
   memsrc m;
   memsrc_init_image(&m, img, len, BASE);
   frame_cache fc;
   walker w;
   if (frames_init(&fc)) return 0;
-  if (walker_init(&w, &m, l, &fc, BASE + (root % (len + 1)), tcur ? BASE + (tcur % (len + 1)) : 0)) { frames_free(&fc); return 0; }
+  int wi = walker_init(&w, &m, l, &fc, root, tcur ? obj : 0);
+  if (wi == -2) abort(); /* built-in rows and accepted blocks pass layout_check */
+  if (wi) { frames_free(&fc); return 0; }
   w.max_depth = 512;
   static uint32_t out[1 << 16];
   for (int i = 0; i < 2; i++) { /* twice: the second pass runs through the caches */
@@ -41,10 +82,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   walker_free(&w);
   frames_free(&fc);
 
-  /* Decoders straight over the bytes. */
-  for (int kind = LT_LNOTAB27; kind <= LT_LOCATIONS311; kind++)
-    for (int64_t addr = -2; addr < 64; addr += 6) linetable_line(kind, img, len, (int)(root & 0xffff), addr);
+  /* Thread names from the interpreter the root leads to, as gauge_thread_names finds it. */
+  uint64_t interp = 0;
+  int bad = l->root_is_interp_head ? mem_read_u64(&m, root, &interp)
+                                   : mem_read_u64(&m, root + (uint64_t)l->rt_interp_head, &interp);
+  static tn_entry names[8];
+  if (!bad && interp && l->is_modules >= 0) {
+    tn_cache c = {0};
+    for (int i = 0; i < 2; i++) threadnames_read(&m, l, &c, interp, names, 8); /* the second from the cache */
+  }
+
+  /* The lone object readers at an address of the input's choosing. */
+  uint64_t keyobj = 0, val, v;
+  tn_dict_get(&m, l, obj, "_active", &keyobj, &val);
+  keyobj = 0;
+  tn_attr_get(&m, l, obj, "_name", &keyobj, &val);
+  tn_int_read(&m, l, obj, &v);
   char s[PYSTR_MAX_CHARS * 4 + 1];
-  for (int k = 0; k < 3; k++) pystr_read(&m, k, BASE + (tcur % (len + 1)), s, sizeof s);
+  pystr_read(&m, l, obj, s, sizeof s);
+  pystr_read(&m, l, obj, s, 8); /* a short buffer: UTF-8 must stop whole */
+  uint8_t *b;
+  size_t blen;
+  if (pybytes_read(&m, l, obj, &b, &blen, 1 << 20) == 0) free(b);
+
+  /* Line-table decoders straight over the bytes. */
+  for (int kind = LT_LNOTAB27; kind <= LT_LOCATIONS311; kind++)
+    for (int64_t addr = -2; addr < 64; addr += 6) linetable_line(kind, img, len, (int)(rootoff & 0xffff), addr);
   return 0;
 }

@@ -13,14 +13,21 @@ if ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n){(void)d;(v
   "$cc" -x c -fsanitize=fuzzer -o "$out/probe" - >/dev/null 2>&1; then
   echo "fuzz: $cc cannot build with -fsanitize=fuzzer (libFuzzer runtime missing); $hint" >&2; exit 2
 fi
+# The reader core: everything that parses target memory, nothing that needs /proc or a live process.
+core=$(ls "$here"/../src/*.c | grep -v -e api.c -e attach.c -e sampler.c -e threadstat.c)
 "$cc" -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -o "$out/fuzz_reader" "$here/fuzz_reader.c" $(ls "$here"/../src/*.c | grep -v -e api.c -e attach.c -e sampler.c -e threadstat.c -e threadnames.c) -pthread
-mkdir -p "$out/new"
+  -o "$out/fuzz_reader" "$here/fuzz_reader.c" $core -pthread
+# Seeds: the unit tests' images (every built-in row, every _Py_DebugOffsets build, broken chains).
+mkdir -p "$out/new" "$out/seeds"
+"$cc" -std=gnu11 -O1 -o "$out/test_walker" "$here/../test/test_walker.c" $core -pthread &&
+  "$out/test_walker" --write-seeds "$out/seeds" >/dev/null || echo "fuzz: test_walker seeds not written" >&2
 "$out/fuzz_reader" -max_total_time="$secs" -rss_limit_mb=1024 -timeout=5 -max_len=131072 \
-  -print_final_stats=1 -artifact_prefix="$out/" "$out/new" "$here/corpus" 2>&1 | tee "$out/log" | grep -E '^(#[0-9]+.*(pulse|DONE)|stat::|==)' || true
+  -print_final_stats=1 -artifact_prefix="$out/" "$out/new" "$here/corpus" "$out/seeds" 2>&1 | tee "$out/log" |
+  grep -E '^(#[0-9]+.*(pulse|DONE)|stat::|==)' || true
 # Keep the corpus small: re-minimise old and new inputs together to a set with the same coverage.
 mkdir -p "$out/min"
-if "$out/fuzz_reader" -merge=1 -rss_limit_mb=1024 -timeout=5 "$out/min" "$here/corpus" "$out/new" >"$out/merge.log" 2>&1 && [ -n "$(ls "$out/min")" ]; then
+if "$out/fuzz_reader" -merge=1 -rss_limit_mb=1024 -timeout=5 "$out/min" "$here/corpus" "$out/seeds" "$out/new" >"$out/merge.log" 2>&1 &&
+  [ -n "$(ls "$out/min")" ]; then
   # Hand-made regression inputs (regress-*) stay whatever their coverage.
   mkdir -p "$out/keep" && cp "$here"/corpus/regress-* "$out/keep/" 2>/dev/null || true
   rm -f "$here"/corpus/*

@@ -1,37 +1,31 @@
 /*
- * Walker unit tests over synthetic memory images, one per supported layout
- * (2.7, 3.6-3.14). This is the only coverage 3.14 gets on this machine: the
- * images follow its published layout (tagged stack refs, owner codes, 3.12+
- * strings). Prints "N passed, N failed".
+ * Walker unit tests over synthetic memory images: every built-in row (2.7,
+ * 3.6-3.14), and for 3.13+ the target's own _Py_DebugOffsets. For those the
+ * block and the image are written from real builds' values kept in the test
+ * (builds.h: 3.13.0, 3.13.5t, 3.14.10, 3.14.7t, 3.15.2 and a future 3.16),
+ * and the walker reads with what debug_offsets_layout decodes, so a wrong
+ * field table or mapping in the reader fails here. Also: free-threaded
+ * objects, per-thread bytecode copies, the 3.15 base-frame sentinel, the
+ * reason of every broken chain, and corrupt blocks that must be refused.
+ * Prints "N passed, N failed". --write-seeds DIR saves each image as a fuzz seed.
  */
+#include <limits.h>
 #include <stdio.h>
 #include "../include/gauge.h"
+#include "../src/debug_offsets.h"
 #include "../src/frames.h"
+#include "../src/threadnames.h"
 #include "../src/walker.h"
-#include "image.h"
+#include "builds.h"
+#include "names_image.h"
 
 static int passed, failed;
-static const char *seed_dir; /* --write-seeds DIR: save each image as a fuzzer seed */
-
-/* Seed format (native/fuzz/fuzz_reader.c): version index, 7 spare bytes, root and
- * _PyThreadState_Current as offsets from the image base, then the image. */
-static void write_seed(int vidx, image *im, uint64_t root, uint64_t tcur) {
-  if (!seed_dir) return;
-  char path[512];
-  snprintf(path, sizeof path, "%s/seed-%d", seed_dir, vidx);
-  FILE *f = fopen(path, "wb");
-  if (!f) return;
-  uint8_t hdr[24] = {(uint8_t)vidx};
-  uint64_t r = root - im->base, t = tcur ? tcur - im->base : 0;
-  memcpy(hdr + 8, &r, 8);
-  memcpy(hdr + 16, &t, 8);
-  fwrite(hdr, 1, sizeof hdr, f);
-  fwrite(im->mem, 1, (im->top + 4095) & ~(size_t)4095, f);
-  fclose(f);
-}
+static const char *seed_dir;
 #define CHECK(cond, ...) do { if (cond) passed++; else { failed++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } } while (0)
 
 static const uint64_t CODE_TYPE = 0x7f00dead0000ull;
+static const int ROWS[][2] = {{2, 7}, {3, 6}, {3, 7}, {3, 8}, {3, 9}, {3, 10}, {3, 11}, {3, 12}, {3, 13}, {3, 14}};
+#define NROWS (int)(sizeof ROWS / sizeof ROWS[0])
 
 /* A line table in the layout's format: [0,20) -> first, [20,36) -> first+2, 3.11+: [36,44) -> first+5, [44,46) none, [46,50) first+5. */
 static uint64_t make_linetable(image *im, const py_layout *l) {
@@ -54,11 +48,13 @@ static uint64_t make_linetable(image *im, const py_layout *l) {
   return img_bytes(im, l, t, n);
 }
 
-typedef struct { uint64_t code; int64_t addr; int owner; } fspec;
+/* One frame: code, byte offset, owner; tlbc/copy: which bytecode copy the instruction pointer is in. */
+typedef struct { uint64_t code; int64_t addr; int owner; int32_t tlbc; uint64_t copy; } fspec;
 
-/* Lay out a thread's frames (outermost first) and return the innermost frame's address. */
-static uint64_t make_frames(image *im, const py_layout *l, const fspec *f, int n) {
-  uint64_t prev = 0;
+#define FRAME_STRIDE 160
+/* Lay out a thread's frames (outermost first, its caller `outer`) and return the innermost frame's address. */
+static uint64_t make_frames(image *im, const py_layout *l, const fspec *f, int n, uint64_t outer) {
+  uint64_t prev = outer;
   if (l->frame_kind == FRAME_OBJECT) {
     for (int i = 0; i < n; i++) {
       uint64_t fr = img_alloc(im, 512);
@@ -70,14 +66,16 @@ static uint64_t make_frames(image *im, const py_layout *l, const fspec *f, int n
     }
     return prev;
   }
-  uint64_t stack = img_alloc(im, (size_t)n * 160 + 64); /* contiguous, like a data-stack chunk */
+  uint64_t stack = img_alloc(im, (size_t)n * FRAME_STRIDE + 64); /* contiguous, like a data-stack chunk */
   for (int i = 0; i < n; i++) {
-    uint64_t fr = stack + (uint64_t)i * 160;
+    uint64_t fr = stack + (uint64_t)i * FRAME_STRIDE;
     img_w64(im, fr + l->f_back, prev);
     uint64_t c = f[i].code;
-    img_w64(im, fr + l->f_code, l->stackref && c ? (c | 1) : c); /* 3.14: a deferred (tagged) reference */
-    img_w64(im, fr + l->f_lasti, c + (uint64_t)l->co_code + (uint64_t)f[i].addr);
+    img_w64(im, fr + l->f_code, l->stackref && c ? (c | 1) : c); /* 3.14+: a deferred (tagged) reference */
+    uint64_t base = f[i].copy ? f[i].copy : c + (uint64_t)l->co_code;
+    img_w64(im, fr + l->f_lasti, base + (uint64_t)f[i].addr);
     img_w8(im, fr + l->f_owner, (uint8_t)f[i].owner);
+    if (l->f_tlbc_index >= 0) img_w32(im, fr + l->f_tlbc_index, (uint32_t)f[i].tlbc);
     prev = fr;
   }
   return prev;
@@ -94,87 +92,175 @@ static void describe(frame_cache *fc, uint32_t id, char *name, char *file, int *
   *line = lines[0];
 }
 
-static void test_version(int vidx, int major, int minor) {
-  const py_layout *l = layout_for(major, minor, 99);
-  char tag[16];
-  snprintf(tag, sizeof tag, "%d.%d", major, minor);
+/* How one image is written and read. */
+typedef struct {
+  char tag[48];
+  py_layout truth;     /* how the test writes the image */
+  py_layout read;      /* what the walker is given: the row, or what the reader decoded */
+  const do_build *b;   /* 3.13+: the build whose _Py_DebugOffsets sits at the root */
+  int gil_on;          /* free-threaded with the GIL turned on (PYTHON_GIL=1) */
+  int seed_mode;
+} scenario;
+
+/* The runtime root, an interpreter and its GIL; threads linked newest first. */
+typedef struct {
+  uint64_t root, tcur, interp;
+} world_roots;
+
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+static uint64_t alloc_tstate(image *im, const scenario *s) {
+  size_t n = s->b ? (size_t)s->b->v[D_TS_SIZE] + 2 * FRAME_STRIDE : 512;
+  return img_alloc(im, n);
+}
+
+/* The 3.15+ sentinel frame embedded after the thread state, where a complete walk ends (owner 3, executable None). */
+static uint64_t base_frame(image *im, const scenario *s, uint64_t ts) {
+  if (!s->b || s->b->table < 15) return 0;
+  const py_layout *l = &s->truth;
+  uint64_t f = ts + (uint64_t)s->b->v[D_TS_SIZE];
+  uint64_t none = img_alloc(im, 32);
+  img_w64(im, ts + (uint64_t)s->b->v[D_TS_BASE_FRAME], f);
+  img_w64(im, f + l->f_back, 0);
+  img_w64(im, f + l->f_code, none | 1);
+  img_w8(im, f + l->f_owner, 3);
+  return f;
+}
+
+static world_roots make_roots(image *im, const scenario *s, const uint64_t *ts, int nts, uint64_t gil_holder) {
+  const py_layout *l = &s->truth;
+  world_roots r = {0, 0, 0};
+  int64_t isz = max64(max64(l->is_threads_head, l->is_next), max64(max64(l->is_id, l->is_gil_ptr), l->is_modules));
+  if (s->b) isz = max64(isz, s->b->v[D_IS_GIL] + 256);
+  r.interp = img_alloc(im, (size_t)isz + 64);
+  img_w64(im, r.interp + l->is_threads_head, nts ? ts[0] : 0);
+  for (int i = 0; i < nts; i++) {
+    img_w64(im, ts[i] + l->ts_next, i + 1 < nts ? ts[i + 1] : 0);
+    img_w64(im, ts[i] + l->ts_interp, r.interp);
+  }
+  if (l->root_is_interp_head) {
+    r.root = img_alloc(im, 8);
+    img_w64(im, r.root, r.interp);
+    r.tcur = img_alloc(im, 8);
+    img_w64(im, r.tcur, gil_holder);
+  } else {
+    r.root = img_alloc(im, 2048);
+    if (s->b) block_write(s->b, img_at(im, r.root));
+    img_w64(im, r.root + l->rt_interp_head, r.interp);
+    if (l->gil_kind == GIL_RUNTIME) img_w64(im, r.root + l->rt_tstate_current, gil_holder);
+  }
+  if (l->gil_kind == GIL_INTERP_PTR) {
+    if (s->b) {
+      /* interp->ceval.gil points at the interpreter's own GIL struct; locked/holder are published relative to interp */
+      const int64_t *v = s->b->v;
+      uint64_t gil = r.interp + (uint64_t)v[D_IS_GIL];
+      img_w64(im, r.interp + (uint64_t)v[D_IS_CEVAL_GIL], gil);
+      /* Without a GIL the holder word is stale, not cleared (seen on 3.13.5t): set it anyway. */
+      img_w64(im, r.interp + (uint64_t)v[D_IS_GIL_HOLDER], gil_holder);
+      img_w32(im, r.interp + (uint64_t)v[D_IS_GIL_LOCKED], 1);
+      if (s->b->ft) img_w32(im, gil + (uint64_t)v[D_IS_GIL_ENABLED], s->gil_on ? INT_MAX : 0);
+    } else {
+      uint64_t gil = img_alloc(im, 64);
+      img_w64(im, gil + l->gil_holder, gil_holder);
+      img_w32(im, gil + l->gil_locked, 1);
+      img_w64(im, r.interp + l->is_gil_ptr, gil);
+    }
+  }
+  return r;
+}
+
+static void set_frame(image *im, const py_layout *l, uint64_t ts, uint64_t frame) {
+  if (l->ts_cframe >= 0) {
+    uint64_t cf = img_alloc(im, 64);
+    img_w64(im, cf + l->cf_current_frame, frame);
+    img_w64(im, ts + l->ts_cframe, cf);
+  } else {
+    img_w64(im, ts + l->ts_frame, frame);
+  }
+}
+
+static int walker_start(walker *w, frame_cache *fc, memsrc *m, image *im, const scenario *s, world_roots *r) {
+  memsrc_init_image(m, im->mem, im->len, im->base);
+  frames_init(fc);
+  fc->code_type = CODE_TYPE;
+  return walker_init(w, m, &s->read, fc, r->root, r->tcur);
+}
+
+static uint32_t why_of(const uint32_t *th) { return (th[3] >> 16) & 0xff; }
+
+/* Two threads: A (3 frames, holds the GIL) and B (a shim, a generator frame with a non-ASCII name, one not started). */
+static void test_walk(const scenario *s) {
+  const py_layout *l = &s->truth;
+  const char *tag = s->tag;
   image im;
-  img_init(&im, 1 << 16);
+  img_init(&im, 1 << 18);
   int interp_frames = l->frame_kind == FRAME_INTERP;
+  int no_gil = s->b && s->b->ft && !s->gil_on;
+  uint64_t ts_b = alloc_tstate(&im, s), ts_a = alloc_tstate(&im, s);
+  uint64_t tss[2] = {ts_b, ts_a}; /* newest first */
   uint64_t file = img_str(&im, l, "/srv/app.py");
   uint64_t lt = make_linetable(&im, l);
   uint64_t c_outer = img_code(&im, l, CODE_TYPE, img_str(&im, l, "main"), 0, file, 10, lt, 1);
   uint64_t c_mid = img_code(&im, l, CODE_TYPE, img_str(&im, l, "handle"), img_str(&im, l, "Server.handle"), file, 20, lt, 1);
   uint64_t c_leaf = img_code(&im, l, CODE_TYPE, img_str(&im, l, "parse"), 0, file, 30, lt, 1);
   uint32_t cps[] = {'g', 'r', 0xf6, 0xdf, 'e', '_', 0x3b1, '_', 0x1f600};
-  uint64_t c_uni = img_code(&im, l, CODE_TYPE, img_str_cp(&im, l, major == 2 ? cps : cps, major == 2 ? 2 : 9), 0, file, 40, lt, 1);
+  uint64_t c_uni = img_code(&im, l, CODE_TYPE, img_str_cp(&im, l, cps, l->major == 2 ? 2 : 9), 0, file, 40, lt, 1);
+
+  /* Free-threaded 3.14+: thread A runs its own copy of handle's bytecode (index 2 of co_tlbc). */
+  uint64_t copy = 0;
+  int32_t tlbc = 0;
+  if (l->co_tlbc >= 0) {
+    copy = img_alloc(&im, 256);
+    uint64_t arr = img_alloc(&im, 8 + 3 * 8);
+    img_w64(&im, arr, 3);
+    img_w64(&im, arr + 8, c_mid + (uint64_t)l->co_code);
+    img_w64(&im, arr + 16, 0);
+    img_w64(&im, arr + 24, copy);
+    img_w64(&im, c_mid + (uint64_t)l->co_tlbc, arr);
+    tlbc = 2;
+  }
 
   int skip = l->owner_skip_min < 256 ? l->owner_skip_min : -1;
-  fspec a[] = {{c_outer, 4, 0}, {c_mid, 24, 0}, {c_leaf, interp_frames && l->linetable_kind == LT_LOCATIONS311 ? 40 : 24, 0}};
+  fspec a[] = {{c_outer, 4, 0, 0, 0}, {c_mid, 24, 0, tlbc, copy},
+               {c_leaf, interp_frames && l->linetable_kind == LT_LOCATIONS311 ? 40 : 24, 0, 0, 0}};
   fspec b[8];
   int nb = 0;
-  b[nb++] = (fspec){c_outer, 4, 0};
-  if (skip > 0) b[nb++] = (fspec){c_outer, 0, skip}; /* a C-stack shim: skipped */
-  b[nb++] = (fspec){c_uni, 24, 1};
-  if (l->co_firsttraceable >= 0) b[nb++] = (fspec){c_leaf, 0, 0}; /* still before RESUME: hidden like CPython does */
-  uint64_t fa = make_frames(&im, l, a, 3), fb = make_frames(&im, l, b, nb);
-
-  uint64_t ts_a = img_alloc(&im, 512), ts_b = img_alloc(&im, 512), interp = img_alloc(&im, (size_t)(l->is_threads_head > l->is_next ? l->is_threads_head : l->is_next) + 64);
-  img_w64(&im, interp + l->is_threads_head, ts_b); /* newest first */
-  img_w64(&im, ts_b + l->ts_next, ts_a);
-  uint64_t tss[2] = {ts_a, ts_b}, frs[2] = {fa, fb};
+  b[nb++] = (fspec){c_outer, 4, 0, 0, 0};
+  if (skip > 0) b[nb++] = (fspec){c_outer, 0, skip, 0, 0}; /* a C-stack shim: skipped */
+  if (skip > 0 && l->owner_max > skip) b[nb++] = (fspec){c_outer, 0, l->owner_max, 0, 0}; /* 3.14 CSTACK */
+  b[nb++] = (fspec){c_uni, 24, 1, 0, 0};
+  if (l->co_firsttraceable >= 0) b[nb++] = (fspec){c_leaf, 0, 0, 0, 0}; /* still before RESUME: hidden like CPython does */
+  uint64_t fa = make_frames(&im, l, a, 3, base_frame(&im, s, ts_a));
+  uint64_t fb = make_frames(&im, l, b, nb, base_frame(&im, s, ts_b));
+  uint64_t frs[2] = {fb, fa};
   for (int i = 0; i < 2; i++) {
-    img_w64(&im, tss[i] + l->ts_interp, interp);
-    img_w64(&im, tss[i] + l->ts_thread_id, 0x7000 + (uint64_t)i);
-    if (l->ts_native_id >= 0) img_w64(&im, tss[i] + l->ts_native_id, 100 + (uint64_t)i);
-    if (l->ts_cframe >= 0) {
-      uint64_t cf = img_alloc(&im, 64);
-      img_w64(&im, cf + l->cf_current_frame, frs[i]);
-      img_w64(&im, tss[i] + l->ts_cframe, cf);
-    } else {
-      img_w64(&im, tss[i] + l->ts_frame, frs[i]);
-    }
+    img_w64(&im, tss[i] + l->ts_thread_id, 0x7001 - (uint64_t)i);
+    if (l->ts_native_id >= 0) img_w64(&im, tss[i] + l->ts_native_id, 101 - (uint64_t)i);
+    set_frame(&im, l, tss[i], frs[i]);
   }
-  uint64_t root, tcur = 0;
-  if (l->root_is_interp_head) {
-    root = img_alloc(&im, 8);
-    img_w64(&im, root, interp);
-    tcur = img_alloc(&im, 8);
-    img_w64(&im, tcur, ts_a);
-  } else {
-    root = img_alloc(&im, 2048);
-    img_w64(&im, root + l->rt_interp_head, interp);
-    if (l->gil_kind == GIL_RUNTIME) img_w64(&im, root + l->rt_tstate_current, ts_a);
-  }
-  if (l->gil_kind == GIL_INTERP_PTR) {
-    uint64_t gil = img_alloc(&im, 64);
-    img_w64(&im, gil + l->gil_holder, ts_a);
-    img_w32(&im, gil + l->gil_locked, 1);
-    img_w64(&im, interp + l->is_gil_ptr, gil);
-  }
+  world_roots r = make_roots(&im, s, tss, 2, ts_a);
+  img_write_seed(seed_dir, tag, s->seed_mode, &im, r.root, r.tcur);
 
-  write_seed(vidx, &im, root, tcur);
   memsrc m;
-  memsrc_init_image(&m, im.mem, im.len, im.base);
   frame_cache fc;
   walker w;
-  frames_init(&fc);
-  fc.code_type = CODE_TYPE;
-  walker_init(&w, &m, l, &fc, root, tcur);
+  int wi = walker_start(&w, &fc, &m, &im, s, &r);
+  CHECK(wi == 0, "%s: walker_init %d", tag, wi);
   uint32_t out[4096];
   int n = walker_sample(&w, 1, out, 4096);
   CHECK(n > GAUGE_REC_HEADER, "%s: sample failed (%d)", tag, n);
   CHECK(out[4] == 2, "%s: %u threads, want 2", tag, out[4]);
-  CHECK(out[5] == 0, "%s: record flags %u", tag, out[5]);
+  uint32_t want_flags = no_gil ? GAUGE_REC_NO_GIL : 0;
+  CHECK(out[5] == want_flags, "%s: record flags %#x, want %#x", tag, out[5], want_flags);
   uint32_t *th = out + GAUGE_REC_HEADER;
   /* first listed = newest = thread B */
   CHECK(th[0] == 0x7001, "%s: first thread id %#x", tag, th[0]);
   CHECK(!(th[3] & GAUGE_TH_GIL), "%s: thread B must not hold the GIL", tag);
-  CHECK(th[7] == 2, "%s: thread B depth %u, want 2 (shim and incomplete frame skipped)", tag, th[7]);
+  CHECK(th[7] == 2, "%s: thread B depth %u, want 2 (shims, sentinel and incomplete frame skipped)", tag, th[7]);
   char name[256], fname[256];
   int line;
   describe(&fc, th[8], name, fname, &line);
-  if (major == 2) CHECK(!strcmp(name, "gr"), "%s: B leaf name '%s'", tag, name);
+  if (l->major == 2) CHECK(!strcmp(name, "gr"), "%s: B leaf name '%s'", tag, name);
   else CHECK(!strcmp(name, "gr\xc3\xb6\xc3\x9f" "e_\xce\xb1_\xf0\x9f\x98\x80"), "%s: B leaf non-ASCII name '%s'", tag, name);
   CHECK(line == 42, "%s: B leaf line %d, want 42", tag, line);
   describe(&fc, th[9], name, fname, &line);
@@ -182,15 +268,16 @@ static void test_version(int vidx, int major, int minor) {
 
   uint32_t *ta = th + GAUGE_THREAD_HEADER + th[7];
   CHECK(ta[0] == 0x7000, "%s: second thread id %#x", tag, ta[0]);
-  CHECK(ta[3] & GAUGE_TH_GIL, "%s: thread A holds the GIL", tag);
-  CHECK(ta[7] == 3, "%s: thread A depth %u", tag, ta[7]);
+  if (no_gil) CHECK(!(ta[3] & GAUGE_TH_GIL), "%s: no GIL, yet thread A holds it", tag);
+  else CHECK(ta[3] & GAUGE_TH_GIL, "%s: thread A holds the GIL", tag);
+  CHECK(ta[7] == 3, "%s: thread A depth %u (why %u)", tag, ta[7], why_of(ta));
   if (l->ts_native_id >= 0) CHECK(ta[2] == 100, "%s: native id %u", tag, ta[2]);
   describe(&fc, ta[8], name, fname, &line);
   int want_leaf = interp_frames && l->linetable_kind == LT_LOCATIONS311 ? 35 : 32;
   CHECK(!strcmp(name, "parse") && line == want_leaf && !strcmp(fname, "/srv/app.py"), "%s: A leaf %s %s:%d want %d", tag, name, fname, line, want_leaf);
   describe(&fc, ta[9], name, fname, &line);
   const char *want_mid = l->co_qualname >= 0 ? "Server.handle" : "handle";
-  CHECK(!strcmp(name, want_mid) && line == 22, "%s: A mid %s:%d", tag, name, line);
+  CHECK(!strcmp(name, want_mid) && line == 22, "%s: A mid %s:%d%s", tag, name, line, copy ? " (bytecode copy 2)" : "");
 
   /* Same sample again: every frame comes from the caches, same ids. */
   uint32_t again[4096];
@@ -208,23 +295,302 @@ static void test_version(int vidx, int major, int minor) {
   CHECK(!strcmp(name, "render"), "%s: reused code address gave '%s'", tag, name);
 
   /* A cycle in the frame chain is cut and flagged, never followed forever. */
-  uint64_t leaf_frame = fa;
-  uint64_t root_frame = interp_frames ? fa - 2 * 160 : 0;
+  uint64_t root_frame = interp_frames ? fa - 2 * FRAME_STRIDE : 0;
   if (!interp_frames) { uint64_t f = fa; for (int i = 0; i < 2; i++) memcpy(&f, img_at(&im, f + l->f_back), 8); root_frame = f; }
-  img_w64(&im, root_frame + l->f_back, leaf_frame);
+  img_w64(&im, root_frame + l->f_back, fa);
   n2 = walker_sample(&w, 4, again, 4096);
   ta2 = again + GAUGE_REC_HEADER + GAUGE_THREAD_HEADER + again[GAUGE_REC_HEADER + 7];
-  CHECK(n2 > 0 && (ta2[3] & (GAUGE_TH_ERROR | GAUGE_TH_TRUNCATED)), "%s: frame cycle not flagged", tag);
+  CHECK(n2 > 0 && (ta2[3] & GAUGE_TH_ERROR) && why_of(ta2) == GAUGE_WHY_FRAME_LOOP, "%s: frame cycle flags %#x why %u",
+        tag, ta2[3] & 0xff, why_of(ta2));
 
   walker_free(&w);
   frames_free(&fc);
   free(im.mem);
 }
 
+/*
+ * One thread per way a chain breaks; each must fail with its own reason and
+ * leave the others intact. Then the depth cap on a good thread.
+ */
+enum { R_GOOD, R_LOOP, R_FRAME, R_CODE, R_OWNER, R_INSTR, R_COPY, R_COUNT };
+static const char *const R_NAMES[R_COUNT] = {"good", "loop", "unreadable frame", "unreadable code", "unknown owner",
+                                             "bad instruction", "bytecode copy"};
+static const uint32_t R_WHY[R_COUNT] = {GAUGE_WHY_NONE, GAUGE_WHY_FRAME_LOOP, GAUGE_WHY_FRAME_UNREADABLE,
+                                        GAUGE_WHY_CODE_UNREADABLE, GAUGE_WHY_UNKNOWN_OWNER, GAUGE_WHY_BAD_INSTRUCTION,
+                                        GAUGE_WHY_BYTECODE_COPY};
+
+static void test_reasons(const scenario *s) {
+  const py_layout *l = &s->truth;
+  char tag[64];
+  snprintf(tag, sizeof tag, "%s reasons", s->tag);
+  image im;
+  img_init(&im, 1 << 18);
+  int interp_frames = l->frame_kind == FRAME_INTERP;
+  uint64_t file = img_str(&im, l, "/srv/app.py");
+  uint64_t lt = make_linetable(&im, l);
+  uint64_t c1 = img_code(&im, l, CODE_TYPE, img_str(&im, l, "outer"), 0, file, 10, lt, 1);
+  uint64_t c2 = img_code(&im, l, CODE_TYPE, img_str(&im, l, "inner"), 0, file, 20, lt, 1);
+  uint64_t not_code = img_str(&im, l, "not a code object");
+  int kinds[R_COUNT], nk = 0;
+  kinds[nk++] = R_GOOD; kinds[nk++] = R_LOOP; kinds[nk++] = R_FRAME; kinds[nk++] = R_CODE;
+  if (interp_frames) { kinds[nk++] = R_OWNER; kinds[nk++] = R_INSTR; }
+  if (l->co_tlbc >= 0) {
+    kinds[nk++] = R_COPY;
+    uint64_t arr = img_alloc(&im, 16); /* one copy only: index 5 is out of range */
+    img_w64(&im, arr, 1);
+    img_w64(&im, arr + 8, c2 + (uint64_t)l->co_code);
+    img_w64(&im, c2 + (uint64_t)l->co_tlbc, arr);
+  }
+  uint64_t ts[R_COUNT];
+  for (int i = 0; i < nk; i++) {
+    ts[i] = alloc_tstate(&im, s);
+    fspec f[3] = {{c1, 4, 0, 0, 0}, {c2, 24, 0, 0, 0}, {c2, 24, 0, 0, 0}};
+    int nf = 3;
+    if (kinds[i] == R_CODE) f[1].code = not_code;
+    if (kinds[i] == R_OWNER) f[1].owner = l->owner_max + 1;
+    if (kinds[i] == R_COPY) f[1].tlbc = 5;
+    uint64_t inner = make_frames(&im, l, f, nf, base_frame(&im, s, ts[i]));
+    uint64_t outer = interp_frames ? inner - (uint64_t)(nf - 1) * FRAME_STRIDE : inner;
+    if (!interp_frames) for (int k = 0; k < nf - 1; k++) memcpy(&outer, img_at(&im, outer + l->f_back), 8);
+    if (kinds[i] == R_LOOP) img_w64(&im, outer + l->f_back, inner);
+    if (kinds[i] == R_FRAME) img_w64(&im, outer + l->f_back, im.base + im.len + 0x10000); /* unmapped */
+    if (kinds[i] == R_INSTR) img_w64(&im, inner + l->f_lasti, 16);
+    img_w64(&im, ts[i] + l->ts_thread_id, 0x8000 + (uint64_t)kinds[i]);
+    set_frame(&im, l, ts[i], inner);
+  }
+  world_roots r = make_roots(&im, s, ts, nk, ts[0]);
+  char seed[80];
+  snprintf(seed, sizeof seed, "%s-reasons", s->tag);
+  img_write_seed(seed_dir, seed, s->seed_mode, &im, r.root, r.tcur);
+
+  memsrc m;
+  frame_cache fc;
+  walker w;
+  CHECK(walker_start(&w, &fc, &m, &im, s, &r) == 0, "%s: walker_init", tag);
+  uint32_t out[4096];
+  int n = walker_sample(&w, 1, out, 4096);
+  CHECK(n > 0 && (int)out[4] == nk, "%s: %d words, %u threads, want %d", tag, n, out[4], nk);
+  uint32_t *th = out + GAUGE_REC_HEADER;
+  for (int i = 0; i < nk && n > 0 && (int)out[4] == nk; i++) {
+    int k = kinds[i];
+    int want_err = k != R_GOOD;
+    CHECK(th[0] == 0x8000u + (uint32_t)k, "%s: thread %d is %#x", tag, i, th[0]);
+    CHECK(!!(th[3] & GAUGE_TH_ERROR) == want_err && why_of(th) == R_WHY[k] && th[7] == (want_err ? 0u : 3u),
+          "%s: %s: flags %#x why %u depth %u, want why %u", tag, R_NAMES[k], th[3] & 0xff, why_of(th), th[7], R_WHY[k]);
+    th += GAUGE_THREAD_HEADER + th[7];
+  }
+  /* Depth cap: the innermost frames are kept, the outermost cut, and the reason says so. */
+  w.max_depth = 2;
+  n = walker_sample(&w, 2, out, 4096);
+  th = out + GAUGE_REC_HEADER;
+  char name[256], fname[256];
+  int line = 0;
+  if (n > 0 && th[7] >= 1) describe(&fc, th[8], name, fname, &line);
+  else name[0] = 0;
+  CHECK(n > 0 && (th[3] & GAUGE_TH_TRUNCATED) && !(th[3] & GAUGE_TH_ERROR) && why_of(th) == GAUGE_WHY_DEPTH_CAP &&
+            th[7] == 2 && !strcmp(name, "inner"),
+        "%s: depth cap: flags %#x why %u depth %u leaf '%s'", tag, th[3] & 0xff, why_of(th), th[7], name);
+  walker_free(&w);
+  frames_free(&fc);
+  free(im.mem);
+}
+
+/* Thread names through the decoded layout, over objects written from the test's values. */
+static void test_names(const scenario *s) {
+  char tag[64];
+  snprintf(tag, sizeof tag, "%s names", s->tag);
+  nworld w;
+  nworld_init(&w, &s->truth);
+  uint64_t interp = nworld_build(&w);
+  memsrc m;
+  memsrc_init_image(&m, w.im.mem, w.im.len, w.im.base);
+  tn_cache c = {0};
+  tn_entry *e = calloc(8, sizeof *e);
+  int n = threadnames_read(&m, &s->read, &c, interp, e, 8);
+  CHECK(n == 3, "%s: %d names", tag, n);
+  for (int i = 0; i < 3; i++) {
+    int found = 0;
+    for (int j = 0; j < n; j++)
+      if (e[j].ident == NW_IDS[i]) found = !strcmp(e[j].name, NW_NAMES[i]);
+    CHECK(found, "%s: thread %d named '%s'", tag, i, NW_NAMES[i]);
+  }
+  free(e);
+  free(w.im.mem);
+}
+
+/* Decode a build's block: accepted, the layout the test expects, no difference from the built-in row where one exists. */
+static int decode_build(const do_build *b, py_layout *out, debug_offsets_info *info, char *why, size_t whylen) {
+  uint8_t blk[DEBUG_OFFSETS_READ] = {0};
+  block_write(b, blk);
+  return debug_offsets_layout(blk, sizeof blk, out, info, why, whylen);
+}
+
+static void test_decode(const do_build *b, const py_layout *dec, const debug_offsets_info *info) {
+  py_layout t;
+  build_truth(b, &t);
+  char diff[1024];
+  int nd = layout_diff(&t, dec, diff, sizeof diff);
+  CHECK(nd == 0, "%s: decoded layout differs from the build: %s", b->tag, diff);
+  /* Fields layout_diff does not cover: kinds, free-threaded facts, what comes from the per-version extras. */
+#define SAME(f) CHECK(t.f == dec->f, "%s: %s = %lld, want %lld", b->tag, #f, (long long)dec->f, (long long)t.f)
+  SAME(major); SAME(minor); SAME(free_threaded); SAME(gil_kind); SAME(gil_enabled); SAME(f_tlbc_index); SAME(co_tlbc);
+  SAME(stackref); SAME(owner_max); SAME(owner_skip_min); SAME(owner_generator); SAME(lasti_kind); SAME(frame_kind);
+  SAME(str_state_shift); SAME(tp_basicsize); SAME(tp_dictoffset); SAME(mod_dict); SAME(values_header); SAME(managed_dict);
+  SAME(dict_kind); SAME(attr_kind); SAME(int_kind); SAME(string_kind); SAME(linetable_kind); SAME(ts_cframe);
+#undef SAME
+  CHECK(layout_check(dec, 0, 0) == 0, "%s: decoded layout fails layout_check", b->tag);
+  CHECK(info->version == b->version && info->free_threaded == b->ft && info->schema_minor == b->table,
+        "%s: info version %#llx ft %d table %d", b->tag, (unsigned long long)info->version, info->free_threaded,
+        info->schema_minor);
+  CHECK(info->untested == (t.minor > 15) && !info->prerelease && info->runtime_size == (uint64_t)b->v[D_RT_SIZE],
+        "%s: untested %d prerelease %d runtime size %llu", b->tag, info->untested, info->prerelease,
+        (unsigned long long)info->runtime_size);
+  /* The hand-typed 3.13/3.14 rows must agree with what those builds publish (attach reports any difference). */
+  const py_layout *row = b->ft ? 0 : layout_for(3, t.minor, 99);
+  if (row) {
+    nd = layout_diff(row, dec, diff, sizeof diff);
+    CHECK(nd == 0, "%s: built-in row differs from the published offsets: %s", b->tag, diff);
+  }
+}
+
+/* A corrupt block: refused with a reason naming what is wrong, never walked. */
+static void refuse(const char *what, const uint8_t *blk, size_t len, const char *want) {
+  py_layout l;
+  debug_offsets_info info;
+  char why[200] = "";
+  int rc = debug_offsets_layout(blk, len, &l, &info, why, sizeof why);
+  CHECK(rc == -1 && strstr(why, want), "corrupt block (%s): rc %d, why '%s', want '%s'", what, rc, why, want);
+}
+
+static void write_regress(const char *name, const uint8_t *blk, size_t len) {
+  /* The block at the root of an otherwise empty image, in the fuzz input format. */
+  image im;
+  img_init(&im, 8192);
+  uint64_t root = img_alloc(&im, DEBUG_OFFSETS_READ);
+  memcpy(img_at(&im, root), blk, len);
+  img_write_seed(seed_dir, name, FUZZ_MODE_DEBUG_OFFSETS, &im, root, 0);
+  free(im.mem);
+}
+
+static void test_corrupt(void) {
+  const do_build *b13 = &BUILDS[0], *b15 = &BUILDS[4], *bt = &BUILDS[3];
+  uint8_t blk[DEBUG_OFFSETS_READ], good[DEBUG_OFFSETS_READ] = {0};
+  py_layout l;
+  debug_offsets_info info;
+  char why[200];
+  block_write(b13, good);
+#define FRESH(b) (memset(blk, 0, sizeof blk), block_write(b, blk))
+  /* The audit's block: owner at 130 in an 80-byte frame (the walker's frame buffer was 128 bytes). */
+  FRESH(b13); block_set(b13, blk, D_FR_OWNER, 130);
+  refuse("f_owner 130", blk, sizeof blk, "interpreter_frame.owner");
+  write_regress("regress-do313-f_owner130", blk, DSIZE[0]);
+  /* The same owner with a frame size claimed to match: inside every buffer, so usable (and fuzz-replayed walked). */
+  FRESH(b13); block_set(b13, blk, D_FR_OWNER, 130); block_set(b13, blk, D_FR_SIZE, 256);
+  CHECK(debug_offsets_layout(blk, sizeof blk, &l, &info, why, sizeof why) == 0 && l.f_read_size <= LAYOUT_FRAME_MAX &&
+            layout_check(&l, 0, 0) == 0,
+        "f_owner 130 in a 256-byte frame: refused or beyond the frame buffer");
+  write_regress("regress-do313-f_owner130-frame256", blk, DSIZE[0]);
+  /* A frame claimed big enough for an owner past the walker's buffer: layout_check refuses it. */
+  FRESH(b13); block_set(b13, blk, D_FR_OWNER, 300); block_set(b13, blk, D_FR_SIZE, 1024);
+  refuse("f_owner 300 in a 1024-byte frame", blk, sizeof blk, "f_read_size");
+  FRESH(b13); block_set(b13, blk, D_TS_TID, 304);
+  refuse("thread_id at the end of its struct", blk, sizeof blk, "thread_state.thread_id");
+  FRESH(b13); block_set(b13, blk, D_TS_FRAME, 73);
+  refuse("misaligned current_frame", blk, sizeof blk, "thread_state.current_frame");
+  FRESH(b13); block_set(b13, blk, D_FR_SIZE, 0);
+  refuse("frame size 0", blk, sizeof blk, "interpreter_frame.size");
+  FRESH(b13); block_set(b13, blk, D_TS_SIZE, 1 << 20);
+  refuse("thread state 1 MiB", blk, sizeof blk, "thread_state.size");
+  FRESH(b15); block_set(b15, blk, D_RT_SIZE, 1ull << 40);
+  refuse("runtime 1 TiB", blk, sizeof blk, "runtime_state.size");
+  FRESH(b15); block_set(b15, blk, D_CO_FILENAME, UINT64_MAX);
+  refuse("filename offset -1", blk, sizeof blk, "code_object.filename");
+  FRESH(b15); block_set(b15, blk, D_CO_CODE, 100);
+  refuse("bytecode inside the code header", blk, sizeof blk, "co_code_adaptive");
+  FRESH(b15); block_set(b15, blk, D_OB_SIZE, 20);
+  refuse("object header 20 bytes", blk, sizeof blk, "pyobject.size");
+  FRESH(b15); block_set(b15, blk, D_IS_GIL_HOLDER, 16);
+  refuse("GIL holder before the GIL", blk, sizeof blk, "GIL fields");
+  FRESH(bt); block_set(bt, blk, D_IS_GIL_ENABLED, 6);
+  refuse("GIL enabled misaligned", blk, sizeof blk, "gil_runtime_state_enabled");
+  FRESH(b15); block_set(b15, blk, D_STR_STATE, 62);
+  refuse("str state past the header", blk, sizeof blk, "unicode_object.state");
+  FRESH(b13); memcpy(blk, "xdebugpz", 8);
+  refuse("no cookie", blk, sizeof blk, "cookie");
+  FRESH(b13); { uint64_t v = 0x030c05f0; memcpy(blk + 8, &v, 8); }
+  refuse("3.12 version", blk, sizeof blk, "version");
+  FRESH(b13); { uint64_t v = 0x040000f0; memcpy(blk + 8, &v, 8); }
+  refuse("4.0 version", blk, sizeof blk, "version");
+  FRESH(b13); { uint64_t v = 2; memcpy(blk + 16, &v, 8); }
+  refuse("free_threaded 2", blk, sizeof blk, "free_threaded");
+  refuse("cut short", good, 500, "cut short");
+  refuse("empty", good, 0, "cookie");
+  write_regress("regress-do-cut-short", good, 500);
+  /* A pre-release of a known version: read, flagged. */
+  FRESH(b15); { uint64_t v = 0x030f00a1; memcpy(blk + 8, &v, 8); }
+  CHECK(debug_offsets_layout(blk, sizeof blk, &l, &info, why, sizeof why) == 0 && info.prerelease && !info.untested,
+        "3.15.0a1: refused or not flagged as a pre-release");
+  /* Every row the walker is given passes layout_check, or walker_init refuses it. */
+  py_layout bad = *layout_for(3, 12, 0);
+  bad.f_owner = 300;
+  memsrc m;
+  memsrc_init_image(&m, good, sizeof good, 0x1000);
+  frame_cache fc;
+  walker w;
+  frames_init(&fc);
+  CHECK(walker_init(&w, &m, &bad, &fc, 0x1000, 0) == -2, "walker_init takes a row with f_owner 300");
+  bad = *layout_for(3, 11, 0);
+  bad.ts_read_size = LAYOUT_TS_MAX + 8;
+  CHECK(walker_init(&w, &m, &bad, &fc, 0x1000, 0) == -2, "walker_init takes a row reading %d thread-state bytes",
+        LAYOUT_TS_MAX + 8);
+  bad = *layout_for(2, 7, 0);
+  bad.co_name = LAYOUT_CODE_MAX;
+  CHECK(walker_init(&w, &m, &bad, &fc, 0x1000, 0) == -2, "walker_init takes a row with co_name past the code buffer");
+  frames_free(&fc);
+#undef FRESH
+}
+
+/* A tag usable as a seed file name: "do-3.16.0-future". */
+static void build_tag(scenario *s, const char *suffix) {
+  snprintf(s->tag, sizeof s->tag, "do-%s%s", s->b->tag, suffix);
+  char *o = s->tag;
+  for (const char *p = s->tag; *p; p++)
+    if (*p != '(' && *p != ')') *o++ = *p == ' ' ? '-' : *p;
+  *o = 0;
+}
+
 int main(int argc, char **argv) {
   if (argc == 3 && !strcmp(argv[1], "--write-seeds")) seed_dir = argv[2];
-  int versions[][2] = {{2, 7}, {3, 6}, {3, 7}, {3, 8}, {3, 9}, {3, 10}, {3, 11}, {3, 12}, {3, 13}, {3, 14}};
-  for (unsigned i = 0; i < sizeof versions / sizeof versions[0]; i++) test_version((int)i, versions[i][0], versions[i][1]);
+  for (int i = 0; i < NROWS; i++) {
+    const py_layout *l = layout_for(ROWS[i][0], ROWS[i][1], 99);
+    CHECK(l && layout_check(l, 0, 0) == 0, "built-in row %d.%d fails layout_check", ROWS[i][0], ROWS[i][1]);
+    if (!l) continue;
+    scenario s = {.truth = *l, .read = *l, .seed_mode = i};
+    snprintf(s.tag, sizeof s.tag, "row-%d.%d", ROWS[i][0], ROWS[i][1]);
+    test_walk(&s);
+    test_reasons(&s);
+  }
+  for (unsigned i = 0; i < NBUILDS; i++) {
+    const do_build *b = &BUILDS[i];
+    scenario s = {.b = b, .seed_mode = FUZZ_MODE_DEBUG_OFFSETS};
+    debug_offsets_info info;
+    char why[200] = "";
+    build_truth(b, &s.truth);
+    int rc = decode_build(b, &s.read, &info, why, sizeof why);
+    CHECK(rc == 0, "%s: _Py_DebugOffsets refused: %s", b->tag, why);
+    if (rc) continue;
+    test_decode(b, &s.read, &info);
+    for (int gil_on = 0; gil_on <= b->ft; gil_on++) {
+      s.gil_on = gil_on;
+      build_tag(&s, gil_on ? "-gil-on" : "");
+      test_walk(&s);
+    }
+    s.gil_on = 0;
+    build_tag(&s, "");
+    test_reasons(&s);
+    test_names(&s);
+  }
+  test_corrupt();
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }
