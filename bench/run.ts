@@ -1,23 +1,26 @@
 /**
  * `npm run bench`: gauge's overhead and per-sample cost on the reference
- * loads (bench/loads) for every CPython found, written to bench/RESULTS.md.
+ * loads (bench/loads) for every CPython found, and the same costs for its
+ * peers (Austin, Tachyon) measured in the same run, written to bench/RESULTS.md.
  *
- *   node dist/bench/run.js [--quick] [--pythons 3.8,3.12] [--loads deep,web,idle] [--out FILE]
+ *   node dist/bench/run.js [--quick] [--pythons 3.8,3.12,3.14t] [--loads deep,web,idle] [--out FILE]
+ *   node dist/bench/run.js --peers [--pythons 3.12,3.15]   # the peer comparison alone, a few minutes
  *
  * --reader-only measures the per-sample cost alone (quick iteration on the reader).
+ * --peers replaces only the peers section of RESULTS.md and keeps the other tables.
  * Every figure is the median of several runs with the min–max spread.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findPythons, type Python } from '../test/helpers/pythons.js';
-import { native } from '../src/reader/native.js';
-import { Target } from '../src/reader/target.js';
-import { FrameRegistry } from '../src/reader/frame-registry.js';
+import { findPythons, pythonFor, sharedPythonsDir, type Python } from '../test/helpers/pythons.js';
+import { loadavg, measureCosts, measureRecord, PEERS_FULL, PEERS_QUICK, peersSection, recordTools, spliceSection, type CostRow, type Peers, type PeerMode, type RecordRow } from './compare.js';
+import { findAustin, findTachyon } from './peers.js';
+import { recordShape, runHeadless, timeSnapshots } from './snapshots.js';
 import { SamplingSession } from '../src/sampling/session.js';
 import type { Window } from './headless.js';
-import { fmt, Load, median, packageRoot, procCpuSeconds, quantile, rssMiB, sleep, spread, type Spread } from './lib.js';
+import { fmt, Load, median, packageRoot, procCpuSeconds, rssMiB, sleep, spread, type Spread } from './lib.js';
 
 interface Mode {
   name: string;
@@ -56,7 +59,9 @@ const LOADS: LoadSpec[] = [
 ];
 
 const RAMP = [100, 500, 1000, 2000, 5000, 10000, 20000];
-const WANTED = ['3.8', '3.11', '3.12', '3.13'];
+const WANTED = ['3.8', '3.11', '3.12', '3.13', '3.13t', '3.14', '3.14t', '3.15'];
+/** Interpreters of the peer comparison: issue 10's 3.12, 3.14, 3.15 and 3.14t, and the two Austin still reads. */
+const PEER_WANTED = ['3.12', '3.13', '3.13t', '3.14', '3.14t', '3.15'];
 
 interface SnapResult {
   threads: number;
@@ -84,12 +89,15 @@ interface ComboResult {
   error?: string;
 }
 
-function parseArgs(argv: string[]): { mode: Mode; pythons?: string[]; loads?: string[]; out: string; readerOnly: boolean } {
+interface Opts { mode: Mode; pythons?: string[]; loads?: string[]; out: string; readerOnly: boolean; peersOnly: boolean }
+
+function parseArgs(argv: string[]): Opts {
   let mode = FULL;
   let pythons: string[] | undefined;
   let loads: string[] | undefined;
   let out = join(packageRoot(), 'bench', 'RESULTS.md');
   let readerOnly = false;
+  let peersOnly = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--quick') mode = QUICK;
@@ -97,26 +105,16 @@ function parseArgs(argv: string[]): { mode: Mode; pythons?: string[]; loads?: st
     else if (a === '--loads') loads = (argv[++i] ?? '').split(',').filter(Boolean);
     else if (a === '--out') out = argv[++i] ?? out;
     else if (a === '--reader-only') readerOnly = true;
+    else if (a === '--peers') peersOnly = true;
     else {
-      process.stderr.write(`bench: unknown option ${a}\nusage: node dist/bench/run.js [--quick] [--pythons 3.8,3.12] [--loads deep,web,idle] [--out FILE] [--reader-only]\n`);
+      process.stderr.write(`bench: unknown option ${a}\nusage: node dist/bench/run.js [--quick] [--pythons 3.8,3.12] [--loads deep,web,idle] [--out FILE] [--reader-only] [--peers]\n`);
       process.exit(2);
     }
   }
-  return { mode, pythons, loads, out, readerOnly };
+  return { mode, pythons, loads, out, readerOnly, peersOnly };
 }
 
 const log = (m: string) => process.stdout.write(m + '\n');
-
-function recordShape(words: Uint32Array): { threads: number; frames: number } {
-  const n = words[4]!;
-  let p = 6;
-  let frames = 0;
-  for (let t = 0; t < n; t++) {
-    frames += words[p + 7]!;
-    p += 8 + words[p + 7]!;
-  }
-  return { threads: n, frames };
-}
 
 function straceAvailable(): boolean {
   return spawnSync('strace', ['-V'], { stdio: 'ignore' }).status === 0;
@@ -152,41 +150,10 @@ async function straceCount(work: () => void): Promise<Map<string, number> | unde
 // Node's own idle threads and event loop, not the reader.
 const NODE_NOISE = new Set(['futex', 'epoll_wait', 'epoll_pwait', 'epoll_pwait2', 'restart_syscall', 'rt_sigreturn', 'write', 'madvise', 'mprotect', 'munmap', 'mmap']);
 
-async function timeSnapshots(pid: number, mode: Mode, threadStats: boolean) {
-  const t = Target.attach(pid, new FrameRegistry(), { threadStats });
-  const api = native();
-  const buf = new Uint32Array(1 << 20);
-  const snap = () => {
-    const n = api.snapshot(t.handle, buf, buf.length);
-    if (n < 0) throw new Error(`snapshot failed (${n})`);
-  };
-  for (let i = 0; i < 50; i++) snap();
-  const meds: number[] = [];
-  const p99s: number[] = [];
-  const cpu: number[] = [];
-  const sc0 = t.info().syscalls;
-  for (let r = 0; r < mode.snapRuns; r++) {
-    const times: number[] = [];
-    const c0 = process.cpuUsage();
-    for (let i = 0; i < mode.snapCount; i++) {
-      const a = process.hrtime.bigint();
-      snap();
-      times.push(Number(process.hrtime.bigint() - a) / 1000);
-    }
-    const c = process.cpuUsage(c0);
-    cpu.push((c.user + c.system) / mode.snapCount);
-    meds.push(median(times));
-    p99s.push(quantile(times, 0.99));
-    await sleep(20);
-  }
-  const vmReads = (t.info().syscalls - sc0) / (mode.snapRuns * mode.snapCount);
-  return { t, snap, buf, med: spread(meds), p99: spread(p99s), cpu: spread(cpu), vmReads };
-}
-
 async function measureSnapshots(pid: number, mode: Mode, useStrace: boolean): Promise<SnapResult> {
-  const bare = await timeSnapshots(pid, mode, false);
+  const bare = await timeSnapshots(pid, mode.snapRuns, mode.snapCount, false);
   bare.t.close();
-  const { t, snap, buf, med, p99, cpu, vmReads } = await timeSnapshots(pid, mode, true);
+  const { t, snap, buf, med, p99, cpu, vmReads } = await timeSnapshots(pid, mode.snapRuns, mode.snapCount, true);
   try {
     const shape = recordShape(buf);
     const res: SnapResult = { ...shape, medUs: med, p99Us: p99, cpuUs: cpu, bareMedUs: bare.med, bareCpuUs: bare.cpu, vmReadsPerSample: vmReads };
@@ -213,14 +180,6 @@ async function measureSnapshots(pid: number, mode: Mode, useStrace: boolean): Pr
   } finally {
     t.close();
   }
-}
-
-function runHeadless(pid: number, rates: number[], seconds: number, runs: number, warmupMs = 400): Window[] {
-  const exe = join(packageRoot(), 'dist', 'bench', 'headless.js');
-  const out = execFileSync(process.execPath, [exe, JSON.stringify({ pid, rates, seconds, runs, warmupMs })], {
-    encoding: 'utf8', timeout: (rates.length * runs * (seconds + 3) + 20) * 1000,
-  });
-  return out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Window);
 }
 
 function sustained(ws: Window[], rate: number): boolean {
@@ -360,7 +319,7 @@ function mdTable(head: string[], rows: string[][]): string {
 }
 
 function report(mode: Mode, results: ComboResult[], mem: Array<{ at: number; rss: number }>, memPy: Python | undefined, strace: boolean, tools: string[], started: Date, extra: string): string {
-  const name = (r: ComboResult) => `${r.py.version} | ${r.load.key}`;
+  const name = (r: ComboResult) => `${r.py.version}${r.py.freeThreaded ? 't' : ''} | ${r.load.key}`;
   const pct = (ws: Window[] | undefined, f: (w: Window) => number, d = 2) => (ws?.length ? fmt(spread(ws.map(f)), d) : 'n/a');
   const lines: string[] = [];
   lines.push('# gauge benchmark results', '');
@@ -399,9 +358,9 @@ function report(mode: Mode, results: ComboResult[], mem: Array<{ at: number; rss
     lines.push(mdTable(['after', 'RSS MiB'], mem.map((m) => [`${(m.at / 60).toFixed(1)} min`, m.rss.toFixed(1)])));
   } else lines.push('not measured');
   lines.push('');
-  const ref = results.find((r) => r.py.mm[0] === 3 && r.py.mm[1] === 12 && r.load.key === 'deep');
+  const ref = results.find((r) => r.py.mm[0] === 3 && r.py.mm[1] === 12 && !r.py.freeThreaded && r.load.key === 'deep');
   lines.push('## Against the reference', '');
-  lines.push('Austin 3.7 on this machine: about 220 µs per full sample of 8 threads × 52 frames on 3.12, 3.4% of a core at 100 Hz. Goals: ≤ 55 µs per sample, < 1% of a core headless at 100 Hz, no measurable slowdown.', '');
+  lines.push('Goals: ≤ 55 µs per sample, < 1% of a core headless at 100 Hz, no measurable slowdown. The Austin column is the figure noted when the goals were set (about 220 µs per full sample of 8 threads × 52 frames on 3.12, 3.4% of a core at 100 Hz); the section below measures the peers in the same run.', '');
   if (ref) {
     lines.push(mdTable(['measure', 'Austin', 'goal', 'gauge (3.12, deep)'], [
       ['µs per full sample (wall, median)', '~220', '≤ 55', fmt(ref.snap?.medUs)],
@@ -419,18 +378,68 @@ function report(mode: Mode, results: ComboResult[], mem: Array<{ at: number; rss
   return lines.join('\n');
 }
 
+/** One interpreter per wanted version ("3.14t" = free-threaded); each one missing is said, with where it would come from. */
+function pick(wanted: string[]): Python[] {
+  const pys: Python[] = [];
+  for (const w of wanted) {
+    const p = pythonFor(w);
+    if (p) pys.push(p);
+    else log(`# SKIP: no CPython ${w} found (pyenv, GAUGE_TEST_PYTHONS, or ${sharedPythonsDir() ?? '$GAUGE_PYTHONS'}/pythons.txt from ../shared/pythons/install.sh)`);
+  }
+  return pys;
+}
+
+/** Peer comparison on the given interpreters: the RESULTS.md section. */
+async function benchPeers(pys: Python[], mode: PeerMode, command: string): Promise<string> {
+  const started = new Date();
+  const loadBefore = loadavg();
+  const austin = findAustin();
+  log(austin.ok ? `# Austin ${austin.value.version}: ${austin.value.exe}` : `# SKIP Austin: ${austin.why}`);
+  const runner = findPythons().find((p) => p.mm[0] === 3 && !p.freeThreaded);
+  if (!runner) throw new Error('no CPython 3 to run bench/rusage.py');
+  const pycache = mkdtempSync(join(tmpdir(), 'gauge-bench-pycache-'));
+  const peers: Peers = { austin, runner, pycache };
+  try {
+    const costs: CostRow[] = [];
+    const tachyons = new Map(pys.map((p) => [p, findTachyon(p)] as const));
+    if (![...tachyons.values()].some((t) => t.ok)) log('# SKIP Tachyon: no CPython 3.15 found (debian-3.15 from ../shared/pythons/install.sh)');
+    for (const py of pys) {
+      const t = tachyons.get(py)!;
+      log(`peers: ${py.label}, deep 8 × 50${t.ok ? ', with Tachyon' : ''}`);
+      costs.push(await measureCosts(py, t, peers, mode));
+    }
+    // 100 Hz: Austin on the reference 3.12, Tachyon on 3.15; gauge beside each.
+    const records: RecordRow[] = [];
+    const ref = pys.find((p) => p.mm[0] === 3 && p.mm[1] === 12 && !p.freeThreaded);
+    if (ref && austin.ok) {
+      log(`100 Hz: ${ref.label}, gauge and Austin`);
+      records.push(await measureRecord(ref, recordTools(peers, { ok: false, why: '' }, true), peers, mode));
+    } else log('# SKIP 100 Hz against Austin: needs CPython 3.12 and Austin');
+    const t15 = pys.find((p) => tachyons.get(p)?.ok);
+    if (t15) {
+      log(`100 Hz: ${t15.label}, gauge and Tachyon`);
+      records.push(await measureRecord(t15, recordTools(peers, tachyons.get(t15)!, false), peers, mode));
+    }
+    let head = 'unknown';
+    try { head = execFileSync('git', ['-C', packageRoot(), 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { /* not a checkout */ }
+    return peersSection(costs, records, mode, { austin, started, head, loadBefore, loadAfter: loadavg(), wallS: (Date.now() - started.getTime()) / 1000, command });
+  } finally {
+    rmSync(pycache, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const started = new Date();
-  const all = findPythons().filter((p) => p.mm[0] === 3 && p.mm[1] >= 6);
-  const minors = opts.pythons ?? WANTED;
-  const pys: Python[] = [];
-  for (const w of minors) {
-    const p = all.find((x) => `${x.mm[0]}.${x.mm[1]}` === w);
-    if (p) pys.push(p);
-    else log(`# SKIP: no CPython ${w} found`);
+  if (opts.peersOnly) {
+    const pys = pick(opts.pythons ?? PEER_WANTED);
+    if (!pys.length) throw new Error('no interpreter to compare on');
+    const section = await benchPeers(pys, PEERS_QUICK, `npm run bench -- --peers${opts.pythons ? ` --pythons ${opts.pythons.join(',')}` : ''}`);
+    writeFileSync(opts.out, spliceSection(opts.out, section));
+    log(`wrote the peers section of ${opts.out}`);
+    return;
   }
-  for (const w of WANTED) if (!all.some((x) => `${x.mm[0]}.${x.mm[1]}` === w)) log(`# SKIP: no CPython ${w} found (set GAUGE_TEST_PYTHONS or install it under pyenv)`);
+  const pys = pick(opts.pythons ?? WANTED);
   if (!pys.length) {
     process.stderr.write('bench: no CPython 3 interpreter found: set GAUGE_TEST_PYTHONS or install pyenv versions\n');
     process.exit(1);
@@ -440,7 +449,7 @@ async function main(): Promise<void> {
   if (!useStrace) log('# strace not found: system calls per sample other than process_vm_readv are n/a (apt-get install strace)');
   const tools = opts.readerOnly ? new Map() : cliTools();
   for (const t of ['record', 'top']) if (!opts.readerOnly && !tools.has(t)) log(`# gauge ${t} not available yet: its CPU use is reported as pending`);
-  const memPy = pys.find((p) => p.mm[1] === 12) ?? pys[pys.length - 1]!;
+  const memPy = pys.find((p) => p.mm[1] === 12 && !p.freeThreaded) ?? pys[pys.length - 1]!;
   const mem = opts.readerOnly ? { done: Promise.resolve([]), stop: () => {} } : startMemoryRun(memPy, opts.mode.memMinutes);
   const onSignal = () => { mem.stop(); process.exit(130); };
   process.on('SIGINT', onSignal);
@@ -454,8 +463,10 @@ async function main(): Promise<void> {
     }
   log(`waiting for the ${opts.mode.memMinutes} min memory run…`);
   const memSamples = await mem.done.catch((e: unknown) => { log(`memory run failed: ${String(e)}`); return []; });
+  // The peers run after the memory run so that their flat-out sampling does not share the cores with it.
+  const peers = opts.readerOnly ? '' : await benchPeers(pick(opts.pythons ?? PEER_WANTED), opts.mode === QUICK ? PEERS_QUICK : PEERS_FULL, `npm run bench${opts.mode === QUICK ? ' -- --quick' : ''}`);
   const note = `Bench process itself: ${rssMiB('self').toFixed(0)} MiB RSS, ${procCpuSeconds('self').toFixed(1)} s CPU, ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s wall.`;
-  writeFileSync(opts.out, report(opts.mode, results, memSamples, memPy, useStrace, [...tools.keys()], started, note));
+  writeFileSync(opts.out, report(opts.mode, results, memSamples, memPy, useStrace, [...tools.keys()], started, note) + (peers ? '\n' + peers + '\n' : ''));
   log(`wrote ${opts.out}`);
 }
 
