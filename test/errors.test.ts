@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Exit } from '../src/cli/exit-codes.js';
-import { pythonsFor, requirePythons } from './helpers/pythons.js';
+import { pythonsOrSkip, requirePythons } from './helpers/pythons.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const gaugeBin = join(root, 'bin', 'gauge');
@@ -105,7 +105,7 @@ test('a kernel thread (kthreadd): "kernel thread", exit 5', (t) => {
   try { stat = readFileSync('/proc/2/stat', 'latin1'); } catch { /* none */ }
   const flags = stat ? Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[6]) : 0;
   if (!(flags & 0x00200000)) {
-    t.skip('# SKIP: pid 2 is not a kernel thread here (container?)');
+    t.skip('pid 2 is not a kernel thread here (container?)');
     return;
   }
   for (const [cmd, r] of bothCommands(2)) expectOneLine(r, Exit.NOT_PYTHON, /kernel thread/, cmd);
@@ -139,7 +139,7 @@ describe('a Python starting up or shutting down: "not ready ... retry", exit 5',
   // A preloaded library whose constructor runs before Python's main() and whose
   // destructor runs after Py_Finalize: each says so on stdout, then naps.
   const lib = join(tmp, 'nap.so');
-  let haveLib = false;
+  let noLib: string | undefined = 'not built yet';
   before(() => {
     const src = join(tmp, 'nap.c');
     writeFileSync(src, `#include <stdlib.h>
@@ -155,15 +155,16 @@ __attribute__((destructor)) static void after_exit(void) { nap(">\\n", "HARD_EXI
 `);
     try {
       execFileSync('cc', ['-shared', '-fPIC', '-o', lib, src], { stdio: 'pipe' });
-      haveLib = true;
+      noLib = undefined;
     } catch (err) {
-      console.log(`# SKIP: cannot build the preload helper with cc: ${String(err).split('\n')[0]}`);
+      noLib = `cannot build the preload helper with cc: ${String(err).split('\n')[0]}`;
     }
   });
-  for (const py of pythonsFor(['2.7', '3.6', '3.11', '3.12', '3.13'])) {
+  for (const { wanted, py, skip } of pythonsOrSkip(['2.7', '3.6', '3.11', '3.12', '3.13'])) {
     for (const phase of ['starting', 'exiting'] as const) {
-      test(`${py.label} ${phase}`, async (t) => {
-        if (!haveLib) return t.skip('no preload helper');
+      test(`${py?.label ?? wanted} ${phase}`, { skip }, async (t) => {
+        if (!py) return;
+        if (noLib) return t.skip(noLib);
         const env = { ...process.env, LD_PRELOAD: lib, [phase === 'starting' ? 'HARD_START_NAP_MS' : 'HARD_EXIT_NAP_MS']: '20000' };
         const c = spawn(py.exe, ['-c', 'pass'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
         children.push(c);
