@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findPythons, pythonsFor, type Python } from './helpers/pythons.js';
+import { findPythons, pythonFor, type Python } from './helpers/pythons.js';
 import { Receiver, checkSpeedscope, pprofCounts, repoRoot, type ReceivedSpan } from './export-helpers.js';
 
 const gaugeBin = join(repoRoot, 'bin', 'gauge');
@@ -26,7 +26,7 @@ after(async () => {
 });
 
 function python(): Python {
-  const p = pythonsFor(['3.12'])[0] ?? findPythons().filter((x) => x.mm[0] === 3).at(-1);
+  const p = pythonFor('3.12') ?? findPythons().filter((x) => x.mm[0] === 3).at(-1);
   if (!p) throw new Error('no CPython 3 interpreter found: set GAUGE_TEST_PYTHONS or install one');
   return p;
 }

@@ -8,12 +8,13 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { pythonsFor, requirePythons } from './helpers/pythons.js';
+import { pythonFor, requirePythons } from './helpers/pythons.js';
 import { fixtures, killChildren, lastSnapshot, ownPct, runGauge, threadsSection } from './helpers/top-output.js';
 
 after(killChildren);
 requirePythons();
-const [py] = [...pythonsFor(['3.12']), ...pythonsFor(['3.11']), ...pythonsFor(['3.13'])];
+const py = pythonFor('3.12') ?? pythonFor('3.11') ?? pythonFor('3.13');
+const noPython = py ? false : 'no CPython 3.11, 3.12 or 3.13 found';
 
 /** pid → state column of the threads table (one row per thread; the process's last state wins). */
 function processRows(snapshot: string): Map<number, string[]> {
@@ -37,8 +38,8 @@ function workerPids(out: string): Set<number> {
   return new Set([...out.matchAll(/^worker (\d+)$/gm)].map((m) => Number(m[1])));
 }
 
-test('Pool(4): the parent and 4 workers are sampled and the workers\' hot function leads', { skip: !py }, async () => {
-  const run = await runGauge(['top', '-s', '--duration', '6', '--delay', '6', '--', py.exe, join(fixtures, 'top_pool.py'), '0', '30']);
+test('Pool(4): the parent and 4 workers are sampled and the workers\' hot function leads', { skip: noPython }, async () => {
+  const run = await runGauge(['top', '-s', '--duration', '6', '--delay', '6', '--', py!.exe, join(fixtures, 'top_pool.py'), '0', '30']);
   assert.equal(run.status, 0, run.stderr);
   const snap = lastSnapshot(run.stdout);
   const workers = workerPids(run.stdout);
@@ -51,8 +52,8 @@ test('Pool(4): the parent and 4 workers are sampled and the workers\' hot functi
   assert.ok(crunch !== undefined && crunch > 50, `crunch %Own ${crunch}:\n${snap}`);
 });
 
-test('maxtasksperchild=1: replaced workers are picked up, exited ones marked gone', { skip: !py }, async () => {
-  const run = await runGauge(['top', '-s', '--duration', '8', '--delay', '8', '--', py.exe, join(fixtures, 'top_pool.py'), '1', '30']);
+test('maxtasksperchild=1: replaced workers are picked up, exited ones marked gone', { skip: noPython }, async () => {
+  const run = await runGauge(['top', '-s', '--duration', '8', '--delay', '8', '--', py!.exe, join(fixtures, 'top_pool.py'), '1', '30']);
   assert.equal(run.status, 0, run.stderr);
   const snap = lastSnapshot(run.stdout);
   const workers = workerPids(run.stdout);
@@ -67,9 +68,9 @@ test('maxtasksperchild=1: replaced workers are picked up, exited ones marked gon
   assert.ok(exited >= gone.length, `header counts ${exited} exited processes, ${gone.length} shown gone:\n${snap}`);
 });
 
-test('a bash script starting two Pythons: both are profiled', { skip: !py }, async () => {
+test('a bash script starting two Pythons: both are profiled', { skip: noPython }, async () => {
   const prev = process.env.PYTHON;
-  process.env.PYTHON = py.exe;
+  process.env.PYTHON = py!.exe;
   try {
     const run = await runGauge(['top', '-s', '--duration', '4', '--delay', '4', '--', 'bash', join(fixtures, 'top_two.sh')]);
     assert.equal(run.status, 0, run.stderr);
@@ -85,8 +86,8 @@ test('a bash script starting two Pythons: both are profiled', { skip: !py }, asy
   }
 });
 
-test('without --subprocesses the workers are not sampled', { skip: !py }, async () => {
-  const run = await runGauge(['top', '--duration', '3', '--delay', '3', '--', py.exe, join(fixtures, 'top_pool.py'), '0', '30']);
+test('without --subprocesses the workers are not sampled', { skip: noPython }, async () => {
+  const run = await runGauge(['top', '--duration', '3', '--delay', '3', '--', py!.exe, join(fixtures, 'top_pool.py'), '0', '30']);
   assert.equal(run.status, 0, run.stderr);
   const snap = lastSnapshot(run.stdout);
   assert.equal(headerCount(snap, 'Processes'), 1, snap);
