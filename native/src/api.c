@@ -97,13 +97,16 @@ int gauge_info(gauge_reader *r, char *out, int outlen) {
   json_escape(lib, sizeof lib, r->library);
   json_escape(warn, sizeof warn, r->warning);
   json_escape(diff, sizeof diff, r->layout_diff);
+  pthread_mutex_lock(&r->lock); /* the counters move while the sampler runs */
+  unsigned long long syscalls = r->mem.syscalls, resolves = r->fc.resolves;
+  pthread_mutex_unlock(&r->lock);
   int n = snprintf(out, (size_t)outlen,
                    "{\"pid\":%d,\"version\":\"%s\",\"major\":%d,\"minor\":%d,\"micro\":%d,\"binary\":\"%s\",\"library\":\"%s\","
                    "\"runtime\":\"0x%llx\",\"debugOffsets\":%s,\"freeThreaded\":%s,\"warning\":\"%s\",\"layoutDiff\":\"%s\","
                    "\"syscalls\":%llu,\"codeResolves\":%llu}",
                    r->pid, r->version, r->major, r->minor, r->micro, bin, lib, (unsigned long long)r->runtime,
                    r->debug_offsets ? "true" : "false", r->free_threaded ? "true" : "false", warn, diff,
-                   (unsigned long long)r->mem.syscalls, (unsigned long long)r->fc.resolves);
+                   syscalls, resolves);
   return n < outlen ? n : -GAUGE_ENOMEM;
 }
 
@@ -134,7 +137,10 @@ int gauge_frame(gauge_reader *r, uint32_t id, char *out, int outlen, int32_t *li
 
 int gauge_last_error(gauge_reader *r, char *out, int outlen) {
   if (!r || !out || outlen <= 0) return -GAUGE_EINVAL;
-  return snprintf(out, (size_t)outlen, "%s", r->err);
+  pthread_mutex_lock(&r->lock);
+  int n = snprintf(out, (size_t)outlen, "%s", r->err);
+  pthread_mutex_unlock(&r->lock);
+  return n;
 }
 
 int gauge_thread_names(gauge_reader *r, char *out, int outlen) {

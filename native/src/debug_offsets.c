@@ -256,7 +256,7 @@ int debug_offsets_layout(const uint8_t *b, size_t len, py_layout *l, debug_offse
   l->attr_kind = ATTR_INLINE_313;
   l->int_kind = INT_LONG_TAG;
   l->values_header = 8;
-  l->managed_dict = -24;
+  l->managed_dict = ft ? -8 : -24; /* MANAGED_DICT_OFFSET: free-threaded objects have no GC links before it */
   if (d.failed) return -1;
   /* The rule every row passes, built-in or published. */
   char inner[160];

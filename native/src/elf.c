@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_SECTION (256u << 20) /* refuse absurd section sizes from a corrupt file */
@@ -20,8 +21,11 @@ static int pread_all(int fd, void *buf, size_t len, uint64_t off) {
 
 int elf_open(elf_file *e, const char *path) {
   memset(e, 0, sizeof *e);
-  e->fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* The path comes from the target's maps: never block on a FIFO or open a device in its place. */
+  e->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (e->fd < 0) return -1;
+  struct stat st;
+  if (fstat(e->fd, &st) || !S_ISREG(st.st_mode)) { close(e->fd); e->fd = -1; return -1; }
   Elf64_Ehdr eh;
   if (pread_all(e->fd, &eh, sizeof eh, 0) || memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
       eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_shnum > 4096 || eh.e_phnum > 512)

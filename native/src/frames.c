@@ -7,7 +7,9 @@
 
 #define MAX_CODES 65536
 #define MAX_FRAMES (1u << 22)
-#define MAX_LINETABLE (1u << 20)
+#define MAX_LINETABLE (1u << 18)
+#define MAX_STRS (1u << 20)
+#define MAX_STR_BYTES ((size_t)64 << 20)
 
 int frames_init(frame_cache *fc) {
   memset(fc, 0, sizeof *fc);
@@ -50,10 +52,12 @@ static uint32_t intern_str(frame_cache *fc, const char *s) {
   uint64_t h = hash_bytes(s, n);
   uint32_t idx;
   if (u64map_get(&fc->str_index, h, &idx) && strcmp(fc->strs[idx], s) == 0) return idx;
+  if (fc->nstrs >= MAX_STRS || fc->str_bytes + n + 1 > MAX_STR_BYTES) return UINT32_MAX;
   if (VEC_RESERVE(fc->strs, fc->capstrs, fc->nstrs + 1, 256)) return UINT32_MAX;
   char *copy = strdup(s);
   if (!copy) return UINT32_MAX;
   idx = (uint32_t)fc->nstrs++;
+  fc->str_bytes += n + 1;
   fc->strs[idx] = copy;
   u64map_grow_if_full(&fc->str_index); /* strings are never dropped: ids must stay valid */
   u64map_put(&fc->str_index, h, idx);

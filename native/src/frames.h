@@ -34,6 +34,7 @@ typedef struct {
   pthread_mutex_t lock; /* frame table is read by the caller while the sampler interns */
   char **strs;
   size_t nstrs, capstrs;
+  size_t str_bytes; /* bounded: names a target keeps changing must not grow us without end */
   u64map str_index;
   frame_entry *frames;
   size_t nframes, capframes;

@@ -258,6 +258,10 @@ int layout_check(const py_layout *l, char *why, size_t n) {
       l->co_filename < 0 || l->co_name < 0 || l->co_linetable < 0 || l->co_firstlineno < 0 || l->co_code < 0 ||
       l->ob_type < 0 || l->str_length < 0 || l->bytes_size < 0)
     return bad(why, n, "a field the reader needs is missing");
+  /* Thread names read these unconditionally once the modules dict is known. */
+  if (l->is_modules >= 0 && (l->tp_name < 0 || l->tp_flags < 0 || l->tp_basicsize < 0 || l->tp_dictoffset < 0 ||
+                             l->mod_dict < 0 || l->long_digit < 0 || (l->int_kind != INT_PY2 && l->long_size < 0)))
+    return bad(why, n, "thread-name fields missing");
   if (l->frame_kind == FRAME_INTERP && l->f_owner < 0)
     return bad(why, n, "interpreter frames need an owner field");
   if (l->string_kind == STR_UNICODE && l->str_state < 0)

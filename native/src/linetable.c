@@ -72,7 +72,9 @@ static int locations_line(const uint8_t *t, size_t len, int first, int64_t addr)
     } else {                    /* 15: no location */
       has_line = 0;
     }
+    if (delta > INT32_MAX || delta < -(int64_t)INT32_MAX) return -1;
     line += delta;
+    if (line > INT32_MAX || line < -(int64_t)INT32_MAX) return -1;
     int64_t start = end;
     end += units * 2;
     if (start <= addr && addr < end) return has_line ? (int)line : -1;

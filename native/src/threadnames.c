@@ -57,7 +57,7 @@ static void items_free(items *it) {
  * Entries of a 3.6+ PyDictKeysObject. values: the split values array
  * (entry i's value is values[i]) or 0 for a combined table; vcap bounds it.
  */
-static int keys_items(memsrc *m, const py_layout *l, uint64_t keys, uint64_t values, int64_t vcap, items *out) {
+static int keys_items(memsrc *m, const py_layout *l, uint64_t keys, uint64_t values, int64_t vcap, int64_t max, items *out) {
   uint8_t h[40];
   if (mem_read(m, keys, h, sizeof h)) return -1;
   uint64_t entries;
@@ -77,7 +77,7 @@ static int keys_items(memsrc *m, const py_layout *l, uint64_t keys, uint64_t val
     int ix = size <= 0xff ? 1 : size <= 0xffff ? 2 : 4;
     entries = keys + 40 + (uint64_t)size * (uint64_t)ix;
   }
-  if (nentries < 0 || nentries > TN_MAX_DICT) return -1;
+  if (nentries < 0 || nentries > max) return -1;
   if (values && vcap >= 0 && nentries > vcap) nentries = vcap;
   if (nentries == 0) return 0;
   uint8_t *e = malloc((size_t)nentries * (size_t)esize);
@@ -95,13 +95,13 @@ out:
   return rc;
 }
 
-static int dict_items(memsrc *m, const py_layout *l, uint64_t d, items *out) {
+static int dict_items(memsrc *m, const py_layout *l, uint64_t d, int64_t max, items *out) {
   if (l->dict_kind == DICT_27) { /* ma_mask at 32, ma_table at 40 */
     uint8_t h[48];
     if (mem_read(m, d, h, sizeof h)) return -1;
     int64_t mask = (int64_t)ld_u64(h + 32);
     uint64_t table = ld_u64(h + 40);
-    if (mask < 0 || mask + 1 > TN_MAX_DICT || ((mask + 1) & mask)) return -1;
+    if (mask < 0 || mask + 1 > max || ((mask + 1) & mask)) return -1;
     size_t bytes = (size_t)(mask + 1) * 24;
     uint8_t *e = malloc(bytes);
     if (!e) return -1;
@@ -120,7 +120,7 @@ static int dict_items(memsrc *m, const py_layout *l, uint64_t d, items *out) {
     if (mem_read(m, values, vh, sizeof vh)) return -1;
     vcap = vh[0];
   }
-  return keys_items(m, l, keys, values ? values + (uint64_t)l->values_header : 0, vcap, out);
+  return keys_items(m, l, keys, values ? values + (uint64_t)l->values_header : 0, vcap, max, out);
 }
 
 /* Key object k equals the ASCII string s. *known caches the matching object's address. */
@@ -137,22 +137,29 @@ static int key_is(memsrc *m, const py_layout *l, uint64_t k, const char *s, uint
 }
 
 static int find_in(memsrc *m, const py_layout *l, const items *it, const char *key, uint64_t *keyobj, uint64_t *val) {
-  /* Address match first: attribute names are interned, so most lookups need no string read. */
-  if (keyobj && *keyobj)
+  /* Attribute names are interned: once the key object is known, its address decides, with no string reads. */
+  if (keyobj && *keyobj) {
     for (int i = 0; i < it->n; i++)
       if (it->keys[i] == *keyobj) { *val = it->vals[i]; return 0; }
+    return 1;
+  }
   for (int i = 0; i < it->n; i++)
     if (key_is(m, l, it->keys[i], key, keyobj)) { *val = it->vals[i]; return 0; }
   return 1;
 }
 
-int tn_dict_get(memsrc *m, const py_layout *l, uint64_t d, const char *key, uint64_t *keyobj,
-                uint64_t *val) {
+/* dict lookup over at most max entries. */
+static int dict_get_n(memsrc *m, const py_layout *l, uint64_t d, const char *key, uint64_t *keyobj, uint64_t *val,
+                      int64_t max) {
   items it = {0};
-  int rc = dict_items(m, l, d, &it);
+  int rc = dict_items(m, l, d, max, &it);
   if (rc == 0) rc = find_in(m, l, &it, key, keyobj, val);
   items_free(&it);
   return rc;
+}
+
+int tn_dict_get(memsrc *m, const py_layout *l, uint64_t d, const char *key, uint64_t *keyobj, uint64_t *val) {
+  return dict_get_n(m, l, d, key, keyobj, val, TN_MAX_DICT);
 }
 
 static int split_get(memsrc *m, const py_layout *l, uint64_t type, uint64_t values, int64_t vcap,
@@ -160,7 +167,7 @@ static int split_get(memsrc *m, const py_layout *l, uint64_t type, uint64_t valu
   uint64_t keys;
   if (l->ht_cached_keys < 0 || mem_read_u64(m, type + (uint64_t)l->ht_cached_keys, &keys) || !keys) return -1;
   items it = {0};
-  int rc = keys_items(m, l, keys, values, vcap, &it);
+  int rc = keys_items(m, l, keys, values, vcap, TN_MAX_ATTRS, &it);
   if (rc == 0) rc = find_in(m, l, &it, key, keyobj, val);
   items_free(&it);
   return rc;
@@ -184,25 +191,27 @@ int tn_attr_get(memsrc *m, const py_layout *l, uint64_t obj, const char *key, ui
     if (mem_read(m, values, vh, sizeof vh)) return -1;
     if (vh[3]) return split_get(m, l, type, values + (uint64_t)l->values_header, vh[0], key, keyobj, val);
     if (mem_read_u64(m, managed, &p)) return -1;
-    return p ? tn_dict_get(m, l, p, key, keyobj, val) : 1;
+    return p ? dict_get_n(m, l, p, key, keyobj, val, TN_MAX_ATTRS) : 1;
   }
   if (l->attr_kind >= ATTR_MANAGED_311 && (flags & TPFLAGS_MANAGED_DICT)) {
     if (mem_read_u64(m, managed, &p)) return -1;
     /* 3.12 stores the values pointer minus one: an odd word means values, not a dict. */
     if (l->attr_kind >= ATTR_MANAGED_312 && (p & 1)) return split_get(m, l, type, p + 1, -1, key, keyobj, val);
-    if (p) return tn_dict_get(m, l, p, key, keyobj, val);
+    if (p) return dict_get_n(m, l, p, key, keyobj, val, TN_MAX_ATTRS);
     if (l->attr_kind >= ATTR_MANAGED_312) return 1;
     if (mem_read_u64(m, managed - 8, &p)) return -1; /* 3.11: values pointer before the dict pointer */
     return p ? split_get(m, l, type, p, -1, key, keyobj, val) : 1;
   }
   if (dictoffset <= 0 || dictoffset > 4096) return 1;
   if (mem_read_u64(m, obj + (uint64_t)dictoffset, &p)) return -1;
-  return p ? tn_dict_get(m, l, p, key, keyobj, val) : 1;
+  return p ? dict_get_n(m, l, p, key, keyobj, val, TN_MAX_ATTRS) : 1;
 }
 
 int tn_int_read(memsrc *m, const py_layout *l, uint64_t obj, uint64_t *out) {
   uint8_t b[LAYOUT_OBJ_MAX]; /* layout_check: long_size and three digits end within this */
-  if (mem_read(m, obj, b, (size_t)l->long_digit + (l->int_kind == INT_PY2 ? 8 : 12))) return -1;
+  int64_t need = l->long_digit + (l->int_kind == INT_PY2 ? 8 : 12);
+  if (l->int_kind != INT_PY2 && l->long_size + 8 > need) need = l->long_size + 8;
+  if (mem_read(m, obj, b, (size_t)need)) return -1;
   if (l->int_kind == INT_PY2) { /* PyIntObject: ob_ival */
     *out = ld_u64(b + l->long_digit);
     return 0;
@@ -282,18 +291,22 @@ int threadnames_read(memsrc *m, const py_layout *l, tn_cache *c, uint64_t interp
       if (rc) return -1;
     }
     items it = {0};
-    if (dict_items(m, l, c->active, &it) || !type_is(m, l, c->active, "dict")) {
+    if (dict_items(m, l, c->active, TN_MAX_DICT, &it) || !type_is(m, l, c->active, "dict")) {
       /* The dict moved or the cache is stale: look it up again once. */
       items_free(&it);
       c->active = 0;
       continue;
     }
-    int n = 0;
+    int n = 0, misses = 0;
     const char *attr = l->string_kind == STR_PY2 ? "_Thread__name" : "_name";
-    for (int i = 0; i < it.n && n < max; i++) {
+    /* Bounded work whatever the target holds: a crafted dict of many Threads with many attributes must not stall us. */
+    for (int i = 0; i < it.n && i < TN_MAX_THREADS && n < max; i++) {
       uint64_t ident, name;
       if (tn_int_read(m, l, it.keys[i], &ident)) continue;
-      if (tn_attr_get(m, l, it.vals[i], attr, &c->name_key, &name)) continue;
+      if (tn_attr_get(m, l, it.vals[i], attr, &c->name_key, &name)) {
+        if (!c->name_key && ++misses >= TN_MAX_MISSES) break;
+        continue;
+      }
       if (read_name(m, l, c, name, out[n].name, sizeof out[n].name)) continue;
       out[n++].ident = ident;
     }

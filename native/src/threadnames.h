@@ -13,6 +13,8 @@
 #define TN_NAME_MAX 1024  /* bytes of UTF-8 kept per name (longer ones are cut) */
 #define TN_MAX_THREADS 4096
 #define TN_MAX_DICT 65536 /* entries; bigger dicts are garbage or torn */
+#define TN_MAX_ATTRS 256  /* entries of a Thread's own attribute table (a real one has about 20) */
+#define TN_MAX_MISSES 8   /* Threads without a readable name before the interned "_name" is known: give up */
 
 typedef struct {
   uint64_t ident;

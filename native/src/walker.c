@@ -220,7 +220,8 @@ static void prefetch_frames(walker *w, thread_rec *threads, int n) {
   }
   uint8_t buf[LAYOUT_FRAME_MAX];
   if (fsz > sizeof buf) return;
-  for (int step = 0; active > 0 && step < w->max_depth; step++) {
+  size_t budget = WALK_MAX_TOTAL_FRAMES;
+  for (int step = 0; active > 0 && step < w->max_depth && budget > 0; step++) {
     int k = 0;
     /* Stacks mostly stay where they were: the last sample's pages come in the first call. */
     if (step == 0)
@@ -244,7 +245,8 @@ static void prefetch_frames(walker *w, thread_rec *threads, int n) {
     for (int i = 0; i < n; i++) {
       if (!cur[i]) continue;
       uint64_t next = 0;
-      if (cached_peek(w, cur[i], buf, fsz) == 0) next = ld_u64(buf + l->f_back);
+      if (budget > 0 && cached_peek(w, cur[i], buf, fsz) == 0) next = ld_u64(buf + l->f_back);
+      if (budget > 0) budget--;
       cur[i] = next;
       if (!next) active--;
     }
@@ -285,7 +287,7 @@ static int walk_frames(walker *w, uint64_t frame, size_t start, int *truncated, 
   uint64_t mark = 0; /* Brent's cycle check: a frame seen again means garbage or a torn read */
   *truncated = 0;
   while (frame) {
-    if (depth >= w->max_depth) { *truncated = 1; break; }
+    if (depth >= w->max_depth || start + (size_t)depth >= WALK_MAX_TOTAL_FRAMES) { *truncated = 1; break; }
     if (steps > 0 && (steps & (steps - 1)) == 0) mark = frame;
     else if (frame == mark) { *why = GAUGE_WHY_FRAME_LOOP; return -1; }
     steps++;
@@ -449,6 +451,7 @@ static int resolve_frames(walker *w, thread_rec *threads, int nthreads) {
       int64_t addr = rf->addr;
       if (l->frame_kind == FRAME_INTERP) {
         uint64_t base = rf->code + (uint64_t)l->co_code;
+        if (rf->tlbc < 0 || rf->tlbc > 0xffff) { thread_failed(th, GAUGE_WHY_BYTECODE_COPY); break; }
         if (rf->tlbc != 0) {
           uint32_t pi;
           base = bases && u64map_get(&w->tlbc_pairs, tlbc_key(rf->code, rf->tlbc), &pi) ? bases[pi] : 0;
@@ -602,7 +605,18 @@ done:
     th->depth = depth;
     rawpos += (size_t)depth;
   }
-  if (resolve_frames(w, threads, nthreads)) { rflags |= GAUGE_REC_ERROR; rwhy = GAUGE_WHY_NO_MEMORY; }
+  if (resolve_frames(w, threads, nthreads)) {
+    /* Raw frames still hold code addresses, not ids: drop them all rather than name the wrong functions. */
+    rflags |= GAUGE_REC_ERROR;
+    rwhy = GAUGE_WHY_NO_MEMORY;
+    for (int t = 0; t < nthreads; t++) { thread_failed(&threads[t], GAUGE_WHY_NO_MEMORY); threads[t].depth = 0; }
+  }
+  /* A burst of deep stacks must not pin its memory for the session. */
+  if (w->rawcap > 65536 && w->rawcap > 4 * rawpos) {
+    size_t keep = rawpos * 2 > 1024 ? rawpos * 2 : 1024;
+    raw_frame *r = realloc(w->raw, keep * sizeof *r);
+    if (r) { w->raw = r; w->rawcap = keep; }
+  }
   fill_native_ids(w, threads, nthreads);
   w->nlast_pthreads = 0;
   for (int i = 0; i < nthreads && i < 64; i++) w->last_pthreads[w->nlast_pthreads++] = threads[i].thread_id;

@@ -13,6 +13,8 @@
 #define WALK_MAX_THREADS 4096
 #define WALK_DEFAULT_DEPTH 2048
 #define WALK_MAX_DEPTH 65536
+/* Frames of one sample, all threads: bounds time and memory when many threads share one long chain. */
+#define WALK_MAX_TOTAL_FRAMES (1 << 18)
 /* The per-sample cache reads the target in blocks: a page (smaller blocks measured slower: more iovecs to pin). */
 #define BLOCK_BITS 12
 #define BLOCK_SIZE (1 << BLOCK_BITS)
