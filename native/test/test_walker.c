@@ -100,6 +100,9 @@ typedef struct {
   const do_build *b;   /* 3.13+: the build whose _Py_DebugOffsets sits at the root */
   int gil_on;          /* free-threaded with the GIL turned on (PYTHON_GIL=1) */
   int seed_mode;
+  int npatch;          /* fields of the block to corrupt after writing it */
+  struct { enum dfield f; uint64_t v; } patch[2];
+  int smoke;           /* only write the seed and, when the block decodes, walk it once without a crash */
 } scenario;
 
 /* The runtime root, an interpreter and its GIL; threads linked newest first. */
@@ -146,6 +149,7 @@ static world_roots make_roots(image *im, const scenario *s, const uint64_t *ts, 
   } else {
     r.root = img_alloc(im, 2048);
     if (s->b) block_write(s->b, img_at(im, r.root));
+    for (int i = 0; i < s->npatch; i++) block_set(s->b, img_at(im, r.root), s->patch[i].f, s->patch[i].v);
     img_w64(im, r.root + l->rt_interp_head, r.interp);
     if (l->gil_kind == GIL_RUNTIME) img_w64(im, r.root + l->rt_tstate_current, gil_holder);
   }
@@ -244,9 +248,24 @@ static void test_walk(const scenario *s) {
   memsrc m;
   frame_cache fc;
   walker w;
+  uint32_t out[4096];
+  if (s->smoke) {
+    uint8_t blk[DEBUG_OFFSETS_READ];
+    debug_offsets_info info;
+    scenario read = *s;
+    memsrc_init_image(&m, im.mem, im.len, im.base);
+    if (mem_read(&m, r.root, blk, sizeof blk) == 0 && /* as attach reads it */
+        debug_offsets_layout(blk, sizeof blk, &read.read, &info, 0, 0) == 0) {
+      CHECK(walker_start(&w, &fc, &m, &im, &read, &r) == 0 && walker_sample(&w, 1, out, 4096) > 0,
+            "%s: walking the image failed", tag);
+      walker_free(&w);
+      frames_free(&fc);
+    }
+    free(im.mem);
+    return;
+  }
   int wi = walker_start(&w, &fc, &m, &im, s, &r);
   CHECK(wi == 0, "%s: walker_init %d", tag, wi);
-  uint32_t out[4096];
   int n = walker_sample(&w, 1, out, 4096);
   CHECK(n > GAUGE_REC_HEADER, "%s: sample failed (%d)", tag, n);
   CHECK(out[4] == 2, "%s: %u threads, want 2", tag, out[4]);
@@ -483,13 +502,21 @@ static void test_corrupt(void) {
   /* The audit's block: owner at 130 in an 80-byte frame (the walker's frame buffer was 128 bytes). */
   FRESH(b13); block_set(b13, blk, D_FR_OWNER, 130);
   refuse("f_owner 130", blk, sizeof blk, "interpreter_frame.owner");
-  write_regress("regress-do313-f_owner130", blk, DSIZE[0]);
-  /* The same owner with a frame size claimed to match: inside every buffer, so usable (and fuzz-replayed walked). */
+  /* The same owner with a frame size claimed to match: inside every buffer, so usable, and walked safely. */
   FRESH(b13); block_set(b13, blk, D_FR_OWNER, 130); block_set(b13, blk, D_FR_SIZE, 256);
   CHECK(debug_offsets_layout(blk, sizeof blk, &l, &info, why, sizeof why) == 0 && l.f_read_size <= LAYOUT_FRAME_MAX &&
             layout_check(&l, 0, 0) == 0,
         "f_owner 130 in a 256-byte frame: refused or beyond the frame buffer");
-  write_regress("regress-do313-f_owner130-frame256", blk, DSIZE[0]);
+  /* Both kept as regression inputs: a whole 3.13.0 image under each block, replayed under ASan by npm test. */
+  scenario s = {.b = b13, .seed_mode = FUZZ_MODE_DEBUG_OFFSETS, .smoke = 1, .npatch = 1, .patch = {{D_FR_OWNER, 130}}};
+  build_truth(b13, &s.truth);
+  snprintf(s.tag, sizeof s.tag, "regress-do313-f_owner130");
+  test_walk(&s);
+  s.npatch = 2;
+  s.patch[1].f = D_FR_SIZE;
+  s.patch[1].v = 256;
+  snprintf(s.tag, sizeof s.tag, "regress-do313-f_owner130-frame256");
+  test_walk(&s);
   /* A frame claimed big enough for an owner past the walker's buffer: layout_check refuses it. */
   FRESH(b13); block_set(b13, blk, D_FR_OWNER, 300); block_set(b13, blk, D_FR_SIZE, 1024);
   refuse("f_owner 300 in a 1024-byte frame", blk, sizeof blk, "f_read_size");
