@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findPythons, pythonFor, type Python } from './helpers/pythons.js';
+import { findPythons, pythonFor, pythonsOrSkip, type Python } from './helpers/pythons.js';
 import { Receiver, checkSpeedscope, pprofCounts, repoRoot, type ReceivedSpan } from './export-helpers.js';
 
 const gaugeBin = join(repoRoot, 'bin', 'gauge');
@@ -241,9 +241,12 @@ test('record → Jaeger (OTLP), DataKit, Pyroscope and a speedscope file, all fr
   within(pyParse / (pyParse + pyRender), truth.parse_s / (truth.parse_s + truth.render_s), 0.05, 'pprof parse share');
 });
 
-test('record -o FILE.pb.gz: pprof round-trips, sample counts and shares match the fixture', { timeout: 60000 }, async () => {
-  const out = join(work, 'run.pb.gz');
-  const report = join(work, 'pprof.report.json');
+// The pprof check also on the newest interpreters (Debian's 3.14/3.15, free-threaded 3.13t/3.14t).
+const pprofPythons = [{ wanted: py.version, py, skip: undefined as string | undefined }, ...pythonsOrSkip(['3.14', '3.15', '3.13t', '3.14t'])];
+for (const { wanted, py: found, skip } of pprofPythons) test(`record -o FILE.pb.gz: pprof round-trips, sample counts and shares match the fixture (${found?.label ?? wanted})`, { timeout: 60000, skip }, async () => {
+  const py = found!;
+  const out = join(work, `run-${py.version}${py.freeThreaded ? 't' : ''}.pb.gz`);
+  const report = join(work, `pprof-${py.version}${py.freeThreaded ? 't' : ''}.report.json`);
   const run = await gauge(['record', '--rate', String(RATE), '--duration', '5', '-o', out, '--', py.exe, fixture, '0', report]).done;
   assert.equal(run.code, 0, run.stderr);
   const truth = JSON.parse(readFileSync(report, 'utf8')) as Report;
