@@ -81,6 +81,26 @@ test('garbage and out-of-range --pid values are usage errors, one line, exit 2',
   }
 });
 
+test('unknown flags are usage errors on every command: one line naming the flag, exit 2', () => {
+  for (const cmd of [['dump', '--pid', '1'], ['top', '--pid', '1'], ['record', '--pid', '1', '-o', 'x.folded']]) {
+    expectOneLine(gauge([...cmd, '--bogus-flag']), Exit.USAGE, /Unknown argument: bogus-flag \(see/, `${cmd[0]} --bogus-flag`);
+  }
+});
+
+test('shared options mean the same on top and record: --rate 0.5 is accepted by both, --rate 0 refused by both', () => {
+  const max = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
+  let pid = max - 1;
+  while (existsSync(`/proc/${pid}`)) pid--;
+  const commands = [['top', '--duration', '1'], ['record', '-o', join(tmp, 'x.folded')]];
+  // Past validation, so it fails on the (missing) process instead.
+  for (const cmd of commands) {
+    expectOneLine(gauge([...cmd, '--pid', String(pid), '--rate', '0.5']), Exit.NO_PROCESS, /no process with pid/, `${cmd[0]} --rate 0.5`);
+  }
+  const refusals = commands.map((cmd) => gauge([...cmd, '--pid', String(pid), '--rate', '0']));
+  for (const [i, r] of refusals.entries()) expectOneLine(r, Exit.USAGE, /--rate must be more than 0/, `${commands[i]![0]} --rate 0`);
+  assert.equal(refusals[0]!.stderr, refusals[1]!.stderr, 'the same words from both commands');
+});
+
 test('a non-existent pid: "no process", exit 3', () => {
   const max = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
   let pid = max - 1;

@@ -146,7 +146,7 @@ test('bad input: a message and an exit code, never a stack trace', async () => {
   const cases: Array<[string[], number, RegExp]> = [
     [['top'], 2, /nothing to profile/],
     [['top', '--pid', '1', '--', 'python3'], 2, /either --pid or a command/],
-    [['top', '--pid', '99999999'], 3, /./],
+    [['top', '--pid', '99999999'], 3, /^gauge: no process with pid 99999999/],
     [['top', '--pid', String(process.pid)], 5, /not a Python process/],
     [['top', '--pid', '1', '--rate', '0'], 2, /--rate/],
     [['top', '--pid', '1', '--delay', 'x'], 2, /--delay/],

@@ -14,6 +14,8 @@ export async function main(argv: string[]): Promise<void> {
     .usage(
       '$0 <command> [options]\n\nA live, top-like sampling profiler for Python: reads stacks from outside the process.',
     )
+    // Options are read by their --kebab-case names only; no camelCase twins to name in errors.
+    .parserConfiguration({ 'camel-case-expansion': false })
     // Unknown flags and commands are usage errors: a typo must not silently change what is measured.
     .strict()
     .demandCommand(1, 'Name a command: dump, top or record.')
