@@ -17,10 +17,12 @@ fi
 core=$(ls "$here"/../src/*.c | grep -v -e api.c -e attach.c -e sampler.c -e threadstat.c)
 "$cc" -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -o "$out/fuzz_reader" "$here/fuzz_reader.c" $core -pthread
-# Seeds: the unit tests' images (every built-in row, every _Py_DebugOffsets build, broken chains).
+# Seeds: the unit tests' images (every built-in row, every _Py_DebugOffsets build, broken chains, thread names).
 mkdir -p "$out/new" "$out/seeds"
-"$cc" -std=gnu11 -O1 -o "$out/test_walker" "$here/../test/test_walker.c" $core -pthread &&
-  "$out/test_walker" --write-seeds "$out/seeds" >/dev/null || echo "fuzz: test_walker seeds not written" >&2
+for t in test_walker test_threadnames; do
+  "$cc" -std=gnu11 -O1 -o "$out/$t" "$here/../test/$t.c" $core -pthread &&
+    "$out/$t" --write-seeds "$out/seeds" >/dev/null || echo "fuzz: $t seeds not written" >&2
+done
 "$out/fuzz_reader" -max_total_time="$secs" -rss_limit_mb=1024 -timeout=5 -max_len=131072 \
   -print_final_stats=1 -artifact_prefix="$out/" "$out/new" "$here/corpus" "$out/seeds" 2>&1 | tee "$out/log" |
   grep -E '^(#[0-9]+.*(pulse|DONE)|stat::|==)' || true

@@ -252,7 +252,7 @@ static inline void build_truth(const do_build *b, py_layout *t) {
   t->dict_keys = v[D_DICT_KEYS];
   t->dict_values = v[D_DICT_VALUES];
   t->values_header = 8;
-  t->managed_dict = -24;
+  t->managed_dict = b->ft ? -8 : -24; /* MANAGED_DICT_OFFSET: no GC links before a free-threaded object */
   t->long_size = v[D_LONG_TAG];
   t->long_digit = v[D_LONG_DIGIT];
   t->mod_dict = 16 + grow;

@@ -14,7 +14,8 @@ typedef struct {
   const py_layout *l;
   uint64_t t_dict, t_str, t_module, t_int, t_thread;
   /* what nworld_build made, for tests that break it */
-  uint64_t active, mod, sys_key, interp;
+  uint64_t active, mod, sys_key, interp, threads[3];
+  uint64_t attr_keys[3]; /* attribute names, interned: one str object each, shared by every Thread */
 } nworld;
 
 static const char *const NW_NAMES[3] = {"MainThread", "worker \xc3\xa9\xe7\xba\xbf\xf0\x9f\x98\x80", "shared"};
@@ -123,7 +124,12 @@ static inline uint64_t nw_values(nworld *w, int n, const uint64_t *v, int hdr) {
 static inline uint64_t nw_thread(nworld *w, const char *name, int shared) {
   const py_layout *l = w->l;
   const char *attr = l->string_kind == STR_PY2 ? "_Thread__name" : "_name";
-  uint64_t k[3] = {nw_str(w, "_target"), nw_str(w, attr), nw_str(w, "_ident")};
+  if (!w->attr_keys[0]) {
+    w->attr_keys[0] = nw_str(w, "_target");
+    w->attr_keys[1] = nw_str(w, attr);
+    w->attr_keys[2] = nw_str(w, "_ident");
+  }
+  const uint64_t *k = w->attr_keys;
   uint64_t v[3] = {nw_str(w, "x"), nw_str(w, name), nw_str(w, "y")};
   uint64_t t = nw_obj(w, w->t_thread, 64);
   if (l->attr_kind == ATTR_DICTOFFSET || !shared) {
@@ -163,7 +169,10 @@ static inline uint64_t nworld_build(nworld *w) {
   w->t_thread = nw_type(w, "Thread", flags, l->attr_kind != ATTR_DICTOFFSET ? hdr : 32,
                         l->attr_kind != ATTR_DICTOFFSET ? -1 : 16);
   uint64_t keys[3], vals[3];
-  for (int i = 0; i < 3; i++) { keys[i] = nw_int(w, NW_IDS[i]); vals[i] = nw_thread(w, NW_NAMES[i], i == 2); }
+  for (int i = 0; i < 3; i++) {
+    keys[i] = nw_int(w, NW_IDS[i]);
+    w->threads[i] = vals[i] = nw_thread(w, NW_NAMES[i], i == 2);
+  }
   w->active = nw_dict(w, 3, keys, vals, 0);
   uint64_t mk[2] = {nw_str(w, "_limbo"), nw_str(w, "_active")}, mv[2] = {nw_dict(w, 0, 0, 0, 1), w->active};
   w->mod = nw_obj(w, w->t_module, 32);
@@ -174,5 +183,22 @@ static inline uint64_t nworld_build(nworld *w) {
   w->interp = img_alloc(&w->im, (size_t)(l->is_modules > 8192 ? l->is_modules : 8192) + 64);
   img_w64(&w->im, w->interp + (uint64_t)l->is_modules, nw_dict(w, 3, sk, sv, 1));
   return w->interp;
+}
+
+/* Save the world as a fuzz seed (image.h): a root leading to the interpreter (after `block`, the target's
+ * _Py_DebugOffsets, when given), the Thread with shared-key values as the lone object. */
+static inline void nworld_seed(nworld *w, const char *dir, const char *name, int mode, const uint8_t *block, size_t blen) {
+  if (!dir) return;
+  const py_layout *l = w->l;
+  uint64_t root;
+  if (l->root_is_interp_head) {
+    root = img_alloc(&w->im, 8);
+    img_w64(&w->im, root, w->interp);
+  } else {
+    root = img_alloc(&w->im, 2048);
+    if (block) memcpy(img_at(&w->im, root), block, blen);
+    img_w64(&w->im, root + (uint64_t)l->rt_interp_head, w->interp);
+  }
+  img_write_seed(dir, name, mode, &w->im, root, w->threads[2]);
 }
 #endif

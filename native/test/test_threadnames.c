@@ -12,9 +12,10 @@
 #include "../src/layouts.h"
 
 static int passed, failed;
+static const char *seed_dir; /* --write-seeds DIR: save each world as a fuzz seed */
 #define CHECK(c, ...) do { if (c) passed++; else { failed++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } } while (0)
 
-static void run(int major, int minor) {
+static void run(int mode, int major, int minor) {
   char tag[16];
   snprintf(tag, sizeof tag, "%d.%d", major, minor);
   const py_layout *l = layout_for(major, minor, 0);
@@ -40,6 +41,9 @@ static void run(int major, int minor) {
     }
   }
   CHECK(c.active == active, "%s: _active cached", tag);
+  char seed[32];
+  snprintf(seed, sizeof seed, "names-%s", tag);
+  nworld_seed(&w, seed_dir, seed, mode, 0, 0);
 
   /* The low-level readers on their own. */
   uint64_t val = 0, keyobj = 0;
@@ -74,9 +78,11 @@ static void run(int major, int minor) {
   free(w.im.mem);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  if (argc == 3 && !strcmp(argv[1], "--write-seeds")) seed_dir = argv[2];
+  /* in the fuzz target's mode order: 2.7, 3.6 ... 3.14 */
   int v[][2] = {{2, 7}, {3, 6}, {3, 7}, {3, 8}, {3, 9}, {3, 10}, {3, 11}, {3, 12}, {3, 13}, {3, 14}};
-  for (unsigned i = 0; i < sizeof v / sizeof v[0]; i++) run(v[i][0], v[i][1]);
+  for (unsigned i = 0; i < sizeof v / sizeof v[0]; i++) run((int)i, v[i][0], v[i][1]);
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

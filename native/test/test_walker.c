@@ -433,6 +433,11 @@ static void test_names(const scenario *s) {
       if (e[j].ident == NW_IDS[i]) found = !strcmp(e[j].name, NW_NAMES[i]);
     CHECK(found, "%s: thread %d named '%s'", tag, i, NW_NAMES[i]);
   }
+  uint8_t blk[DEBUG_OFFSETS_READ];
+  block_write(s->b, blk);
+  char seed[80];
+  snprintf(seed, sizeof seed, "names-%s", s->tag);
+  nworld_seed(&w, seed_dir, seed, s->seed_mode, blk, (size_t)DSIZE[s->b->table - 13]);
   free(e);
   free(w.im.mem);
 }
