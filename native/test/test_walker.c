@@ -331,12 +331,12 @@ static void test_walk(const scenario *s) {
  * One thread per way a chain breaks; each must fail with its own reason and
  * leave the others intact. Then the depth cap on a good thread.
  */
-enum { R_GOOD, R_LOOP, R_FRAME, R_CODE, R_OWNER, R_INSTR, R_COPY, R_COUNT };
+enum { R_GOOD, R_LOOP, R_FRAME, R_CODE, R_OWNER, R_INSTR, R_COPY, R_CFRAME, R_COUNT };
 static const char *const R_NAMES[R_COUNT] = {"good", "loop", "unreadable frame", "unreadable code", "unknown owner",
-                                             "bad instruction", "bytecode copy"};
+                                             "bad instruction", "bytecode copy", "unreadable cframe"};
 static const uint32_t R_WHY[R_COUNT] = {GAUGE_WHY_NONE, GAUGE_WHY_FRAME_LOOP, GAUGE_WHY_FRAME_UNREADABLE,
                                         GAUGE_WHY_CODE_UNREADABLE, GAUGE_WHY_UNKNOWN_OWNER, GAUGE_WHY_BAD_INSTRUCTION,
-                                        GAUGE_WHY_BYTECODE_COPY};
+                                        GAUGE_WHY_BYTECODE_COPY, GAUGE_WHY_CFRAME};
 
 static void test_reasons(const scenario *s) {
   const py_layout *l = &s->truth;
@@ -353,6 +353,7 @@ static void test_reasons(const scenario *s) {
   int kinds[R_COUNT], nk = 0;
   kinds[nk++] = R_GOOD; kinds[nk++] = R_LOOP; kinds[nk++] = R_FRAME; kinds[nk++] = R_CODE;
   if (interp_frames) { kinds[nk++] = R_OWNER; kinds[nk++] = R_INSTR; }
+  if (l->ts_cframe >= 0) kinds[nk++] = R_CFRAME;
   if (l->co_tlbc >= 0) {
     kinds[nk++] = R_COPY;
     uint64_t arr = img_alloc(&im, 16); /* one copy only: index 5 is out of range */
@@ -376,6 +377,7 @@ static void test_reasons(const scenario *s) {
     if (kinds[i] == R_INSTR) img_w64(&im, inner + l->f_lasti, 16);
     img_w64(&im, ts[i] + l->ts_thread_id, 0x8000 + (uint64_t)kinds[i]);
     set_frame(&im, l, ts[i], inner);
+    if (kinds[i] == R_CFRAME) img_w64(&im, ts[i] + l->ts_cframe, im.base + im.len + 0x10000);
   }
   world_roots r = make_roots(&im, s, ts, nk, ts[0]);
   char seed[80];
@@ -409,6 +411,18 @@ static void test_reasons(const scenario *s) {
   CHECK(n > 0 && (th[3] & GAUGE_TH_TRUNCATED) && !(th[3] & GAUGE_TH_ERROR) && why_of(th) == GAUGE_WHY_DEPTH_CAP &&
             th[7] == 2 && !strcmp(name, "inner"),
         "%s: depth cap: flags %#x why %u depth %u leaf '%s'", tag, th[3] & 0xff, why_of(th), th[7], name);
+  w.max_depth = WALK_DEFAULT_DEPTH;
+  /* Record-level reasons: a thread list that runs into unmapped memory keeps the threads read so far ... */
+  img_w64(&im, ts[nk - 1] + l->ts_next, im.base + im.len + 0x10000);
+  n = walker_sample(&w, 3, out, 4096);
+  CHECK(n > 0 && (out[5] & GAUGE_REC_ERROR) && (out[5] >> 8) == GAUGE_WHY_THREAD_LIST && (int)out[4] == nk,
+        "%s: broken thread list: flags %#x, %u threads", tag, out[5], out[4]);
+  img_w64(&im, ts[nk - 1] + l->ts_next, 0);
+  /* ... and an interpreter list that loops says so. */
+  img_w64(&im, r.interp + l->is_next, r.interp);
+  n = walker_sample(&w, 4, out, 4096);
+  CHECK(n > 0 && (out[5] & GAUGE_REC_ERROR) && (out[5] >> 8) == GAUGE_WHY_INTERP_LIST && (int)out[4] == nk,
+        "%s: looping interpreter list: flags %#x, %u threads", tag, out[5], out[4]);
   walker_free(&w);
   frames_free(&fc);
   free(im.mem);
