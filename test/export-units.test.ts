@@ -4,7 +4,7 @@
  * checked with real parsers (speedscope's published schema from the
  * speedscope package, pprof-format's decoder).
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
@@ -171,7 +171,16 @@ test('spans: threads that disappear and processes that exit end their activation
   assert.equal(b.openCount, 0);
 });
 
-test('send queue: bounded (drops oldest), backs off on failure, resumes, accounts for every item', async () => {
+/** Runs the mocked clock forward in small steps, letting the queue's promises settle between them. */
+async function advance(t: TestContext, ms: number, stepMs = 5): Promise<void> {
+  for (let done = 0; done < ms; done += stepMs) {
+    t.mock.timers.tick(stepMs);
+    await new Promise((r) => setImmediate(r)); // setImmediate is not mocked: a real turn of the loop
+  }
+}
+
+test('send queue: bounded (drops oldest), backs off on failure, resumes, accounts for every item', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
   let fail = true;
   const delivered: number[] = [];
   let attempts = 0;
@@ -185,13 +194,14 @@ test('send queue: bounded (drops oldest), backs off on failure, resumes, account
     { maxItems: 50, batchSize: 10, minBackoffMs: 20, maxBackoffMs: 80 },
   );
   for (let i = 0; i < 200; i++) q.push([i]);
-  await new Promise((r) => setTimeout(r, 400));
-  assert.ok(q.stats.errors >= 3, `retried: ${q.stats.errors} errors`);
-  assert.ok(attempts < 15, `backoff spaces retries out: ${attempts} attempts in 400 ms`);
+  await advance(t, 400);
+  // Retries at 0, then 20, 40, 80, 80, ... ms apart, each ±25 %: 6 to 8 attempts in 400 ms.
+  assert.ok(attempts >= 6 && attempts <= 8, `backoff spaces retries out: ${attempts} attempts in 400 ms`);
+  assert.equal(q.stats.errors, attempts);
   assert.equal(q.stats.dropped, 150);
   assert.equal(q.stats.pending, 50);
   fail = false;
-  await new Promise((r) => setTimeout(r, 300));
+  await advance(t, 300);
   assert.deepEqual(delivered, Array.from({ length: 50 }, (_, i) => 150 + i), 'the newest 50, in order');
   assert.equal(q.stats.sent, 50);
   q.push([1000, 1001]);
@@ -200,12 +210,23 @@ test('send queue: bounded (drops oldest), backs off on failure, resumes, account
   assert.equal(q.stats.pending, 0);
 });
 
-test('send queue: close() stops retrying a dead endpoint and counts what is left as dropped', async () => {
-  const q = new SendQueue<number>('dead', async () => Promise.reject(new Error('down')), { maxItems: 100, batchSize: 10, minBackoffMs: 10 });
+test('send queue: close() stops retrying a dead endpoint and counts what is left as dropped', { timeout: 10000 }, async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+  let attempts = 0;
+  const q = new SendQueue<number>(
+    'dead',
+    async () => {
+      attempts++;
+      throw new Error('down');
+    },
+    { maxItems: 100, batchSize: 10, minBackoffMs: 10 },
+  );
   for (let i = 0; i < 30; i++) q.push([i]);
   const t0 = Date.now();
+  // The clock does not move: close() must return without waiting out a backoff (or it never returns).
   await q.close(3000);
-  assert.ok(Date.now() - t0 < 2000, 'close does not hang on a dead endpoint');
+  assert.equal(Date.now(), t0);
+  assert.equal(attempts, 1, 'one last attempt, no retries');
   assert.equal(q.stats.dropped, 30);
   assert.equal(q.stats.sent, 0);
 });
