@@ -270,12 +270,15 @@ export function peersSection(costs: CostRow[], records: RecordRow[], mode: PeerM
       `${au.length ? s(ratios(r.reader, au), 2) : '—'} | ${au.length ? s(ratios(r.session, au), 2) : '—'} | ${ta.length ? s(ratios(r.reader, ta), 2) : '—'} | ${ta.length ? s(ratios(r.bare, ta), 2) : '—'} | ${ta.length ? s(ratios(r.session, ta), 2) : '—'} |`);
   }
   L.push('');
+  L.push('Reading the table: on free-threaded builds deep.py\'s 8 threads run in parallel and keep both cores busy, so a flat-out sampler gets a small share of a core — the session\'s ticks/s there are bounded by that share, and its once-a-second work (thread names, timers) is spread over fewer ticks, which inflates its µs/tick. ' +
+    'Tachyon on 3.15 re-reads only the frames pushed since the `last_profiled_frame` mark CPython 3.15 keeps in each thread state (published in `_Py_DebugOffsets`; its frame cache), and caches code objects; gauge reads every stack in full each sample. ' +
+    'Austin reads frame by frame (several `process_vm_readv` calls per frame), hence most of its time is system time.', '');
   if (records.length) {
     L.push(`### CPU seconds at 100 Hz (issue 13)`, '');
     L.push(`Each tool records the same deep.py process at 100 Hz for ${mode.recordSeconds} s, start-up and output file included, ${mode.recordReps} repetitions interleaved tool by tool; CPU from wait4 (bench/rusage.py). ` +
       `"Steady" = (CPU of the ${mode.recordSeconds} s run − CPU of a ${mode.recordShortSeconds} s run right after it) scaled to 10 s: the cost of sampling without start-up. ` +
       'gauge: `gauge record --pid P --rate 100 --duration D -o x.folded`; Austin: `austin -i 10ms -x D -p P -o FILE` (its normal text output to a file); Tachyon: `python3.15 -m profiling.sampling attach -a -r 100 -d D --collapsed -o FILE P`. ' +
-      'Ratios per repetition, gauge/peer.', '');
+      'Ratios per repetition, gauge/peer. gauge\'s start-up (Node and its modules) is most of its 10 s figure. Tachyon\'s loop sleeps 90 % of the time left to the next sample, again and again, and spins the last 100 µs, so at 100 Hz it spends more per sample than flat out. Austin at `-i 10ms` sleeps 10 ms after each sample, so it takes fewer than 100 full samples a second.', '');
     L.push('| CPython | tool | CPU s per 10 s run (start-up incl.) | steady CPU s per 10 s | % of a core, steady | samples in the 10 s run | gauge / this tool, 10 s run | gauge / this tool, steady |');
     L.push('|---|---|---|---|---|---|---|---|');
     for (const r of records) {
