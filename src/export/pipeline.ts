@@ -64,6 +64,7 @@ function validUrl(s: string | undefined): boolean {
     const u = new URL(withScheme(s));
     return u.protocol === 'http:' || u.protocol === 'https:';
   } catch {
+    // new URL throws on anything that is not a URL: that is the answer.
     return false;
   }
 }

@@ -28,6 +28,7 @@ function safeHome(): string {
   try {
     return homedir();
   } catch {
+    // No home directory (a service user): there is nothing to shorten to ~.
     return '';
   }
 }

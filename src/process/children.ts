@@ -12,6 +12,7 @@ function childrenOf(pid: number): number[] | undefined {
   try {
     tids = readdirSync(`/proc/${pid}/task`);
   } catch {
+    // Gone: no children to follow.
     return [];
   }
   const out: number[] = [];
@@ -45,6 +46,7 @@ function exeOf(pid: number): string {
   try {
     return readlinkSync(`/proc/${pid}/exe`);
   } catch {
+    // Gone, or not ours to read: '' never equals a real executable, so it is retried.
     return '';
   }
 }

@@ -6,6 +6,7 @@ export function commandLine(pid: number): string {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
   } catch {
+    // Gone, or hidden from us (hidepid): a label, not a fact anything depends on.
     return '';
   }
 }
@@ -15,6 +16,7 @@ export function osThreadName(pid: number, tid: number): string {
   try {
     return readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
   } catch {
+    // The thread ended since it was sampled: it has no name to show.
     return '';
   }
 }
@@ -24,6 +26,7 @@ export function taskIds(pid: number): number[] {
   try {
     return readdirSync(`/proc/${pid}/task`).map(Number).filter((n) => n > 0);
   } catch {
+    // The process is gone: it has no tasks.
     return [];
   }
 }
@@ -35,6 +38,7 @@ export function parentMap(): Map<number, number> {
   try {
     entries = readdirSync('/proc');
   } catch {
+    // No /proc at all: no process has a known parent.
     return out;
   }
   for (const e of entries) {
