@@ -46,7 +46,7 @@ function exeOf(pid: number): string {
   try {
     return readlinkSync(`/proc/${pid}/exe`);
   } catch {
-    // Gone, or not ours to read: '' never equals a real executable, so it is retried.
+    // Gone, or not ours to read: '' stands for an unknown executable (a later exec makes it differ).
     return '';
   }
 }
