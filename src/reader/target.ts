@@ -49,7 +49,7 @@ export class Target {
   private closed = false;
   private readonly nameBuf = Buffer.alloc(64 * 1024);
   private readonly lines = new Int32Array(2);
-  /** Thread names by Python thread id, filled by whoever knows them (see threads/names.ts). */
+  /** Thread names by Python thread id, filled by whoever knows them (ThreadNamer in process/thread-names.ts, during sampling). */
   threadNames = new Map<bigint, string>();
 
   private constructor(
