@@ -94,7 +94,9 @@ export class Load {
     const dir = join(packageRoot(), 'bench', 'loads');
     this.proc = spawn(python, ['-u', join(dir, script), ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
-    this.proc.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-2000); });
+    this.proc.stderr!.on('data', (d: Buffer) => {
+      err = (err + d.toString()).slice(-2000);
+    });
     this.ready = new Promise((resolve, reject) => {
       const rl = createInterface({ input: this.proc.stdout! });
       rl.on('line', (line) => {

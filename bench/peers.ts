@@ -26,7 +26,8 @@ export function findAustin(): Found<Austin> {
   const candidates: string[] = [];
   if (process.env.GAUGE_AUSTIN) candidates.push(process.env.GAUGE_AUSTIN);
   for (const dir of (process.env.PATH ?? '').split(delimiter)) if (dir) candidates.push(join(dir, 'austin'));
-  const peers = process.env.GAUGE_PEERS ?? (process.env.HOME ? join(process.env.HOME, '.cache', 'gauge-peers') : undefined);
+  const peers =
+    process.env.GAUGE_PEERS ?? (process.env.HOME ? join(process.env.HOME, '.cache', 'gauge-peers') : undefined);
   if (peers) candidates.push(join(peers, 'bin', 'austin'));
   for (const exe of candidates) {
     if (!existsSync(exe)) continue;
@@ -45,9 +46,19 @@ export function findAustin(): Found<Austin> {
 
 /** Tachyon for a target: the target's own interpreter when it ships `profiling.sampling` (3.15+). */
 export function findTachyon(target: Python): Found<Python> {
-  if (target.mm[0] < 3 || (target.mm[0] === 3 && target.mm[1] < 15)) return { ok: false, why: `Tachyon reads only its own minor version; ${target.version} has none` };
-  const r = spawnSync(target.exe, ['-m', 'profiling.sampling', 'attach', '--help'], { encoding: 'utf8', timeout: 30000, env: tachyonEnv(undefined) });
-  return r.status === 0 ? { ok: true, value: target } : { ok: false, why: `${target.exe} -m profiling.sampling fails: ${(r.stderr ?? '').trim().split('\n').pop() ?? ''}` };
+  if (target.mm[0] < 3 || (target.mm[0] === 3 && target.mm[1] < 15))
+    return { ok: false, why: `Tachyon reads only its own minor version; ${target.version} has none` };
+  const r = spawnSync(target.exe, ['-m', 'profiling.sampling', 'attach', '--help'], {
+    encoding: 'utf8',
+    timeout: 30000,
+    env: tachyonEnv(undefined),
+  });
+  return r.status === 0
+    ? { ok: true, value: target }
+    : {
+        ok: false,
+        why: `${target.exe} -m profiling.sampling fails: ${(r.stderr ?? '').trim().split('\n').pop() ?? ''}`,
+      };
 }
 
 /**
@@ -72,15 +83,27 @@ export interface Usage {
 }
 
 /** Run a command to completion under bench/rusage.py (run by `runner`) and return its CPU time and output. */
-export async function measured(runner: Python, cmd: string[], env?: NodeJS.ProcessEnv, timeoutMs = 120000): Promise<Usage> {
+export async function measured(
+  runner: Python,
+  cmd: string[],
+  env?: NodeJS.ProcessEnv,
+  timeoutMs = 120000,
+): Promise<Usage> {
   const dir = mkdtempSync(join(tmpdir(), 'gauge-peer-'));
   const outFile = join(dir, 'out.txt');
   try {
-    const p = spawn(runner.exe, [join(packageRoot(), 'bench', 'rusage.py'), outFile, ...cmd], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const p = spawn(runner.exe, [join(packageRoot(), 'bench', 'rusage.py'), outFile, ...cmd], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+    });
     let out = '';
     let err = '';
-    p.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-    p.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-2000); });
+    p.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    p.stderr!.on('data', (d: Buffer) => {
+      err = (err + d.toString()).slice(-2000);
+    });
     const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
     const code = await new Promise<number | null>((r) => p.on('exit', r));
     clearTimeout(timer);
@@ -88,7 +111,11 @@ export async function measured(runner: Python, cmd: string[], env?: NodeJS.Proce
     if (code !== 0 || !line.startsWith('{')) throw new Error(`rusage.py ${cmd[0]} failed (${code}): ${err.trim()}`);
     const j = JSON.parse(line) as { utime: number; stime: number; wall: number; status: number };
     let output = '';
-    try { output = stripAnsi(readFileSync(outFile, 'utf8')); } catch { /* no output */ }
+    try {
+      output = stripAnsi(readFileSync(outFile, 'utf8'));
+    } catch {
+      /* no output */
+    }
     return { cpu: j.utime + j.stime, wall: j.wall, status: j.status, output };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -97,17 +124,29 @@ export async function measured(runner: Python, cmd: string[], env?: NodeJS.Proce
 
 const ESC = String.fromCharCode(27);
 /** Austin colours its statistics. */
-const stripAnsi = (s: string) => s.split(ESC).map((part, i) => (i ? part.replace(/^\[[0-9;]*m/, '') : part)).join('');
+const stripAnsi = (s: string) =>
+  s
+    .split(ESC)
+    .map((part, i) => (i ? part.replace(/^\[[0-9;]*m/, '') : part))
+    .join('');
 
 /** Last non-empty line of a peer's output, for a one-line reason. */
 export function lastLine(s: string): string {
-  const ls = s.split('\n').map((l) => l.trim()).filter(Boolean);
+  const ls = s
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return ls[ls.length - 1] ?? '';
 }
 
 /** Austin's own words on why it stopped: the first sentence after its banner. */
 export function austinWhy(output: string): string {
-  const text = output.split('\n').filter((l) => /[a-z]{3}/i.test(l) && !/[_|\\]{3}/.test(l)).join(' ').replace(/\s+/g, ' ').replace(/^[^A-Za-z]+/, '');
+  const text = output
+    .split('\n')
+    .filter((l) => /[a-z]{3}/i.test(l) && !/[_|\\]{3}/.test(l))
+    .join(' ')
+    .replace(/\s+/g, ' ')
+    .replace(/^[^A-Za-z]+/, '');
   return /^[^.!]*[.!]?/.exec(text)?.[0].trim() || lastLine(output);
 }
 
@@ -126,8 +165,30 @@ export function tachyonCounts(output: string): { samples: number; errorPct: numb
 }
 
 /** The command lines, in one place. */
-export const austinCmd = (a: Austin, pid: number, interval: string, seconds: number, out: string) =>
-  [a.exe, '-i', interval, '-x', String(seconds), '-p', String(pid), '-o', out];
+export const austinCmd = (a: Austin, pid: number, interval: string, seconds: number, out: string) => [
+  a.exe,
+  '-i',
+  interval,
+  '-x',
+  String(seconds),
+  '-p',
+  String(pid),
+  '-o',
+  out,
+];
 
-export const tachyonCmd = (t: Python, pid: number, rate: string, seconds: number, out: string) =>
-  [t.exe, '-m', 'profiling.sampling', 'attach', '-a', '-r', rate, '-d', String(seconds), '--collapsed', '-o', out, String(pid)];
+export const tachyonCmd = (t: Python, pid: number, rate: string, seconds: number, out: string) => [
+  t.exe,
+  '-m',
+  'profiling.sampling',
+  'attach',
+  '-a',
+  '-r',
+  rate,
+  '-d',
+  String(seconds),
+  '--collapsed',
+  '-o',
+  out,
+  String(pid),
+];

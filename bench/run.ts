@@ -15,7 +15,20 @@ import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findPythons, pythonFor, sharedPythonsDir, type Python } from '../test/helpers/pythons.js';
-import { loadavg, measureCosts, measureRecord, PEERS_FULL, PEERS_QUICK, peersSection, recordTools, spliceSection, type CostRow, type Peers, type PeerMode, type RecordRow } from './compare.js';
+import {
+  loadavg,
+  measureCosts,
+  measureRecord,
+  PEERS_FULL,
+  PEERS_QUICK,
+  peersSection,
+  recordTools,
+  spliceSection,
+  type CostRow,
+  type Peers,
+  type PeerMode,
+  type RecordRow,
+} from './compare.js';
 import { findAustin, findTachyon } from './peers.js';
 import { recordShape, runHeadless, timeSnapshots } from './snapshots.js';
 import { SamplingSession } from '../src/sampling/session.js';
@@ -39,9 +52,31 @@ interface Mode {
   only?: (minor: number, load: string) => boolean;
 }
 
-const FULL: Mode = { name: 'full', snapRuns: 5, snapCount: 300, cpuSeconds: 1.5, cpuRuns: 3, cliSeconds: 1, rampSeconds: 0.5, rampRuns: 3, abPairs: 3, abSeconds: 1.5, memMinutes: 10 };
+const FULL: Mode = {
+  name: 'full',
+  snapRuns: 5,
+  snapCount: 300,
+  cpuSeconds: 1.5,
+  cpuRuns: 3,
+  cliSeconds: 1,
+  rampSeconds: 0.5,
+  rampRuns: 3,
+  abPairs: 3,
+  abSeconds: 1.5,
+  memMinutes: 10,
+};
 const QUICK: Mode = {
-  name: 'quick', snapRuns: 3, snapCount: 150, cpuSeconds: 0.8, cpuRuns: 3, cliSeconds: 0.6, rampSeconds: 0.3, rampRuns: 3, abPairs: 3, abSeconds: 0.8, memMinutes: 1.5,
+  name: 'quick',
+  snapRuns: 3,
+  snapCount: 150,
+  cpuSeconds: 0.8,
+  cpuRuns: 3,
+  cliSeconds: 0.6,
+  rampSeconds: 0.3,
+  rampRuns: 3,
+  abPairs: 3,
+  abSeconds: 0.8,
+  memMinutes: 1.5,
   only: (minor, load) => load === 'deep' || minor === 12,
 };
 
@@ -89,7 +124,14 @@ interface ComboResult {
   error?: string;
 }
 
-interface Opts { mode: Mode; pythons?: string[]; loads?: string[]; out: string; readerOnly: boolean; peersOnly: boolean }
+interface Opts {
+  mode: Mode;
+  pythons?: string[];
+  loads?: string[];
+  out: string;
+  readerOnly: boolean;
+  peersOnly: boolean;
+}
 
 function parseArgs(argv: string[]): Opts {
   let mode = FULL;
@@ -107,7 +149,9 @@ function parseArgs(argv: string[]): Opts {
     else if (a === '--reader-only') readerOnly = true;
     else if (a === '--peers') peersOnly = true;
     else {
-      process.stderr.write(`bench: unknown option ${a}\nusage: node dist/bench/run.js [--quick] [--pythons 3.8,3.12] [--loads deep,web,idle] [--out FILE] [--reader-only] [--peers]\n`);
+      process.stderr.write(
+        `bench: unknown option ${a}\nusage: node dist/bench/run.js [--quick] [--pythons 3.8,3.12] [--loads deep,web,idle] [--out FILE] [--reader-only] [--peers]\n`,
+      );
       process.exit(2);
     }
   }
@@ -124,11 +168,19 @@ function straceAvailable(): boolean {
 async function straceCount(work: () => void): Promise<Map<string, number> | undefined> {
   const dir = mkdtempSync(join(tmpdir(), 'gauge-bench-'));
   const file = join(dir, 'strace.txt');
-  const st = spawn('strace', ['-c', '-f', '-p', String(process.pid), '-o', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const st = spawn('strace', ['-c', '-f', '-p', String(process.pid), '-o', file], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let attached = false;
-  st.stderr!.on('data', (d: Buffer) => { if (/attached/.test(d.toString())) attached = true; });
+  st.stderr!.on('data', (d: Buffer) => {
+    if (/attached/.test(d.toString())) attached = true;
+  });
   for (let i = 0; i < 50 && !attached && st.exitCode === null; i++) await sleep(50);
-  if (!attached) { st.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); return undefined; }
+  if (!attached) {
+    st.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    return undefined;
+  }
   await sleep(200);
   work();
   const done = new Promise((r) => st.on('exit', r));
@@ -148,7 +200,19 @@ async function straceCount(work: () => void): Promise<Map<string, number> | unde
 }
 
 // Node's own idle threads and event loop, not the reader.
-const NODE_NOISE = new Set(['futex', 'epoll_wait', 'epoll_pwait', 'epoll_pwait2', 'restart_syscall', 'rt_sigreturn', 'write', 'madvise', 'mprotect', 'munmap', 'mmap']);
+const NODE_NOISE = new Set([
+  'futex',
+  'epoll_wait',
+  'epoll_pwait',
+  'epoll_pwait2',
+  'restart_syscall',
+  'rt_sigreturn',
+  'write',
+  'madvise',
+  'mprotect',
+  'munmap',
+  'mmap',
+]);
 
 async function measureSnapshots(pid: number, mode: Mode, useStrace: boolean): Promise<SnapResult> {
   const bare = await timeSnapshots(pid, mode.snapRuns, mode.snapCount, false);
@@ -156,10 +220,20 @@ async function measureSnapshots(pid: number, mode: Mode, useStrace: boolean): Pr
   const { t, snap, buf, med, p99, cpu, vmReads } = await timeSnapshots(pid, mode.snapRuns, mode.snapCount, true);
   try {
     const shape = recordShape(buf);
-    const res: SnapResult = { ...shape, medUs: med, p99Us: p99, cpuUs: cpu, bareMedUs: bare.med, bareCpuUs: bare.cpu, vmReadsPerSample: vmReads };
+    const res: SnapResult = {
+      ...shape,
+      medUs: med,
+      p99Us: p99,
+      cpuUs: cpu,
+      bareMedUs: bare.med,
+      bareCpuUs: bare.cpu,
+      vmReadsPerSample: vmReads,
+    };
     if (useStrace) {
       const n = mode.snapCount;
-      const counts = await straceCount(() => { for (let i = 0; i < n; i++) snap(); });
+      const counts = await straceCount(() => {
+        for (let i = 0; i < n; i++) snap();
+      });
       if (counts) {
         let all = 0;
         const others: string[] = [];
@@ -214,8 +288,29 @@ function cliTools(): Map<string, (pid: number, rate: number, dir: string) => str
     return r.status === 0 && r.stdout.includes(opt);
   };
   const tools = new Map<string, (pid: number, rate: number, dir: string) => string[]>();
-  if (has('record', '--output')) tools.set('record', (pid, rate, dir) => [bin, 'record', '--pid', String(pid), '--rate', String(rate), '-o', join(dir, 'out.folded')]);
-  if (has('top', '--batch')) tools.set('top', (pid, rate) => [bin, 'top', '--pid', String(pid), '--rate', String(rate), '--batch', '--delay', '1']);
+  if (has('record', '--output'))
+    tools.set('record', (pid, rate, dir) => [
+      bin,
+      'record',
+      '--pid',
+      String(pid),
+      '--rate',
+      String(rate),
+      '-o',
+      join(dir, 'out.folded'),
+    ]);
+  if (has('top', '--batch'))
+    tools.set('top', (pid, rate) => [
+      bin,
+      'top',
+      '--pid',
+      String(pid),
+      '--rate',
+      String(rate),
+      '--batch',
+      '--delay',
+      '1',
+    ]);
   return tools;
 }
 
@@ -223,7 +318,9 @@ function cliTools(): Map<string, (pid: number, rate: number, dir: string) => str
 async function measureCli(args: string[], windows: number, seconds: number): Promise<number[]> {
   const p = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CI: 'true' } });
   let err = '';
-  p.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-500); });
+  p.stderr!.on('data', (d: Buffer) => {
+    err = (err + d.toString()).slice(-500);
+  });
   const out: number[] = [];
   try {
     await sleep(1200);
@@ -244,13 +341,22 @@ async function measureCli(args: string[], windows: number, seconds: number): Pro
   return out;
 }
 
-async function benchCombo(py: Python, spec: LoadSpec, mode: Mode, useStrace: boolean, tools: ReturnType<typeof cliTools>, readerOnly = false): Promise<ComboResult> {
+async function benchCombo(
+  py: Python,
+  spec: LoadSpec,
+  mode: Mode,
+  useStrace: boolean,
+  tools: ReturnType<typeof cliTools>,
+  readerOnly = false,
+): Promise<ComboResult> {
   const res: ComboResult = { py, load: spec, cpu: new Map(), cli: new Map() };
   const load = new Load(py.exe, spec.script, spec.args);
   try {
     await load.start();
     res.snap = await measureSnapshots(load.pid, mode, useStrace);
-    log(`  reader ${fmt(res.snap.medUs)} µs/sample (p99 ${fmt(res.snap.p99Us)}, cpu ${fmt(res.snap.cpuUs)}, bare ${fmt(res.snap.bareMedUs)} / cpu ${fmt(res.snap.bareCpuUs)}), ${res.snap.threads} threads, ${res.snap.frames} frames, ${res.snap.vmReadsPerSample.toFixed(1)} vm reads, ${res.snap.stracePerSample?.all.toFixed(1)} syscalls`);
+    log(
+      `  reader ${fmt(res.snap.medUs)} µs/sample (p99 ${fmt(res.snap.p99Us)}, cpu ${fmt(res.snap.cpuUs)}, bare ${fmt(res.snap.bareMedUs)} / cpu ${fmt(res.snap.bareCpuUs)}), ${res.snap.threads} threads, ${res.snap.frames} frames, ${res.snap.vmReadsPerSample.toFixed(1)} vm reads, ${res.snap.stracePerSample?.all.toFixed(1)} syscalls`,
+    );
     if (readerOnly) return res;
     for (const w of runHeadless(load.pid, [100, 1000], mode.cpuSeconds, mode.cpuRuns)) {
       if (!res.cpu.has(w.rate)) res.cpu.set(w.rate, []);
@@ -260,7 +366,12 @@ async function benchCombo(py: Python, spec: LoadSpec, mode: Mode, useStrace: boo
     log(`  headless 100 Hz ${fmt(spread(c100.map((w) => w.cpuPct)), 2)}% of a core`);
     let best: { rate: number; achieved: Spread; lastFailed?: number } | undefined;
     for (const rate of RAMP) {
-      const ws = rate === 100 ? c100 : rate === 1000 ? res.cpu.get(1000)! : runHeadless(load.pid, [rate], mode.rampSeconds, mode.rampRuns, 300);
+      const ws =
+        rate === 100
+          ? c100
+          : rate === 1000
+            ? res.cpu.get(1000)!
+            : runHeadless(load.pid, [rate], mode.rampSeconds, mode.rampRuns, 300);
       if (!sustained(ws, rate)) {
         if (best) best.lastFailed = rate;
         break;
@@ -299,11 +410,27 @@ function startMemoryRun(py: Python, minutes: number) {
   const done = (async () => {
     await load.start();
     const exe = join(packageRoot(), 'dist', 'bench', 'headless.js');
-    child = spawn(process.execPath, [exe, JSON.stringify({ pid: load.pid, rates: [100], seconds: minutes * 60, runs: 1, rssEvery: Math.max(5, minutes * 6), warmupMs: 0 })], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    child = spawn(
+      process.execPath,
+      [
+        exe,
+        JSON.stringify({
+          pid: load.pid,
+          rates: [100],
+          seconds: minutes * 60,
+          runs: 1,
+          rssEvery: Math.max(5, minutes * 6),
+          warmupMs: 0,
+        }),
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let buf = '';
-    child.stdout!.on('data', (d: Buffer) => { buf += d.toString(); });
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+    });
     await new Promise((r) => child!.on('exit', r));
     for (const l of buf.split('\n').filter(Boolean)) {
       const j = JSON.parse(l) as { rssAt?: number; rssMiB: number; seconds?: number };
@@ -311,65 +438,202 @@ function startMemoryRun(py: Python, minutes: number) {
     }
     return samples;
   })().finally(() => load.stop());
-  return { done, stop: () => { child?.kill('SIGKILL'); load.stop(); } };
+  return {
+    done,
+    stop: () => {
+      child?.kill('SIGKILL');
+      load.stop();
+    },
+  };
 }
 
 function mdTable(head: string[], rows: string[][]): string {
-  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  return [
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
 }
 
-function report(mode: Mode, results: ComboResult[], mem: Array<{ at: number; rss: number }>, memPy: Python | undefined, strace: boolean, tools: string[], started: Date, extra: string): string {
+function report(
+  mode: Mode,
+  results: ComboResult[],
+  mem: Array<{ at: number; rss: number }>,
+  memPy: Python | undefined,
+  strace: boolean,
+  tools: string[],
+  started: Date,
+  extra: string,
+): string {
   const name = (r: ComboResult) => `${r.py.version}${r.py.freeThreaded ? 't' : ''} | ${r.load.key}`;
-  const pct = (ws: Window[] | undefined, f: (w: Window) => number, d = 2) => (ws?.length ? fmt(spread(ws.map(f)), d) : 'n/a');
+  const pct = (ws: Window[] | undefined, f: (w: Window) => number, d = 2) =>
+    ws?.length ? fmt(spread(ws.map(f)), d) : 'n/a';
   const lines: string[] = [];
   lines.push('# gauge benchmark results', '');
-  lines.push(`Generated by \`npm run bench${mode === QUICK ? ' -- --quick' : ''}\` (${mode.name} mode) on ${started.toISOString()}: ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, Linux ${release()}, Node ${process.version}.`);
-  lines.push('Each figure is the median over runs, with min–max in parentheses. Loads are in `bench/loads/` (deep: 8 threads × 50 frames busy in short leaf calls; web: 16 workers handling short requests, some waiting on I/O; idle: 200 parked threads and one lightly busy).', '');
+  lines.push(
+    `Generated by \`npm run bench${mode === QUICK ? ' -- --quick' : ''}\` (${mode.name} mode) on ${started.toISOString()}: ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, Linux ${release()}, Node ${process.version}.`,
+  );
+  lines.push(
+    'Each figure is the median over runs, with min–max in parentheses. Loads are in `bench/loads/` (deep: 8 threads × 50 frames busy in short leaf calls; web: 16 workers handling short requests, some waiting on I/O; idle: 200 parked threads and one lightly busy).',
+    '',
+  );
   lines.push('## Reader cost per full sample', '');
-  lines.push(`\`gauge_snapshot\` timed from JavaScript back to back (${mode.snapRuns} runs × ${mode.snapCount} samples, thread CPU/state reading on as in sampling); the median and p99 are per run. "CPU µs" is this process's user+system time per sample (robust when the machine is busy: wall time includes waiting for a core). "Stacks only" is the same reader without the per-thread CPU time and state from /proc. process_vm_readv calls counted by the reader; all system calls per sample by ${strace ? '`strace -c -f` on the benchmark process (Node\'s own futex/epoll noise excluded)' : 'strace — not installed, so n/a'}.`, '');
-  lines.push(mdTable(['CPython', 'load', 'threads', 'frames', 'µs/sample median', 'µs/sample p99', 'CPU µs/sample', 'stacks only: µs median', 'stacks only: CPU µs', 'process_vm_readv /sample', 'all syscalls /sample', 'of which pread (/proc)'],
-    results.map((r) => [name(r), String(r.snap?.threads ?? 'n/a'), String(r.snap?.frames ?? 'n/a'), fmt(r.snap?.medUs), fmt(r.snap?.p99Us), fmt(r.snap?.cpuUs), fmt(r.snap?.bareMedUs), fmt(r.snap?.bareCpuUs),
-      r.snap ? r.snap.vmReadsPerSample.toFixed(1) : 'n/a', r.snap?.stracePerSample ? r.snap.stracePerSample.all.toFixed(1) + (r.snap.stracePerSample.other ? ` (${r.snap.stracePerSample.other})` : '') : 'n/a',
-      r.snap?.stracePerSample ? r.snap.stracePerSample.pread.toFixed(1) : 'n/a'])));
+  lines.push(
+    `\`gauge_snapshot\` timed from JavaScript back to back (${mode.snapRuns} runs × ${mode.snapCount} samples, thread CPU/state reading on as in sampling); the median and p99 are per run. "CPU µs" is this process's user+system time per sample (robust when the machine is busy: wall time includes waiting for a core). "Stacks only" is the same reader without the per-thread CPU time and state from /proc. process_vm_readv calls counted by the reader; all system calls per sample by ${strace ? "`strace -c -f` on the benchmark process (Node's own futex/epoll noise excluded)" : 'strace — not installed, so n/a'}.`,
+    '',
+  );
+  lines.push(
+    mdTable(
+      [
+        'CPython',
+        'load',
+        'threads',
+        'frames',
+        'µs/sample median',
+        'µs/sample p99',
+        'CPU µs/sample',
+        'stacks only: µs median',
+        'stacks only: CPU µs',
+        'process_vm_readv /sample',
+        'all syscalls /sample',
+        'of which pread (/proc)',
+      ],
+      results.map((r) => [
+        name(r),
+        String(r.snap?.threads ?? 'n/a'),
+        String(r.snap?.frames ?? 'n/a'),
+        fmt(r.snap?.medUs),
+        fmt(r.snap?.p99Us),
+        fmt(r.snap?.cpuUs),
+        fmt(r.snap?.bareMedUs),
+        fmt(r.snap?.bareCpuUs),
+        r.snap ? r.snap.vmReadsPerSample.toFixed(1) : 'n/a',
+        r.snap?.stracePerSample
+          ? r.snap.stracePerSample.all.toFixed(1) +
+            (r.snap.stracePerSample.other ? ` (${r.snap.stracePerSample.other})` : '')
+          : 'n/a',
+        r.snap?.stracePerSample ? r.snap.stracePerSample.pread.toFixed(1) : 'n/a',
+      ]),
+    ),
+  );
   lines.push('');
   lines.push('## Sampler CPU use (% of one core, OS accounting)', '');
   const has = (t: string) => tools.includes(t);
-  lines.push(`"session": a SamplingSession in its own Node process (bench/headless.ts, with a per-leaf count consumer, the headless core of \`gauge record\`), ${mode.cpuRuns} windows of ${mode.cpuSeconds} s; "process" is its utime+stime, "sampler thread" the native thread alone. "record" and "top": CPU time (sum of its threads' /proc schedstat) of \`gauge record --pid P -o x.folded\` and \`gauge top --pid P --batch --delay 1\` processes, ${mode.cpuRuns} windows of ${mode.cliSeconds} s after 1.2 s of start-up${tools.length < 2 ? ` (${['record', 'top'].filter((t) => !has(t)).join(', ')}: not in this checkout yet, pending)` : ''}.`, '');
+  lines.push(
+    `"session": a SamplingSession in its own Node process (bench/headless.ts, with a per-leaf count consumer, the headless core of \`gauge record\`), ${mode.cpuRuns} windows of ${mode.cpuSeconds} s; "process" is its utime+stime, "sampler thread" the native thread alone. "record" and "top": CPU time (sum of its threads' /proc schedstat) of \`gauge record --pid P -o x.folded\` and \`gauge top --pid P --batch --delay 1\` processes, ${mode.cpuRuns} windows of ${mode.cliSeconds} s after 1.2 s of start-up${tools.length < 2 ? ` (${['record', 'top'].filter((t) => !has(t)).join(', ')}: not in this checkout yet, pending)` : ''}.`,
+    '',
+  );
   const cli = (r: ComboResult, k: string) => (has(k.split('@')[0]!) ? fmt(r.cli.get(k), 2) : 'pending');
-  lines.push(mdTable(['CPython', 'load', 'session 100 Hz process', 'sampler thread', 'session 1000 Hz process', 'sampler thread', 'record 100 Hz', 'record 1000 Hz', 'top 100 Hz', 'top 1000 Hz'],
-    results.map((r) => [name(r), pct(r.cpu.get(100), (w) => w.cpuPct), pct(r.cpu.get(100), (w) => w.samplerPct), pct(r.cpu.get(1000), (w) => w.cpuPct), pct(r.cpu.get(1000), (w) => w.samplerPct),
-      cli(r, 'record@100'), cli(r, 'record@1000'), cli(r, 'top@100'), cli(r, 'top@1000')])));
+  lines.push(
+    mdTable(
+      [
+        'CPython',
+        'load',
+        'session 100 Hz process',
+        'sampler thread',
+        'session 1000 Hz process',
+        'sampler thread',
+        'record 100 Hz',
+        'record 1000 Hz',
+        'top 100 Hz',
+        'top 1000 Hz',
+      ],
+      results.map((r) => [
+        name(r),
+        pct(r.cpu.get(100), (w) => w.cpuPct),
+        pct(r.cpu.get(100), (w) => w.samplerPct),
+        pct(r.cpu.get(1000), (w) => w.cpuPct),
+        pct(r.cpu.get(1000), (w) => w.samplerPct),
+        cli(r, 'record@100'),
+        cli(r, 'record@1000'),
+        cli(r, 'top@100'),
+        cli(r, 'top@1000'),
+      ]),
+    ),
+  );
   lines.push('');
   lines.push('## Rate', '');
-  lines.push(`Achieved = ticks / wall time (intervals are randomized around the period). A rate is sustained when the median window achieves ≥95% of it with <5% of ticks starting more than half a period late; the ramp is ${RAMP.join(', ')} Hz (${mode.rampRuns} windows of ${mode.rampSeconds} s per step above 1000 Hz).`, '');
-  lines.push(mdTable(['CPython', 'load', 'achieved @100 Hz', 'late @100', 'achieved @1000 Hz', 'late @1000', 'mean tick µs @1000', 'highest sustained Hz', 'achieved there'],
-    results.map((r) => [name(r), pct(r.cpu.get(100), (w) => w.achievedHz, 1), pct(r.cpu.get(100), (w) => w.lateFrac * 100, 1) + '%', pct(r.cpu.get(1000), (w) => w.achievedHz, 0),
-      pct(r.cpu.get(1000), (w) => w.lateFrac * 100, 1) + '%', pct(r.cpu.get(1000), (w) => w.meanTickUs, 1),
-      r.ramp ? `${r.ramp.rate}${r.ramp.lastFailed ? '' : '+'}` : 'none', r.ramp ? fmt(r.ramp.achieved, 0) : 'n/a'])));
+  lines.push(
+    `Achieved = ticks / wall time (intervals are randomized around the period). A rate is sustained when the median window achieves ≥95% of it with <5% of ticks starting more than half a period late; the ramp is ${RAMP.join(', ')} Hz (${mode.rampRuns} windows of ${mode.rampSeconds} s per step above 1000 Hz).`,
+    '',
+  );
+  lines.push(
+    mdTable(
+      [
+        'CPython',
+        'load',
+        'achieved @100 Hz',
+        'late @100',
+        'achieved @1000 Hz',
+        'late @1000',
+        'mean tick µs @1000',
+        'highest sustained Hz',
+        'achieved there',
+      ],
+      results.map((r) => [
+        name(r),
+        pct(r.cpu.get(100), (w) => w.achievedHz, 1),
+        pct(r.cpu.get(100), (w) => w.lateFrac * 100, 1) + '%',
+        pct(r.cpu.get(1000), (w) => w.achievedHz, 0),
+        pct(r.cpu.get(1000), (w) => w.lateFrac * 100, 1) + '%',
+        pct(r.cpu.get(1000), (w) => w.meanTickUs, 1),
+        r.ramp ? `${r.ramp.rate}${r.ramp.lastFailed ? '' : '+'}` : 'none',
+        r.ramp ? fmt(r.ramp.achieved, 0) : 'n/a',
+      ]),
+    ),
+  );
   lines.push('');
   lines.push('## Target slowdown at 100 Hz', '');
-  lines.push(`Work per second the load reports itself, without (A) and with (B) gauge sampling it, interleaved A/B × ${mode.abPairs} in one run, ${mode.abSeconds} s windows; slowdown per pair = (A−B)/A. Negative = noise.`, '');
-  lines.push(mdTable(['CPython', 'load', 'A work/s', 'B work/s', 'slowdown %'],
-    results.map((r) => [name(r), fmt(r.ab?.a, 0), fmt(r.ab?.b, 0), fmt(r.ab?.slow, 2)])));
+  lines.push(
+    `Work per second the load reports itself, without (A) and with (B) gauge sampling it, interleaved A/B × ${mode.abPairs} in one run, ${mode.abSeconds} s windows; slowdown per pair = (A−B)/A. Negative = noise.`,
+    '',
+  );
+  lines.push(
+    mdTable(
+      ['CPython', 'load', 'A work/s', 'B work/s', 'slowdown %'],
+      results.map((r) => [name(r), fmt(r.ab?.a, 0), fmt(r.ab?.b, 0), fmt(r.ab?.slow, 2)]),
+    ),
+  );
   lines.push('');
   lines.push('## Resident memory', '');
   if (mem.length) {
-    lines.push(`Headless gauge at 100 Hz on the web-like load (2 workers) under CPython ${memPy?.version}, for ${mode.memMinutes} min${mode === QUICK ? ' (quick mode; the full run is 10 min)' : ''}, running alongside the measurements above.`, '');
-    lines.push(mdTable(['after', 'RSS MiB'], mem.map((m) => [`${(m.at / 60).toFixed(1)} min`, m.rss.toFixed(1)])));
+    lines.push(
+      `Headless gauge at 100 Hz on the web-like load (2 workers) under CPython ${memPy?.version}, for ${mode.memMinutes} min${mode === QUICK ? ' (quick mode; the full run is 10 min)' : ''}, running alongside the measurements above.`,
+      '',
+    );
+    lines.push(
+      mdTable(
+        ['after', 'RSS MiB'],
+        mem.map((m) => [`${(m.at / 60).toFixed(1)} min`, m.rss.toFixed(1)]),
+      ),
+    );
   } else lines.push('not measured');
   lines.push('');
   const ref = results.find((r) => r.py.mm[0] === 3 && r.py.mm[1] === 12 && !r.py.freeThreaded && r.load.key === 'deep');
   lines.push('## Against the reference', '');
-  lines.push('Goals: ≤ 55 µs per sample, < 1% of a core headless at 100 Hz, no measurable slowdown. The Austin column is the figure noted when the goals were set (about 220 µs per full sample of 8 threads × 52 frames on 3.12, 3.4% of a core at 100 Hz); the section below measures the peers in the same run.', '');
+  lines.push(
+    'Goals: ≤ 55 µs per sample, < 1% of a core headless at 100 Hz, no measurable slowdown. The Austin column is the figure noted when the goals were set (about 220 µs per full sample of 8 threads × 52 frames on 3.12, 3.4% of a core at 100 Hz); the section below measures the peers in the same run.',
+    '',
+  );
   if (ref) {
-    lines.push(mdTable(['measure', 'Austin', 'goal', 'gauge (3.12, deep)'], [
-      ['µs per full sample (wall, median)', '~220', '≤ 55', fmt(ref.snap?.medUs)],
-      ['µs per full sample (CPU)', '', '≤ 55', fmt(ref.snap?.cpuUs)],
-      ['µs per sample, stacks only (wall / CPU)', '', '', `${fmt(ref.snap?.bareMedUs)} / ${fmt(ref.snap?.bareCpuUs)}`],
-      ['% of a core at 100 Hz (headless session)', '3.4', '< 1', pct(ref.cpu.get(100), (w) => w.cpuPct)],
-      ['% of a core at 100 Hz (`gauge record`)', '3.4', '< 1', fmt(ref.cli.get('record@100'), 2)],
-      ['target slowdown at 100 Hz', '', '~0', fmt(ref.ab?.slow, 2) + '%'],
-    ]));
+    lines.push(
+      mdTable(
+        ['measure', 'Austin', 'goal', 'gauge (3.12, deep)'],
+        [
+          ['µs per full sample (wall, median)', '~220', '≤ 55', fmt(ref.snap?.medUs)],
+          ['µs per full sample (CPU)', '', '≤ 55', fmt(ref.snap?.cpuUs)],
+          [
+            'µs per sample, stacks only (wall / CPU)',
+            '',
+            '',
+            `${fmt(ref.snap?.bareMedUs)} / ${fmt(ref.snap?.bareCpuUs)}`,
+          ],
+          ['% of a core at 100 Hz (headless session)', '3.4', '< 1', pct(ref.cpu.get(100), (w) => w.cpuPct)],
+          ['% of a core at 100 Hz (`gauge record`)', '3.4', '< 1', fmt(ref.cli.get('record@100'), 2)],
+          ['target slowdown at 100 Hz', '', '~0', fmt(ref.ab?.slow, 2) + '%'],
+        ],
+      ),
+    );
   } else lines.push('No CPython 3.12 found: no direct comparison.');
   const errs = results.filter((r) => r.error);
   if (errs.length) lines.push('', '## Errors', '', ...errs.map((r) => `- ${name(r).replace(' | ', ' ')}: ${r.error}`));
@@ -384,7 +648,10 @@ function pick(wanted: string[]): Python[] {
   for (const w of wanted) {
     const p = pythonFor(w);
     if (p) pys.push(p);
-    else log(`# SKIP: no CPython ${w} found (pyenv, GAUGE_TEST_PYTHONS, or ${sharedPythonsDir() ?? '$GAUGE_PYTHONS'}/pythons.txt from ../shared/pythons/install.sh)`);
+    else
+      log(
+        `# SKIP: no CPython ${w} found (pyenv, GAUGE_TEST_PYTHONS, or ${sharedPythonsDir() ?? '$GAUGE_PYTHONS'}/pythons.txt from ../shared/pythons/install.sh)`,
+      );
   }
   return pys;
 }
@@ -402,7 +669,8 @@ async function benchPeers(pys: Python[], mode: PeerMode, command: string): Promi
   try {
     const costs: CostRow[] = [];
     const tachyons = new Map(pys.map((p) => [p, findTachyon(p)] as const));
-    if (![...tachyons.values()].some((t) => t.ok)) log('# SKIP Tachyon: no CPython 3.15 found (debian-3.15 from ../shared/pythons/install.sh)');
+    if (![...tachyons.values()].some((t) => t.ok))
+      log('# SKIP Tachyon: no CPython 3.15 found (debian-3.15 from ../shared/pythons/install.sh)');
     for (const py of pys) {
       const t = tachyons.get(py)!;
       log(`peers: ${py.label}, deep 8 × 50${t.ok ? ', with Tachyon' : ''}`);
@@ -421,8 +689,23 @@ async function benchPeers(pys: Python[], mode: PeerMode, command: string): Promi
       records.push(await measureRecord(t15, recordTools(peers, tachyons.get(t15)!, false), peers, mode));
     }
     let head = 'unknown';
-    try { head = execFileSync('git', ['-C', packageRoot(), 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { /* not a checkout */ }
-    return peersSection(costs, records, mode, { austin, started, head, loadBefore, loadAfter: loadavg(), wallS: (Date.now() - started.getTime()) / 1000, command });
+    try {
+      head = execFileSync('git', ['-C', packageRoot(), 'rev-parse', '--short', 'HEAD'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim();
+    } catch {
+      /* not a checkout */
+    }
+    return peersSection(costs, records, mode, {
+      austin,
+      started,
+      head,
+      loadBefore,
+      loadAfter: loadavg(),
+      wallS: (Date.now() - started.getTime()) / 1000,
+      command,
+    });
   } finally {
     rmSync(pycache, { recursive: true, force: true });
   }
@@ -434,7 +717,11 @@ async function main(): Promise<void> {
   if (opts.peersOnly) {
     const pys = pick(opts.pythons ?? PEER_WANTED);
     if (!pys.length) throw new Error('no interpreter to compare on');
-    const section = await benchPeers(pys, PEERS_QUICK, `npm run bench -- --peers${opts.pythons ? ` --pythons ${opts.pythons.join(',')}` : ''}`);
+    const section = await benchPeers(
+      pys,
+      PEERS_QUICK,
+      `npm run bench -- --peers${opts.pythons ? ` --pythons ${opts.pythons.join(',')}` : ''}`,
+    );
     writeFileSync(opts.out, spliceSection(opts.out, section));
     log(`wrote the peers section of ${opts.out}`);
     return;
@@ -446,12 +733,19 @@ async function main(): Promise<void> {
   }
   const loads = LOADS.filter((l) => !opts.loads || opts.loads.includes(l.key));
   const useStrace = straceAvailable();
-  if (!useStrace) log('# strace not found: system calls per sample other than process_vm_readv are n/a (apt-get install strace)');
+  if (!useStrace)
+    log('# strace not found: system calls per sample other than process_vm_readv are n/a (apt-get install strace)');
   const tools = opts.readerOnly ? new Map() : cliTools();
-  for (const t of ['record', 'top']) if (!opts.readerOnly && !tools.has(t)) log(`# gauge ${t} not available yet: its CPU use is reported as pending`);
+  for (const t of ['record', 'top'])
+    if (!opts.readerOnly && !tools.has(t)) log(`# gauge ${t} not available yet: its CPU use is reported as pending`);
   const memPy = pys.find((p) => p.mm[1] === 12 && !p.freeThreaded) ?? pys[pys.length - 1]!;
-  const mem = opts.readerOnly ? { done: Promise.resolve([]), stop: () => {} } : startMemoryRun(memPy, opts.mode.memMinutes);
-  const onSignal = () => { mem.stop(); process.exit(130); };
+  const mem = opts.readerOnly
+    ? { done: Promise.resolve([]), stop: () => {} }
+    : startMemoryRun(memPy, opts.mode.memMinutes);
+  const onSignal = () => {
+    mem.stop();
+    process.exit(130);
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const results: ComboResult[] = [];
@@ -462,11 +756,24 @@ async function main(): Promise<void> {
       results.push(await benchCombo(py, l, opts.mode, useStrace, tools, opts.readerOnly));
     }
   log(`waiting for the ${opts.mode.memMinutes} min memory run…`);
-  const memSamples = await mem.done.catch((e: unknown) => { log(`memory run failed: ${String(e)}`); return []; });
+  const memSamples = await mem.done.catch((e: unknown) => {
+    log(`memory run failed: ${String(e)}`);
+    return [];
+  });
   // The peers run after the memory run so that their flat-out sampling does not share the cores with it.
-  const peers = opts.readerOnly ? '' : await benchPeers(pick(opts.pythons ?? PEER_WANTED), opts.mode === QUICK ? PEERS_QUICK : PEERS_FULL, `npm run bench${opts.mode === QUICK ? ' -- --quick' : ''}`);
+  const peers = opts.readerOnly
+    ? ''
+    : await benchPeers(
+        pick(opts.pythons ?? PEER_WANTED),
+        opts.mode === QUICK ? PEERS_QUICK : PEERS_FULL,
+        `npm run bench${opts.mode === QUICK ? ' -- --quick' : ''}`,
+      );
   const note = `Bench process itself: ${rssMiB('self').toFixed(0)} MiB RSS, ${procCpuSeconds('self').toFixed(1)} s CPU, ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s wall.`;
-  writeFileSync(opts.out, report(opts.mode, results, memSamples, memPy, useStrace, [...tools.keys()], started, note) + (peers ? '\n' + peers + '\n' : ''));
+  writeFileSync(
+    opts.out,
+    report(opts.mode, results, memSamples, memPy, useStrace, [...tools.keys()], started, note) +
+      (peers ? '\n' + peers + '\n' : ''),
+  );
   log(`wrote ${opts.out}`);
 }
 

@@ -59,7 +59,12 @@ export async function timeSnapshots(pid: number, runs: number, count: number, th
 export function runHeadless(pid: number, rates: number[], seconds: number, runs: number, warmupMs = 400): Window[] {
   const exe = join(packageRoot(), 'dist', 'bench', 'headless.js');
   const out = execFileSync(process.execPath, [exe, JSON.stringify({ pid, rates, seconds, runs, warmupMs })], {
-    encoding: 'utf8', timeout: (rates.length * runs * (seconds + 3) + 20) * 1000,
+    encoding: 'utf8',
+    timeout: (rates.length * runs * (seconds + 3) + 20) * 1000,
   });
-  return out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Window);
+  return out
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Window);
 }

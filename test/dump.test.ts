@@ -24,12 +24,28 @@ after(() => {
   for (const c of children) c.kill('SIGKILL');
 });
 
-interface Frame { name: string; file: string; line: number }
-interface TruthThread { thread_id: number | string; native_id: number; frames: Frame[] }
-interface Truth { pid: number; version: string; threads: TruthThread[] }
+interface Frame {
+  name: string;
+  file: string;
+  line: number;
+}
+interface TruthThread {
+  thread_id: number | string;
+  native_id: number;
+  frames: Frame[];
+}
+interface Truth {
+  pid: number;
+  version: string;
+  threads: TruthThread[];
+}
 
 /** Starts a fixture and resolves with its first stdout line. */
-function startFixture(py: Python, script: string, env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; line: string }> {
+function startFixture(
+  py: Python,
+  script: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ child: ChildProcess; line: string }> {
   const child = spawn(py.exe, [join(fixtures, script)], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env, PYTHONDONTWRITEBYTECODE: '1' },
@@ -39,7 +55,10 @@ function startFixture(py: Python, script: string, env: NodeJS.ProcessEnv = {}): 
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve, reject) => {
     // Generous: an interpreter starting on a 2-core box that another build is loading can take many seconds.
-    const timer = setTimeout(() => reject(new Error(`${script} on ${py.label}: no output in 120 s; stderr: ${stderr}`)), 120000);
+    const timer = setTimeout(
+      () => reject(new Error(`${script} on ${py.label}: no output in 120 s; stderr: ${stderr}`)),
+      120000,
+    );
     const rl = createInterface({ input: child.stdout! });
     rl.once('line', (line) => {
       clearTimeout(timer);
@@ -59,9 +78,10 @@ function stop(child: ChildProcess): void {
 
 function gauge(args: string[], opts: { uid?: number } = {}): { status: number | null; stdout: string; stderr: string } {
   const cmd = opts.uid !== undefined ? 'setpriv' : process.execPath;
-  const full = opts.uid !== undefined
-    ? [`--reuid=${opts.uid}`, `--regid=${opts.uid}`, '--clear-groups', process.execPath, gaugeBin, ...args]
-    : [gaugeBin, ...args];
+  const full =
+    opts.uid !== undefined
+      ? [`--reuid=${opts.uid}`, `--regid=${opts.uid}`, '--clear-groups', process.execPath, gaugeBin, ...args]
+      : [gaugeBin, ...args];
   // A bound for a hang, not a speed requirement: under load a node start plus a dump can take long.
   const r = spawnSync(cmd, full, { encoding: 'utf8', timeout: 180000, env: { ...process.env, CI: 'true' } });
   const killed = r.error ? `\n(gauge did not finish: ${r.error.message})` : '';
@@ -87,7 +107,10 @@ const norm = (f: Frame): Frame => ({ name: f.name, file: f.file, line: f.line })
 
 /** The text dump's Python line: the version, and on a free-threaded build that there is no GIL. */
 const pythonLine = (py: Python): RegExp =>
-  new RegExp(`^Python v${py.version.replace(/\./g, '\\.')}${py.freeThreaded ? ' \\(free-threaded: no GIL, so no thread holds one\\)' : ''}$`, 'm');
+  new RegExp(
+    `^Python v${py.version.replace(/\./g, '\\.')}${py.freeThreaded ? ' \\(free-threaded: no GIL, so no thread holds one\\)' : ''}$`,
+    'm',
+  );
 
 const pythons = requirePythons();
 
@@ -101,8 +124,17 @@ for (const py of pythons) {
       const r = gauge(['dump', '--pid', String(child.pid), '--json']);
       assert.equal(r.status, 0, r.stderr);
       const dump = JSON.parse(r.stdout) as {
-        pid: number; python_version: string; no_gil: boolean;
-        threads: { thread_id: number; native_id: number; name: string; gil: boolean; error_reason: string | null; frames: Frame[] }[];
+        pid: number;
+        python_version: string;
+        no_gil: boolean;
+        threads: {
+          thread_id: number;
+          native_id: number;
+          name: string;
+          gil: boolean;
+          error_reason: string | null;
+          frames: Frame[];
+        }[];
       };
       assert.equal(dump.pid, child.pid);
       assert.equal(dump.python_version, py.version);
@@ -145,13 +177,30 @@ for (const py of pythons) {
       const allNames = new Set(truth.threads.flatMap((t) => t.frames.map((f) => f.name)));
       const q = py.mm[0] > 3 || (py.mm[0] === 3 && py.mm[1] >= 11);
       for (const n of q
-        ? ['Worker.method', 'Worker.helper', 'Worker.static_park', 'Worker.class_park', 'closure_chain.<locals>.inner', 'lambda_chain.<locals>.<lambda>', 'generator_chain.<locals>.gen', 'recurse', 'main_park']
+        ? [
+            'Worker.method',
+            'Worker.helper',
+            'Worker.static_park',
+            'Worker.class_park',
+            'closure_chain.<locals>.inner',
+            'lambda_chain.<locals>.<lambda>',
+            'generator_chain.<locals>.gen',
+            'recurse',
+            'main_park',
+          ]
         : ['method', 'helper', 'static_park', 'class_park', 'inner', '<lambda>', 'gen', 'recurse', 'main_park']) {
         assert.ok(allNames.has(n), `${n} in the truth`);
       }
       if (py.mm[0] >= 3) {
-        for (const n of ['coro_leaf', 'coro_outer', 'legacy']) assert.ok([...allNames].some((x) => x.endsWith(n)), `${n} in the truth`);
-        assert.ok([...allNames].some((x) => x.endsWith('données_chaînées')), 'non-ASCII name in the truth');
+        for (const n of ['coro_leaf', 'coro_outer', 'legacy'])
+          assert.ok(
+            [...allNames].some((x) => x.endsWith(n)),
+            `${n} in the truth`,
+          );
+        assert.ok(
+          [...allNames].some((x) => x.endsWith('données_chaînées')),
+          'non-ASCII name in the truth',
+        );
       }
       const deepest = Math.max(...truth.threads.map((t) => t.frames.filter((f) => f.name === 'recurse').length));
       assert.equal(deepest, 301);
@@ -175,7 +224,10 @@ for (const py of pythons) {
       const declared = new Set(['<module>', 'spin', 'compute']);
       const r = gauge(['dump', '--pid', String(child.pid), '--json']);
       assert.equal(r.status, 0, r.stderr);
-      const d = JSON.parse(r.stdout) as { no_gil: boolean; threads: { gil: boolean; error: boolean; error_reason: string | null; frames: Frame[] }[] };
+      const d = JSON.parse(r.stdout) as {
+        no_gil: boolean;
+        threads: { gil: boolean; error: boolean; error_reason: string | null; frames: Frame[] }[];
+      };
       assert.equal(d.no_gil, py.freeThreaded);
       assert.equal(d.threads.length, 1);
       const t = d.threads[0]!;

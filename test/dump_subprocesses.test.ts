@@ -16,9 +16,16 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const gaugeBin = join(root, 'bin', 'gauge');
 const fixtures = join(root, 'test', 'fixtures');
 
-interface Frame { name: string; file: string; line: number }
+interface Frame {
+  name: string;
+  file: string;
+  line: number;
+}
 interface Proc {
-  pid: number; ppid?: number; python_version: string; command_line: string;
+  pid: number;
+  ppid?: number;
+  python_version: string;
+  command_line: string;
   threads: { thread_id: number; name: string; frames: Frame[] }[];
   subprocesses?: Proc[];
 }
@@ -26,27 +33,42 @@ interface Proc {
 const started = new Set<number>();
 after(() => {
   for (const pid of started) {
-    try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }
 });
 
 /** Kill a fixture and everything it started (pool workers, a script's children). */
 function killTree(pid: number): void {
   for (const p of [...listDescendants(pid), pid]) {
-    try { process.kill(p, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
     started.delete(p);
   }
 }
 
 /** Start a command and collect stdout lines until `done` says enough. */
-function startUntil(cmd: string, args: string[], done: (lines: string[]) => boolean): Promise<{ child: ChildProcess; lines: string[] }> {
+function startUntil(
+  cmd: string,
+  args: string[],
+  done: (lines: string[]) => boolean,
+): Promise<{ child: ChildProcess; lines: string[] }> {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   started.add(child.pid!);
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const lines: string[] = [];
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args.join(' ')}: not ready in 30 s; got ${JSON.stringify(lines)}; stderr: ${stderr}`)), 30000);
+    const timer = setTimeout(
+      () => reject(new Error(`${args.join(' ')}: not ready in 30 s; got ${JSON.stringify(lines)}; stderr: ${stderr}`)),
+      30000,
+    );
     createInterface({ input: child.stdout! }).on('line', (line) => {
       lines.push(line);
       if (done(lines)) {
@@ -71,17 +93,27 @@ const all = requirePythons();
 const pick: Python[] = [all[0]!, ...(all.length > 1 ? [all[all.length - 1]!] : [])];
 for (const p of findPythons()) {
   if (!pick.includes(p)) {
-    test(`dump --subprocesses shows a Pool(2)'s workers on ${p.label}`, { skip: 'oldest and newest only, to keep the suite short' }, () => undefined);
+    test(
+      `dump --subprocesses shows a Pool(2)'s workers on ${p.label}`,
+      { skip: 'oldest and newest only, to keep the suite short' },
+      () => undefined,
+    );
   }
 }
 
 for (const py of pick) {
   test(`dump --subprocesses shows a Pool(2)'s workers on ${py.label}`, async () => {
-    const { child, lines } = await startUntil(py.exe, [join(fixtures, 'dump_pool.py')], (ls) =>
-      ls.filter((l) => l.startsWith('WORKER ')).length === 2 && ls.some((l) => l.startsWith('MAIN ')));
+    const { child, lines } = await startUntil(
+      py.exe,
+      [join(fixtures, 'dump_pool.py')],
+      (ls) => ls.filter((l) => l.startsWith('WORKER ')).length === 2 && ls.some((l) => l.startsWith('MAIN ')),
+    );
     try {
       const main = child.pid!;
-      const workers = lines.filter((l) => l.startsWith('WORKER ')).map((l) => Number(l.split(' ')[1])).sort((a, b) => a - b);
+      const workers = lines
+        .filter((l) => l.startsWith('WORKER '))
+        .map((l) => Number(l.split(' ')[1]))
+        .sort((a, b) => a - b);
       assert.equal(Number(lines.find((l) => l.startsWith('MAIN '))!.split(' ')[1]), main);
 
       // Without the flag: the parent only.
@@ -146,14 +178,20 @@ test('dump --subprocesses through a bash script that starts two Pythons', async 
     assert.equal(d.pid, bashPid);
     assert.equal(d.python_version, '');
     assert.deepEqual(d.threads, []);
-    assert.deepEqual(d.subprocesses!.map((s) => s.pid).sort((a, b) => a - b), kids);
+    assert.deepEqual(
+      d.subprocesses!.map((s) => s.pid).sort((a, b) => a - b),
+      kids,
+    );
     for (const s of d.subprocesses!) {
       assert.equal(s.ppid, bashPid);
       assert.equal(s.python_version, py.version);
       assert.equal(s.threads.length, 1);
       assert.equal(s.threads[0]!.name, 'MainThread');
       // Parked in time.sleep, a C call: the Python stack is exactly nap under the module.
-      assert.deepEqual(s.threads[0]!.frames.map((f) => f.name), ['nap', '<module>']);
+      assert.deepEqual(
+        s.threads[0]!.frames.map((f) => f.name),
+        ['nap', '<module>'],
+      );
     }
     const text = gauge(['dump', '--pid', String(bashPid), '-s']);
     assert.equal(text.status, 0, text.stderr);
@@ -165,6 +203,9 @@ test('dump --subprocesses through a bash script that starts two Pythons', async 
 });
 
 test('dump --subprocesses of a process with no Python anywhere fails with one line', () => {
-  const r = spawnSync('bash', ['-c', `sleep 30 & node "$1" dump -s --pid $$; kill %1`, 'bash', gaugeBin], { encoding: 'utf8', timeout: 60000 });
+  const r = spawnSync('bash', ['-c', `sleep 30 & node "$1" dump -s --pid $$; kill %1`, 'bash', gaugeBin], {
+    encoding: 'utf8',
+    timeout: 60000,
+  });
   assert.match(r.stderr, /^gauge: .*not a Python process.*none of its descendants is either\n$/);
 });

@@ -24,11 +24,18 @@ after(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-interface Run { status: number | null; stdout: string; stderr: string }
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 function gauge(args: string[]): Run {
   const r = spawnSync(process.execPath, [gaugeBin, ...args], {
-    encoding: 'utf8', timeout: 60000, env: { ...process.env, CI: 'true', GAUGE_DEBUG: '' }, stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+    timeout: 60000,
+    env: { ...process.env, CI: 'true', GAUGE_DEBUG: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -58,9 +65,15 @@ function lineFrom(c: ChildProcess, pattern: RegExp, ms = 20000): Promise<string>
     c.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
       const m = pattern.exec(buf);
-      if (m) { clearTimeout(timer); resolve(m[0]); }
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[0]);
+      }
     });
-    c.once('exit', (code) => { clearTimeout(timer); reject(new Error(`fixture exited (${code}) before ${pattern}: ${buf}`)); });
+    c.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`fixture exited (${code}) before ${pattern}: ${buf}`));
+    });
   });
 }
 
@@ -76,14 +89,28 @@ function procState(pid: number): string {
 test('garbage and out-of-range --pid values are usage errors, one line, exit 2', () => {
   for (const bad of ['-5', 'abc', '0', '1.5', '99999999999']) {
     for (const cmd of [['dump'], ['top', '--duration', '1']]) {
-      expectOneLine(gauge([...cmd, '--pid', bad]), Exit.USAGE, /--pid must be a positive process id/, `${cmd[0]} --pid ${bad}`);
+      expectOneLine(
+        gauge([...cmd, '--pid', bad]),
+        Exit.USAGE,
+        /--pid must be a positive process id/,
+        `${cmd[0]} --pid ${bad}`,
+      );
     }
   }
 });
 
 test('unknown flags are usage errors on every command: one line naming the flag, exit 2', () => {
-  for (const cmd of [['dump', '--pid', '1'], ['top', '--pid', '1'], ['record', '--pid', '1', '-o', 'x.folded']]) {
-    expectOneLine(gauge([...cmd, '--bogus-flag']), Exit.USAGE, /Unknown argument: bogus-flag \(see/, `${cmd[0]} --bogus-flag`);
+  for (const cmd of [
+    ['dump', '--pid', '1'],
+    ['top', '--pid', '1'],
+    ['record', '--pid', '1', '-o', 'x.folded'],
+  ]) {
+    expectOneLine(
+      gauge([...cmd, '--bogus-flag']),
+      Exit.USAGE,
+      /Unknown argument: bogus-flag \(see/,
+      `${cmd[0]} --bogus-flag`,
+    );
   }
 });
 
@@ -91,13 +118,22 @@ test('shared options mean the same on top and record: --rate 0.5 is accepted by 
   const max = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
   let pid = max - 1;
   while (existsSync(`/proc/${pid}`)) pid--;
-  const commands = [['top', '--duration', '1'], ['record', '-o', join(tmp, 'x.folded')]];
+  const commands = [
+    ['top', '--duration', '1'],
+    ['record', '-o', join(tmp, 'x.folded')],
+  ];
   // Past validation, so it fails on the (missing) process instead.
   for (const cmd of commands) {
-    expectOneLine(gauge([...cmd, '--pid', String(pid), '--rate', '0.5']), Exit.NO_PROCESS, /no process with pid/, `${cmd[0]} --rate 0.5`);
+    expectOneLine(
+      gauge([...cmd, '--pid', String(pid), '--rate', '0.5']),
+      Exit.NO_PROCESS,
+      /no process with pid/,
+      `${cmd[0]} --rate 0.5`,
+    );
   }
   const refusals = commands.map((cmd) => gauge([...cmd, '--pid', String(pid), '--rate', '0']));
-  for (const [i, r] of refusals.entries()) expectOneLine(r, Exit.USAGE, /--rate must be more than 0/, `${commands[i]![0]} --rate 0`);
+  for (const [i, r] of refusals.entries())
+    expectOneLine(r, Exit.USAGE, /--rate must be more than 0/, `${commands[i]![0]} --rate 0`);
   assert.equal(refusals[0]!.stderr, refusals[1]!.stderr, 'the same words from both commands');
 });
 
@@ -112,8 +148,13 @@ test('non-Python programs (node itself, sleep, bash): "not a Python process", ex
   const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
   const shell = spawn('bash', ['-c', 'read -t 60 x'], { stdio: ['pipe', 'ignore', 'ignore'] });
   children.push(sleeper, shell);
-  for (const [label, pid] of [['node', process.pid], ['sleep', sleeper.pid!], ['bash', shell.pid!]] as const) {
-    for (const [cmd, r] of bothCommands(pid)) expectOneLine(r, Exit.NOT_PYTHON, /is not a Python process/, `${cmd} ${label}`);
+  for (const [label, pid] of [
+    ['node', process.pid],
+    ['sleep', sleeper.pid!],
+    ['bash', shell.pid!],
+  ] as const) {
+    for (const [cmd, r] of bothCommands(pid))
+      expectOneLine(r, Exit.NOT_PYTHON, /is not a Python process/, `${cmd} ${label}`);
   }
   sleeper.kill('SIGKILL');
   shell.kill('SIGKILL');
@@ -122,7 +163,11 @@ test('non-Python programs (node itself, sleep, bash): "not a Python process", ex
 test('a kernel thread (kthreadd): "kernel thread", exit 5', (t) => {
   // PF_KTHREAD in /proc/PID/stat flags; in a container pid 2 may be an ordinary process.
   let stat = '';
-  try { stat = readFileSync('/proc/2/stat', 'latin1'); } catch { /* none */ }
+  try {
+    stat = readFileSync('/proc/2/stat', 'latin1');
+  } catch {
+    /* none */
+  }
   const flags = stat ? Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[6]) : 0;
   if (!(flags & 0x00200000)) {
     t.skip('pid 2 is not a kernel thread here (container?)');
@@ -162,7 +207,9 @@ describe('a Python starting up or shutting down: "not ready ... retry", exit 5',
   let noLib: string | undefined = 'not built yet';
   before(() => {
     const src = join(tmp, 'nap.c');
-    writeFileSync(src, `#include <stdlib.h>
+    writeFileSync(
+      src,
+      `#include <stdlib.h>
 #include <unistd.h>
 static void nap(const char *tag, const char *var) {
   const char *v = getenv(var);
@@ -172,7 +219,8 @@ static void nap(const char *tag, const char *var) {
 }
 __attribute__((constructor)) static void before_main(void) { nap("<\\n", "HARD_START_NAP_MS"); }
 __attribute__((destructor)) static void after_exit(void) { nap(">\\n", "HARD_EXIT_NAP_MS"); }
-`);
+`,
+    );
     try {
       execFileSync('cc', ['-shared', '-fPIC', '-o', lib, src], { stdio: 'pipe' });
       noLib = undefined;
@@ -185,12 +233,17 @@ __attribute__((destructor)) static void after_exit(void) { nap(">\\n", "HARD_EXI
       test(`${py?.label ?? wanted} ${phase}`, { skip }, async (t) => {
         if (!py) return;
         if (noLib) return t.skip(noLib);
-        const env = { ...process.env, LD_PRELOAD: lib, [phase === 'starting' ? 'HARD_START_NAP_MS' : 'HARD_EXIT_NAP_MS']: '20000' };
+        const env = {
+          ...process.env,
+          LD_PRELOAD: lib,
+          [phase === 'starting' ? 'HARD_START_NAP_MS' : 'HARD_EXIT_NAP_MS']: '20000',
+        };
         const c = spawn(py.exe, ['-c', 'pass'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
         children.push(c);
         try {
           await lineFrom(c, phase === 'starting' ? /</ : />/);
-          for (const [cmd, r] of bothCommands(c.pid!)) expectOneLine(r, Exit.NOT_PYTHON, /not ready.*retry/, `${cmd} ${phase}`);
+          for (const [cmd, r] of bothCommands(c.pid!))
+            expectOneLine(r, Exit.NOT_PYTHON, /not ready.*retry/, `${cmd} ${phase}`);
         } finally {
           c.kill('SIGKILL');
         }

@@ -60,7 +60,12 @@ function attrs(list: { key: string; value?: AnyValue }[] | undefined): Record<st
   const out: Record<string, string | number | boolean> = {};
   for (const kv of list ?? []) {
     const v = kv.value ?? {};
-    out[kv.key] = v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : undefined) ?? v.doubleValue ?? v.boolValue ?? '';
+    out[kv.key] =
+      v.stringValue ??
+      (v.intValue !== undefined ? Number(v.intValue) : undefined) ??
+      v.doubleValue ??
+      v.boolValue ??
+      '';
   }
   return out;
 }
@@ -74,8 +79,14 @@ export function decodeOtlp(body: Buffer): ReceivedSpan[] {
       scopeSpans: {
         scope?: { name: string };
         spans: {
-          traceId: Buffer; spanId: Buffer; parentSpanId: Buffer; name: string; kind: number;
-          startTimeUnixNano: string; endTimeUnixNano: string; attributes: { key: string; value?: AnyValue }[];
+          traceId: Buffer;
+          spanId: Buffer;
+          parentSpanId: Buffer;
+          name: string;
+          kind: number;
+          startTimeUnixNano: string;
+          endTimeUnixNano: string;
+          attributes: { key: string; value?: AnyValue }[];
         }[];
       }[];
     }[];
@@ -116,7 +127,9 @@ function parseMultipart(req: IncomingMessage, body: Buffer): Promise<Part[]> {
     bb.on('file', (name, stream, info) => {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => parts.push({ name, filename: info.filename, contentType: info.mimeType, data: Buffer.concat(chunks) }));
+      stream.on('end', () =>
+        parts.push({ name, filename: info.filename, contentType: info.mimeType, data: Buffer.concat(chunks) }),
+      );
     });
     bb.on('field', (name, value, info) => parts.push({ name, contentType: info.mimeType, data: Buffer.from(value) }));
     bb.on('close', () => resolve(parts));
@@ -139,7 +152,9 @@ export class Receiver {
     const server = createServer((req, res) => {
       void this.handle(req)
         .then(() => {
-          res.writeHead(200, { 'content-type': req.url?.startsWith('/v1/traces') ? 'application/x-protobuf' : 'application/json' });
+          res.writeHead(200, {
+            'content-type': req.url?.startsWith('/v1/traces') ? 'application/x-protobuf' : 'application/json',
+          });
           res.end(req.url?.startsWith('/v1/traces') ? '' : '{}');
         })
         .catch((err: unknown) => {
@@ -170,9 +185,19 @@ export class Receiver {
       this.spans.push(...spans);
       this.traceRequests.push({ headers: req.headers, spans: spans.length });
     } else if (url.pathname === '/profiling/v1/input') {
-      this.datakit.push({ path: url.pathname, query: url.searchParams, headers: req.headers, parts: await parseMultipart(req, body) });
+      this.datakit.push({
+        path: url.pathname,
+        query: url.searchParams,
+        headers: req.headers,
+        parts: await parseMultipart(req, body),
+      });
     } else if (url.pathname === '/ingest') {
-      this.pyroscope.push({ path: url.pathname, query: url.searchParams, headers: req.headers, parts: await parseMultipart(req, body) });
+      this.pyroscope.push({
+        path: url.pathname,
+        query: url.searchParams,
+        headers: req.headers,
+        parts: await parseMultipart(req, body),
+      });
     } else {
       throw new Error(`unexpected path ${url.pathname}`);
     }
@@ -201,7 +226,8 @@ export function pprofCounts(gz: Buffer): { total: number; byFunction: Map<string
     const n = Number(s.value[0]);
     total += n;
     // Inclusive counts: a function counts once per sample it is anywhere on the stack.
-    for (const name of new Set(s.locationId.map((id) => fnOfLoc.get(Number(id))!))) byFunction.set(name, (byFunction.get(name) ?? 0) + n);
+    for (const name of new Set(s.locationId.map((id) => fnOfLoc.get(Number(id))!)))
+      byFunction.set(name, (byFunction.get(name) ?? 0) + n);
   }
   return { total, byFunction, profile };
 }
@@ -210,15 +236,31 @@ export function pprofCounts(gz: Buffer): { total: number; byFunction: Map<string
 export function speedscopeSchema(): Record<string, unknown> {
   const require = createRequire(import.meta.url);
   const pkgDir = dirname(require.resolve('speedscope/package.json'));
-  return JSON.parse(readFileSync(join(pkgDir, 'dist', 'release', 'file-format-schema.json'), 'utf8')) as Record<string, unknown>;
+  return JSON.parse(readFileSync(join(pkgDir, 'dist', 'release', 'file-format-schema.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
 }
 
 type Schema = Record<string, unknown>;
 
 /** Minimal JSON-Schema (draft-07) check for exactly the keywords speedscope's schema uses; unknown keywords fail. */
 function validate(schema: Schema, root: Schema, v: unknown, path = '$'): string[] {
-  const known = new Set(['$schema', 'definitions', '$ref', 'title', 'type', 'properties', 'required', 'items', 'anyOf', 'enum', 'const']);
-  for (const k of Object.keys(schema)) if (!known.has(k)) return [`${path}: schema keyword ${k} not supported by this check`];
+  const known = new Set([
+    '$schema',
+    'definitions',
+    '$ref',
+    'title',
+    'type',
+    'properties',
+    'required',
+    'items',
+    'anyOf',
+    'enum',
+    'const',
+  ]);
+  for (const k of Object.keys(schema))
+    if (!known.has(k)) return [`${path}: schema keyword ${k} not supported by this check`];
   if (schema.$ref) {
     const name = String(schema.$ref).replace('#/definitions/', '');
     const sub = (root.definitions as Record<string, Schema>)[name];
@@ -229,26 +271,34 @@ function validate(schema: Schema, root: Schema, v: unknown, path = '$'): string[
   const type = schema.type as string | undefined;
   if (type) {
     const ok =
-      type === 'object' ? typeof v === 'object' && v !== null && !Array.isArray(v)
-      : type === 'array' ? Array.isArray(v)
-      : type === 'number' ? typeof v === 'number' && Number.isFinite(v)
-      : type === 'string' ? typeof v === 'string'
-      : false;
+      type === 'object'
+        ? typeof v === 'object' && v !== null && !Array.isArray(v)
+        : type === 'array'
+          ? Array.isArray(v)
+          : type === 'number'
+            ? typeof v === 'number' && Number.isFinite(v)
+            : type === 'string'
+              ? typeof v === 'string'
+              : false;
     if (!ok) return [`${path}: expected ${type}`];
   }
   const errs: string[] = [];
   if ('const' in schema && v !== schema.const) errs.push(`${path}: expected ${JSON.stringify(schema.const)}`);
-  if (schema.enum && !(schema.enum as unknown[]).includes(v)) errs.push(`${path}: not one of ${JSON.stringify(schema.enum)}`);
-  if (schema.required) for (const r of schema.required as string[]) if (!(r in (v as object))) errs.push(`${path}: missing ${r}`);
+  if (schema.enum && !(schema.enum as unknown[]).includes(v))
+    errs.push(`${path}: not one of ${JSON.stringify(schema.enum)}`);
+  if (schema.required)
+    for (const r of schema.required as string[]) if (!(r in (v as object))) errs.push(`${path}: missing ${r}`);
   if (schema.properties) {
     for (const [k, sub] of Object.entries(schema.properties as Record<string, Schema>)) {
       if (k in (v as object)) errs.push(...validate(sub, root, (v as Record<string, unknown>)[k], `${path}.${k}`));
     }
   }
-  if (schema.items) (v as unknown[]).forEach((x, i) => errs.push(...validate(schema.items as Schema, root, x, `${path}[${i}]`)));
+  if (schema.items)
+    (v as unknown[]).forEach((x, i) => errs.push(...validate(schema.items as Schema, root, x, `${path}[${i}]`)));
   if (schema.anyOf) {
     const alts = (schema.anyOf as Schema[]).map((s) => validate(s, root, v, path));
-    if (!alts.some((e) => e.length === 0)) errs.push(`${path}: matches no alternative (${alts.map((e) => e[0]).join(' | ')})`);
+    if (!alts.some((e) => e.length === 0))
+      errs.push(`${path}: matches no alternative (${alts.map((e) => e[0]).join(' | ')})`);
   }
   return errs;
 }
@@ -258,13 +308,21 @@ export function checkSpeedscope(file: unknown): string[] {
   const schema = speedscopeSchema();
   const errs = validate(schema, schema, file);
   if (errs.length) return errs;
-  const f = file as { shared: { frames: unknown[] }; profiles: { type: string; samples: number[][]; weights: number[]; endValue: number; startValue: number }[] };
+  const f = file as {
+    shared: { frames: unknown[] };
+    profiles: { type: string; samples: number[][]; weights: number[]; endValue: number; startValue: number }[];
+  };
   for (const [i, p] of f.profiles.entries()) {
     if (p.type !== 'sampled') continue;
-    if (p.samples.length !== p.weights.length) errs.push(`profiles[${i}]: ${p.samples.length} samples but ${p.weights.length} weights`);
-    for (const s of p.samples) for (const fr of s) if (!(Number.isInteger(fr) && fr >= 0 && fr < f.shared.frames.length)) errs.push(`profiles[${i}]: frame ${fr} out of range`);
+    if (p.samples.length !== p.weights.length)
+      errs.push(`profiles[${i}]: ${p.samples.length} samples but ${p.weights.length} weights`);
+    for (const s of p.samples)
+      for (const fr of s)
+        if (!(Number.isInteger(fr) && fr >= 0 && fr < f.shared.frames.length))
+          errs.push(`profiles[${i}]: frame ${fr} out of range`);
     const sum = p.weights.reduce((a, b) => a + b, 0);
-    if (Math.abs(p.endValue - p.startValue - sum) > 1e-6 * Math.max(1, sum)) errs.push(`profiles[${i}]: endValue does not match the weights`);
+    if (Math.abs(p.endValue - p.startValue - sum) > 1e-6 * Math.max(1, sum))
+      errs.push(`profiles[${i}]: endValue does not match the weights`);
   }
   return errs;
 }

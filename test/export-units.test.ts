@@ -79,8 +79,12 @@ test('spans: a frame that stays is one activation; a different frame at its dept
     [70, ['main:5', 'handle:10', 'parse:20']],
     [80, ['main:5', 'handle:10', 'parse:20']],
   ];
-  const spans = run(new SpanBuilder(f, { minSamples: 1 }), stacks.map(([t, s]) => sample(f, t, s)));
-  const byName = (n: string): Activation[] => spans.filter((s) => s.name === n).sort((a, b) => Number(a.startNs - b.startNs));
+  const spans = run(
+    new SpanBuilder(f, { minSamples: 1 }),
+    stacks.map(([t, s]) => sample(f, t, s)),
+  );
+  const byName = (n: string): Activation[] =>
+    spans.filter((s) => s.name === n).sort((a, b) => Number(a.startNs - b.startNs));
   const [main] = byName('main');
   const handles = byName('handle');
   const parses = byName('parse');
@@ -162,7 +166,13 @@ test('spans: threads that disappear and processes that exit end their activation
   b.add(sample(f, 20, ['main:1', 'work:2']), out);
   assert.equal(out.length, 0);
   b.add({ pid: 100, timeNs: 30n * MS, threads: [] }, out);
-  assert.deepEqual(out.map((a) => [a.name, a.endNs, a.samples]), [['work', 30n * MS, 2], ['main', 30n * MS, 2]]);
+  assert.deepEqual(
+    out.map((a) => [a.name, a.endNs, a.samples]),
+    [
+      ['work', 30n * MS, 2],
+      ['main', 30n * MS, 2],
+    ],
+  );
   b.add(sample(f, 40, ['main:1'], {}, 200), out);
   b.add(sample(f, 50, ['main:1'], {}, 200), out);
   b.endProcess(200, out);
@@ -202,7 +212,11 @@ test('send queue: bounded (drops oldest), backs off on failure, resumes, account
   assert.equal(q.stats.pending, 50);
   fail = false;
   await advance(t, 300);
-  assert.deepEqual(delivered, Array.from({ length: 50 }, (_, i) => 150 + i), 'the newest 50, in order');
+  assert.deepEqual(
+    delivered,
+    Array.from({ length: 50 }, (_, i) => 150 + i),
+    'the newest 50, in order',
+  );
   assert.equal(q.stats.sent, 50);
   q.push([1000, 1001]);
   await q.close(1000);
@@ -210,33 +224,39 @@ test('send queue: bounded (drops oldest), backs off on failure, resumes, account
   assert.equal(q.stats.pending, 0);
 });
 
-test('send queue: close() stops retrying a dead endpoint and counts what is left as dropped', { timeout: 10000 }, async (t) => {
-  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
-  let attempts = 0;
-  const q = new SendQueue<number>(
-    'dead',
-    async () => {
-      attempts++;
-      throw new Error('down');
-    },
-    { maxItems: 100, batchSize: 10, minBackoffMs: 10 },
-  );
-  for (let i = 0; i < 30; i++) q.push([i]);
-  const t0 = Date.now();
-  // The clock does not move: close() must return without waiting out a backoff (or it never returns).
-  await q.close(3000);
-  assert.equal(Date.now(), t0);
-  assert.equal(attempts, 1, 'one last attempt, no retries');
-  assert.equal(q.stats.dropped, 30);
-  assert.equal(q.stats.sent, 0);
-});
+test(
+  'send queue: close() stops retrying a dead endpoint and counts what is left as dropped',
+  { timeout: 10000 },
+  async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+    let attempts = 0;
+    const q = new SendQueue<number>(
+      'dead',
+      async () => {
+        attempts++;
+        throw new Error('down');
+      },
+      { maxItems: 100, batchSize: 10, minBackoffMs: 10 },
+    );
+    for (let i = 0; i < 30; i++) q.push([i]);
+    const t0 = Date.now();
+    // The clock does not move: close() must return without waiting out a backoff (or it never returns).
+    await q.close(3000);
+    assert.equal(Date.now(), t0);
+    assert.equal(attempts, 1, 'one last attempt, no retries');
+    assert.equal(q.stats.dropped, 30);
+    assert.equal(q.stats.sent, 0);
+  },
+);
 
 test('the schema check itself rejects broken speedscope files', () => {
   assert.ok(checkSpeedscope({ profiles: [], shared: { frames: [] } }).length > 0, 'missing $schema');
   const bad = {
     $schema: 'https://www.speedscope.app/file-format-schema.json',
     shared: { frames: [{ name: 'a' }] },
-    profiles: [{ type: 'sampled', name: 'x', unit: 'furlongs', startValue: 0, endValue: 1, samples: [[0]], weights: [1] }],
+    profiles: [
+      { type: 'sampled', name: 'x', unit: 'furlongs', startValue: 0, endValue: 1, samples: [[0]], weights: [1] },
+    ],
   };
   assert.ok(checkSpeedscope(bad).length > 0, 'bad unit');
   bad.profiles[0]!.unit = 'milliseconds';
@@ -245,14 +265,18 @@ test('the schema check itself rejects broken speedscope files', () => {
   assert.ok(checkSpeedscope(bad).length > 0, 'frame out of range');
 });
 
-function recorderWithSamples(opts: ConstructorParameters<typeof ProfileRecorder>[1] = {}): { rec: ProfileRecorder; f: Frames } {
+function recorderWithSamples(opts: ConstructorParameters<typeof ProfileRecorder>[1] = {}): {
+  rec: ProfileRecorder;
+  f: Frames;
+} {
   const f = new Frames();
   const rec = new ProfileRecorder(f, { rateHz: 100, ...opts });
   const batch: Sample[] = [];
   for (let i = 0; i < 30; i++) batch.push(sample(f, i * 10, ['main:5', 'handle:10', 'parse:20']));
   for (let i = 0; i < 70; i++) batch.push(sample(f, 300 + i * 10, ['main:5', 'handle:11', 'render:30']));
   // Idle samples: sleeping, no CPU progress. Left out unless --idle.
-  for (let i = 0; i < 10; i++) batch.push(sample(f, 1000 + i * 10, ['main:6'], { state: 'sleeping', cpuNs: 0, gil: false }));
+  for (let i = 0; i < 10; i++)
+    batch.push(sample(f, 1000 + i * 10, ['main:6'], { state: 'sleeping', cpuNs: 0, gil: false }));
   rec.add(batch);
   return { rec, f };
 }
@@ -264,28 +288,43 @@ test('collapsed: outermost first, counts sum to the thread samples kept; idle an
   const counts = new Map(lines.map((l) => [l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))]));
   assert.equal(counts.get('main (/app/main.py:5);handle (/app/handle.py:10);parse (/app/parse.py:20)'), 30);
   assert.equal(counts.get('main (/app/main.py:5);handle (/app/handle.py:11);render (/app/render.py:30)'), 70);
-  assert.equal([...counts.values()].reduce((a, b) => a + b, 0), rec.samples);
+  assert.equal(
+    [...counts.values()].reduce((a, b) => a + b, 0),
+    rec.samples,
+  );
   assert.equal(rec.samples, 100);
   assert.equal(recorderWithSamples({ idle: true }).rec.samples, 110);
   assert.equal(recorderWithSamples({ idle: true, gil: true }).rec.samples, 100);
 });
 
-test('speedscope: one sampled profile per thread, valid against speedscope\'s schema, weights in ms', () => {
+test("speedscope: one sampled profile per thread, valid against speedscope's schema, weights in ms", () => {
   const { rec } = recorderWithSamples();
-  const file = JSON.parse(JSON.stringify(rec.speedscope('t'))) as { profiles: { weights: number[]; samples: number[][] }[]; shared: { frames: { name: string }[] } };
+  const file = JSON.parse(JSON.stringify(rec.speedscope('t'))) as {
+    profiles: { weights: number[]; samples: number[][] }[];
+    shared: { frames: { name: string }[] };
+  };
   assert.deepEqual(checkSpeedscope(file), []);
   assert.equal(file.profiles.length, 1);
   const p = file.profiles[0]!;
   // Run-length merged in time order: parse run then render run.
   assert.deepEqual(p.weights, [300, 700]);
-  assert.deepEqual(p.samples.map((s) => s.map((i) => file.shared.frames[i]!.name)), [['main', 'handle', 'parse'], ['main', 'handle', 'render']]);
+  assert.deepEqual(
+    p.samples.map((s) => s.map((i) => file.shared.frames[i]!.name)),
+    [
+      ['main', 'handle', 'parse'],
+      ['main', 'handle', 'render'],
+    ],
+  );
 });
 
 test('pprof: round-trips through pprof-format with sample types, period, functions and lines', () => {
   const { rec } = recorderWithSamples();
   const p = Profile.decode(gunzipSync(rec.pprofGzip()));
   const str = (i: number | bigint): string => p.stringTable.strings[Number(i)]!;
-  assert.deepEqual(p.sampleType.map((t) => `${str(t.type)}/${str(t.unit)}`), ['samples/count', 'cpu/nanoseconds']);
+  assert.deepEqual(
+    p.sampleType.map((t) => `${str(t.type)}/${str(t.unit)}`),
+    ['samples/count', 'cpu/nanoseconds'],
+  );
   assert.equal(Number(p.period), 10_000_000);
   assert.equal(`${str(p.periodType!.type)}/${str(p.periodType!.unit)}`, 'cpu/nanoseconds');
   const fnName = (locId: number | bigint): string => {
@@ -305,7 +344,10 @@ test('pprof: round-trips through pprof-format with sample types, period, functio
   assert.equal(total, 100);
   assert.equal(leafCounts.get('parse'), 30);
   assert.equal(leafCounts.get('render'), 70);
-  const handleLoc = p.location.filter((l) => fnName(l.id) === 'handle').map((l) => Number(l.line[0]!.line)).sort();
+  const handleLoc = p.location
+    .filter((l) => fnName(l.id) === 'handle')
+    .map((l) => Number(l.line[0]!.line))
+    .sort();
   assert.deepEqual(handleLoc, [10, 11], 'one location per line, one function');
   assert.equal(p.function.filter((x) => str(x.name) === 'handle').length, 1);
   assert.equal(str(p.function[0]!.filename).startsWith('/app/'), true);

@@ -16,7 +16,9 @@ import type { FrameInfo, FrameTable, ProcessInfo, Sample, ThreadSample, ThreadSt
 class Frames implements FrameTable {
   readonly infos: FrameInfo[] = [];
   id(name: string, line = 1, file = '/app/mod.py', firstLine = 1): number {
-    const i = this.infos.findIndex((f) => f.name === name && f.line === line && f.file === file && f.firstLine === firstLine);
+    const i = this.infos.findIndex(
+      (f) => f.name === name && f.line === line && f.file === file && f.firstLine === firstLine,
+    );
     if (i >= 0) return i;
     this.infos.push({ name, file, line, firstLine });
     return this.infos.length - 1;
@@ -62,7 +64,11 @@ test('own and total: innermost frame owns the sample; every frame on the stack g
   assert.equal(v.samples, 4);
   assert.deepEqual(
     v.rows.map((r) => [r.name, r.own, r.total]),
-    [['a', 3, 4], ['b', 1, 1], ['main', 0, 4]],
+    [
+      ['a', 3, 4],
+      ['b', 1, 1],
+      ['main', 0, 4],
+    ],
   );
   assert.equal(row(m, 'a')!.ownPct, 75);
   assert.equal(row(m, 'main')!.totalPct, 100);
@@ -83,7 +89,10 @@ test('a recursive function counts once in total per sample; lines are separate r
   assert.equal(fib.own, 2);
   assert.equal(fib.totalPct, 100);
   const lines = m.functions({ byLine: true }).rows.filter((r) => r.name === 'fib');
-  assert.deepEqual(lines.map((r) => [r.line, r.own, r.total]).sort(), [[5, 1, 1], [6, 1, 2]]);
+  assert.deepEqual(lines.map((r) => [r.line, r.own, r.total]).sort(), [
+    [5, 1, 1],
+    [6, 1, 2],
+  ]);
 });
 
 test('idle samples are kept apart: hidden by default, shown on request; first samples use the OS state', () => {
@@ -104,9 +113,18 @@ test('idle samples are kept apart: hidden by default, shown on request; first sa
   assert.equal(row(m, 'spin')!.ownPct, 100);
   assert.equal(row(m, 'wait_for_it', { idle: true })!.own, 4);
   assert.equal(row(m, 'spin', { idle: true })!.ownPct, 50);
-  assert.deepEqual(m.threads().map((t) => t.nativeId), [11]);
+  assert.deepEqual(
+    m.threads().map((t) => t.nativeId),
+    [11],
+  );
   const all = m.threads({ idle: true });
-  assert.deepEqual(all.map((t) => [t.nativeId, t.state]), [[11, 'running'], [12, 'idle']]);
+  assert.deepEqual(
+    all.map((t) => [t.nativeId, t.state]),
+    [
+      [11, 'running'],
+      [12, 'idle'],
+    ],
+  );
   const tot = m.totals();
   assert.equal(tot.gilPct, 100);
   assert.equal(tot.activePct, 100);
@@ -147,8 +165,14 @@ test('thread and process scopes filter the table; t cycles all → processes →
   m.add([sample([thread([a]), thread([b], { threadId: 2n, nativeId: 12 })], 1)]);
   m.add([sample([thread([w], { nativeId: 21 })], 2)]);
   assert.equal(m.functions().samples, 3);
-  assert.deepEqual(m.functions({ pid: 2 }).rows.map((r) => r.name), ['worker']);
-  assert.deepEqual(m.functions({ thread: '1:2' }).rows.map((r) => r.name), ['b']);
+  assert.deepEqual(
+    m.functions({ pid: 2 }).rows.map((r) => r.name),
+    ['worker'],
+  );
+  assert.deepEqual(
+    m.functions({ thread: '1:2' }).rows.map((r) => r.name),
+    ['b'],
+  );
   const threads = m.threads();
   let view = { ...defaultView() };
   const seen: string[] = [];
@@ -184,14 +208,18 @@ test('windows: last refresh vs cumulative; reset forgets counts', () => {
 test('memory stays bounded: distinct functions beyond the cap fold into (other), threads beyond theirs into one bucket', () => {
   const f = new Frames();
   const m = new ProfileModel({ frames: f, rateHz: 100, maxEntries: 50, maxThreads: 8 });
-  for (let i = 0; i < 1000; i++) m.add([sample([thread([f.id('fn' + i)], { threadId: BigInt(i % 40), nativeId: 100 + (i % 40) })])]);
+  for (let i = 0; i < 1000; i++)
+    m.add([sample([thread([f.id('fn' + i)], { threadId: BigInt(i % 40), nativeId: 100 + (i % 40) })])]);
   const v = m.functions();
   assert.equal(v.samples, 1000);
   const other = v.rows.find((r) => r.id === OTHER_ID);
   assert.ok(other, 'no (other) row');
   assert.equal(other.name, '(other)');
   // Own counts are conserved through folding.
-  assert.equal(v.rows.reduce((a, r) => a + r.own, 0), 1000);
+  assert.equal(
+    v.rows.reduce((a, r) => a + r.own, 0),
+    1000,
+  );
   for (const p of m.processes.values()) {
     assert.ok(p.threads.size <= 9, `threads kept: ${p.threads.size}`);
     for (const t of p.threads.values()) assert.ok(t.cur.funcs.map.size <= 50 && t.cum.funcs.map.size <= 50);
@@ -205,17 +233,36 @@ test('text filter matches function name or file, case-insensitively; sort keys o
   const q = f.id('query', 1, '/srv/app/DB.py');
   for (let i = 0; i < 3; i++) m.add([sample([thread([q, h])])]);
   m.add([sample([thread([h])])]);
-  assert.deepEqual(m.functions({ filter: 'HANDLE' }).rows.map((r) => r.name), ['handle_request']);
-  assert.deepEqual(m.functions({ filter: 'db.py' }).rows.map((r) => r.name), ['query']);
-  assert.deepEqual(m.functions({ sort: 'own' }).rows.map((r) => r.name), ['query', 'handle_request']);
-  assert.deepEqual(m.functions({ sort: 'totalTime' }).rows.map((r) => r.name), ['handle_request', 'query']);
+  assert.deepEqual(
+    m.functions({ filter: 'HANDLE' }).rows.map((r) => r.name),
+    ['handle_request'],
+  );
+  assert.deepEqual(
+    m.functions({ filter: 'db.py' }).rows.map((r) => r.name),
+    ['query'],
+  );
+  assert.deepEqual(
+    m.functions({ sort: 'own' }).rows.map((r) => r.name),
+    ['query', 'handle_request'],
+  );
+  assert.deepEqual(
+    m.functions({ sort: 'totalTime' }).rows.map((r) => r.name),
+    ['handle_request', 'query'],
+  );
 });
 
 test('controller: pause freezes the snapshot while counting continues; exit note is kept', () => {
   const f = new Frames();
   const m = new ProfileModel({ frames: f, rateHz: 100 });
-  const procs = new Map<number, ProcessInfo>([[1, { pid: 1, cmdline: 'python app.py', pythonVersion: '3.12.1', exited: false }]]);
-  const src = { rootPid: 1, processes: procs, startedAt: 0, stats: () => ({ taken: 0, dropped: 0, late: 0, errors: 0, rateHz: 100 }) };
+  const procs = new Map<number, ProcessInfo>([
+    [1, { pid: 1, cmdline: 'python app.py', pythonVersion: '3.12.1', exited: false }],
+  ]);
+  const src = {
+    rootPid: 1,
+    processes: procs,
+    startedAt: 0,
+    stats: () => ({ taken: 0, dropped: 0, late: 0, errors: 0, rateHz: 100 }),
+  };
   const c = new TopController(m, src, { now: () => 5000 });
   const a = f.id('a');
   c.ingest([sample([thread([a])])]);
@@ -235,12 +282,20 @@ test('controller: pause freezes the snapshot while counting continues; exit note
 
 test('paths shorten sensibly and the function name survives any width', () => {
   assert.equal(shortPath('/usr/lib/python3.12/json/decoder.py', '/x'), 'json/decoder.py');
-  assert.equal(shortPath('/venv/lib/python3.11/site-packages/django/db/models/query.py', '/x'), 'django/db/models/query.py');
+  assert.equal(
+    shortPath('/venv/lib/python3.11/site-packages/django/db/models/query.py', '/x'),
+    'django/db/models/query.py',
+  );
   assert.equal(shortPath('/srv/proj/app/views.py', '/srv/proj'), 'app/views.py');
   assert.equal(shortPath('<frozen importlib._bootstrap>', '/x'), '<frozen importlib._bootstrap>');
   assert.equal(fitPath('django/db/models/query.py', 16), '…/query.py');
   assert.equal(fitPath('django/db/models/query.py', 20), '…/db/models/query.py');
-  const label = functionLabel('QuerySet._fetch_all', '/venv/lib/python3.11/site-packages/django/db/models/query.py', 1926, 40);
+  const label = functionLabel(
+    'QuerySet._fetch_all',
+    '/venv/lib/python3.11/site-packages/django/db/models/query.py',
+    1926,
+    40,
+  );
   assert.ok(label.length <= 40, label);
   assert.ok(label.startsWith('QuerySet._fetch_all ('), label);
   assert.match(label, /query\.py:1926\)$/);

@@ -24,9 +24,11 @@ const out = mkdtempSync(join(tmpdir(), 'gauge-native-'));
 function sanitizerFlags(): string[] {
   // Some toolchains ship without the sanitizer runtimes; fall back visibly.
   const probe = spawnSync('cc', ['-fsanitize=address,undefined', '-x', 'c', '-o', join(out, 'probe'), '-'], {
-    input: 'int main(void){return 0;}', encoding: 'utf8',
+    input: 'int main(void){return 0;}',
+    encoding: 'utf8',
   });
-  if (probe.status === 0) return ['-fsanitize=address,undefined', '-fno-sanitize-recover=undefined', '-fno-omit-frame-pointer'];
+  if (probe.status === 0)
+    return ['-fsanitize=address,undefined', '-fno-sanitize-recover=undefined', '-fno-omit-frame-pointer'];
   console.log('# sanitizers unavailable in this compiler; running the native tests without them');
   return [];
 }
@@ -46,7 +48,15 @@ test('walker unit tests: rows 2.7, 3.6-3.14; _Py_DebugOffsets of 3.13.0, 3.13.5t
 
 test('fuzz regression corpus replays without a crash or sanitizer report', () => {
   const exe = join(out, 'replay');
-  execFileSync('cc', [...flags, '-o', exe, join(nativeDir, 'fuzz', 'replay.c'), join(nativeDir, 'fuzz', 'fuzz_reader.c'), ...coreSources, '-pthread']);
+  execFileSync('cc', [
+    ...flags,
+    '-o',
+    exe,
+    join(nativeDir, 'fuzz', 'replay.c'),
+    join(nativeDir, 'fuzz', 'fuzz_reader.c'),
+    ...coreSources,
+    '-pthread',
+  ]);
   const corpus = join(nativeDir, 'fuzz', 'corpus');
   const r = spawnSync(exe, [corpus], { encoding: 'utf8', env, timeout: 240000 });
   assert.equal(r.status, 0, r.stdout + r.stderr);
@@ -54,12 +64,18 @@ test('fuzz regression corpus replays without a crash or sanitizer report', () =>
   const n = Number(/replayed (\d+) inputs/.exec(r.stdout + r.stderr)?.[1] ?? 0);
   assert.equal(n, readdirSync(corpus).length);
   // The hand-made regression inputs (the crafted f_owner = 130 block among them) are part of what was replayed.
-  assert.ok(readdirSync(corpus).includes('regress-do313-f_owner130'), 'regress-do313-f_owner130 missing from the corpus');
+  assert.ok(
+    readdirSync(corpus).includes('regress-do313-f_owner130'),
+    'regress-do313-f_owner130 missing from the corpus',
+  );
 });
 
 test('C static check: cppcheck clean on native/src', () => {
   // Missing cppcheck fails here with build.mjs's install hint; it never passes unchecked.
-  const r = spawnSync(process.execPath, [join(nativeDir, 'build.mjs'), '--lint'], { encoding: 'utf8', timeout: 240000 });
+  const r = spawnSync(process.execPath, [join(nativeDir, 'build.mjs'), '--lint'], {
+    encoding: 'utf8',
+    timeout: 240000,
+  });
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /cppcheck clean/);
 });

@@ -43,7 +43,12 @@ function record(recFlags: number, threadFlags: number[]): Uint32Array {
   return w;
 }
 
-const fakeTarget = { threadNames: new Map(), frames: { globalId: () => 0 }, source: 0, resolveLocal: () => undefined } as unknown as Target;
+const fakeTarget = {
+  threadNames: new Map(),
+  frames: { globalId: () => 0 },
+  source: 0,
+  resolveLocal: () => undefined,
+} as unknown as Target;
 
 test('decodeRecords: thread reasons (bits 16-23), record reason (bits 8-15), no-GIL flag', () => {
   const S = 'S'.charCodeAt(0) << 8;
@@ -78,9 +83,26 @@ test('decodeRecords: thread reasons (bits 16-23), record reason (bits 8-15), no-
 });
 
 function th(o: Partial<ThreadSample>): ThreadSample {
-  return { pid: 1, threadId: 1n, nativeId: 1, name: '', gil: false, state: 'running', cpuNs: 0, frames: [], error: false, truncated: false, ...o };
+  return {
+    pid: 1,
+    threadId: 1n,
+    nativeId: 1,
+    name: '',
+    gil: false,
+    state: 'running',
+    cpuNs: 0,
+    frames: [],
+    error: false,
+    truncated: false,
+    ...o,
+  };
 }
-const smp = (threads: ThreadSample[], reason?: string): Sample => ({ pid: 1, timeNs: 0n, threads, ...(reason && { reason }) });
+const smp = (threads: ThreadSample[], reason?: string): Sample => ({
+  pid: 1,
+  timeNs: 0n,
+  threads,
+  ...(reason && { reason }),
+});
 
 test('mostFrequentReason: the commonest reason and its share of all failures; none when nothing failed', () => {
   assert.equal(mostFrequentReason([]), undefined);

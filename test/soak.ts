@@ -46,20 +46,30 @@ async function main(): Promise<number> {
     console.error('soak: SOAK_MINUTES must be a positive number');
     return 2;
   }
-  const py = findPythons().filter((p) => p.mm[0] === 3).pop();
+  const py = findPythons()
+    .filter((p) => p.mm[0] === 3)
+    .pop();
   if (!py) {
     console.error('soak: no CPython 3 found (set GAUGE_TEST_PYTHONS or install one under pyenv)');
     return 2;
   }
   const fixture = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'fixtures', 'hard_churn.py');
-  const child = spawn(py.exe, [fixture, '0', ...(process.env.SOAK_UNPACED ? [] : ['--pace'])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(py.exe, [fixture, '0', ...(process.env.SOAK_UNPACED ? [] : ['--pace'])], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const cleanup = (): void => {
     if (child.exitCode === null) child.kill('SIGKILL');
   };
   process.on('exit', cleanup);
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => { cleanup(); process.exit(130); });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    process.on(sig, () => {
+      cleanup();
+      process.exit(130);
+    });
   await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(); });
+    child.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) resolve();
+    });
     child.once('exit', (c) => reject(new Error(`fixture exited early (${c})`)));
   });
 
@@ -75,7 +85,9 @@ async function main(): Promise<number> {
     }
   });
   let exited = false;
-  session.onProcessExit(() => { exited = true; });
+  session.onProcessExit(() => {
+    exited = true;
+  });
   session.start();
   console.log(
     `soak: ${minutes} min at 100 Hz against ${py.label} pid ${child.pid} (${process.env.SOAK_UNPACED ? 'unpaced' : 'paced'} churn); memory every ${everyMs / 1000} s`,

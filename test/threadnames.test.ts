@@ -25,10 +25,16 @@ after(() => {
   for (const c of children) c.kill('SIGKILL');
 });
 
-interface Truth { threads: { ident: number | string; name: string }[]; raw_ident: number | string }
+interface Truth {
+  threads: { ident: number | string; name: string }[];
+  raw_ident: number | string;
+}
 
 function start(py: Python): Promise<{ child: ChildProcess; truth: Truth }> {
-  const child = spawn(py.exe, [fixture], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONIOENCODING: 'utf-8' } });
+  const child = spawn(py.exe, [fixture], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PYTHONIOENCODING: 'utf-8' },
+  });
   children.add(child);
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -53,10 +59,16 @@ for (const py of requirePythons()) {
       const pid = child.pid!;
       assert.equal(truth.threads.length, 10);
       const want = new Map(truth.threads.map((t) => [String(t.ident), t.name]));
-      assert.ok([...want.values()].some((n) => n === 'L'.repeat(300)), 'the long name is in the truth');
+      assert.ok(
+        [...want.values()].some((n) => n === 'L'.repeat(300)),
+        'the long name is in the truth',
+      );
 
       // Through the CLI.
-      const r = spawnSync(process.execPath, [gaugeBin, 'dump', '--pid', String(pid), '--json'], { encoding: 'utf8', timeout: 60000 });
+      const r = spawnSync(process.execPath, [gaugeBin, 'dump', '--pid', String(pid), '--json'], {
+        encoding: 'utf8',
+        timeout: 60000,
+      });
       assert.equal(r.status, 0, r.stderr);
       const dump = JSON.parse(r.stdout.replace(/"thread_id": (\d+)/g, '"thread_id": "$1"')) as {
         threads: { thread_id: string; native_id: number; name: string }[];
@@ -78,10 +90,12 @@ for (const py of requirePythons()) {
       try {
         const sample = target.snapshot();
         new ThreadNamer().refresh(target, [sample]);
-        for (const [ident, name] of want) assert.equal(target.threadNames.get(BigInt(ident)), name, `ThreadNamer name of ${ident}`);
+        for (const [ident, name] of want)
+          assert.equal(target.threadNames.get(BigInt(ident)), name, `ThreadNamer name of ${ident}`);
         // Fresh samples carry the names.
         const next = target.snapshot();
-        for (const t of next.threads) if (want.has(String(t.threadId))) assert.equal(t.name, want.get(String(t.threadId)));
+        for (const t of next.threads)
+          if (want.has(String(t.threadId))) assert.equal(t.name, want.get(String(t.threadId)));
       } finally {
         target.close();
       }

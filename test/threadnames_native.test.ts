@@ -16,9 +16,11 @@ const out = mkdtempSync(join(tmpdir(), 'gauge-tn-'));
 
 function sanitizerFlags(): string[] {
   const probe = spawnSync('cc', ['-fsanitize=address,undefined', '-x', 'c', '-o', join(out, 'probe'), '-'], {
-    input: 'int main(void){return 0;}', encoding: 'utf8',
+    input: 'int main(void){return 0;}',
+    encoding: 'utf8',
   });
-  if (probe.status === 0) return ['-fsanitize=address,undefined', '-fno-sanitize-recover=undefined', '-fno-omit-frame-pointer'];
+  if (probe.status === 0)
+    return ['-fsanitize=address,undefined', '-fno-sanitize-recover=undefined', '-fno-omit-frame-pointer'];
   console.log('# sanitizers unavailable in this compiler; running the thread-name unit tests without them');
   return [];
 }
@@ -26,8 +28,19 @@ function sanitizerFlags(): string[] {
 test('thread-name reader over synthetic images of 2.7 and 3.6-3.13', () => {
   const exe = join(out, 'test_threadnames');
   const sources = ['threadnames.c', 'pystring.c', 'memsrc.c', 'layouts.c'].map((f) => join(nativeDir, 'src', f));
-  execFileSync('cc', ['-std=gnu11', '-g', '-O1', '-Wall', '-Wextra', '-Werror', ...sanitizerFlags(), '-o', exe,
-    join(nativeDir, 'test', 'test_threadnames.c'), ...sources]);
+  execFileSync('cc', [
+    '-std=gnu11',
+    '-g',
+    '-O1',
+    '-Wall',
+    '-Wextra',
+    '-Werror',
+    ...sanitizerFlags(),
+    '-o',
+    exe,
+    join(nativeDir, 'test', 'test_threadnames.c'),
+    ...sources,
+  ]);
   const r = spawnSync(exe, [], { encoding: 'utf8', env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1' } });
   const summary = /(\d+) passed, (\d+) failed/.exec(r.stdout);
   assert.ok(summary, `no summary:\n${r.stdout}\n${r.stderr}`);

@@ -9,12 +9,25 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { pythonsOrSkip, requirePythons, type Python } from './helpers/pythons.js';
-import { children, fixtures, gauge, killChildren, lastSnapshot, ownPct, runGauge, threadsSection } from './helpers/top-output.js';
+import {
+  children,
+  fixtures,
+  gauge,
+  killChildren,
+  lastSnapshot,
+  ownPct,
+  runGauge,
+  threadsSection,
+} from './helpers/top-output.js';
 
 after(killChildren);
 
 /** Start a fixture and wait for its READY line. */
-async function startFixture(py: Python, name: string, args: string[] = []): Promise<{ child: ChildProcess; output: () => string }> {
+async function startFixture(
+  py: Python,
+  name: string,
+  args: string[] = [],
+): Promise<{ child: ChildProcess; output: () => string }> {
   const child = spawn(py.exe, [join(fixtures, name), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let out = '';
@@ -48,75 +61,99 @@ requirePythons();
 const accuracyPythons = pythonsOrSkip(['3.8', '3.11', '3.12', '3.13', '3.14', '3.15', '3.13t', '3.14t']);
 
 for (const { wanted, py: found, skip } of accuracyPythons) {
-  test(`%Own matches the fixture's own CPU split within 3 points after 5 s (${found?.label ?? wanted})`, { skip }, async () => {
-    const py = found!;
-    // Sampling error shrinks with samples the target actually ran for; on a box other jobs are
-    // loading it can exceed the tolerance by chance, so one fresh attempt is allowed. A real bias
-    // fails both.
-    let last = '';
-    for (let attempt = 1; attempt <= 2; attempt++) {
-      const { child, output } = await startFixture(py, 'hot_split.py');
-      try {
-        // 1000 Hz keeps the sampling error well under the tolerance.
-        const run = await runGauge(['top', '--pid', String(child.pid), '--duration', '5', '--delay', '1', '--rate', '1000']);
-        assert.equal(run.status, 0, run.stderr);
-        assert.equal(run.stderr, '');
-        await stopFixture(child);
-        const split = /SPLIT hot_a=([\d.]+) hot_b=([\d.]+)/.exec(output());
-        assert.ok(split, `fixture printed no split: ${output()}`);
-        const snap = lastSnapshot(run.stdout);
-        const a = ownPct(snap, 'hot_a');
-        const b = ownPct(snap, 'hot_b');
-        assert.ok(a !== undefined && b !== undefined, snap);
-        console.log(`# ${py.version} attempt ${attempt}: gauge hot_a ${a}% hot_b ${b}%; fixture ${split[1]}% / ${split[2]}%`);
-        // The header reports what was asked, one thread, one process.
-        assert.match(snap, /Samples \d+ at [\d.]+\/1000 Hz/);
-        assert.match(snap, /Python \d+\.\d+\.\d+/);
-        assert.match(snap, /Threads 1 {2}Processes 1/);
-        if (Math.abs(a - Number(split[1])) <= 3 && Math.abs(b - Number(split[2])) <= 3) return;
-        last = `hot_a ${a}% vs ${split[1]}%, hot_b ${b}% vs ${split[2]}%\n${snap}`;
-      } finally {
-        await stopFixture(child);
+  test(
+    `%Own matches the fixture's own CPU split within 3 points after 5 s (${found?.label ?? wanted})`,
+    { skip },
+    async () => {
+      const py = found!;
+      // Sampling error shrinks with samples the target actually ran for; on a box other jobs are
+      // loading it can exceed the tolerance by chance, so one fresh attempt is allowed. A real bias
+      // fails both.
+      let last = '';
+      for (let attempt = 1; attempt <= 2; attempt++) {
+        const { child, output } = await startFixture(py, 'hot_split.py');
+        try {
+          // 1000 Hz keeps the sampling error well under the tolerance.
+          const run = await runGauge([
+            'top',
+            '--pid',
+            String(child.pid),
+            '--duration',
+            '5',
+            '--delay',
+            '1',
+            '--rate',
+            '1000',
+          ]);
+          assert.equal(run.status, 0, run.stderr);
+          assert.equal(run.stderr, '');
+          await stopFixture(child);
+          const split = /SPLIT hot_a=([\d.]+) hot_b=([\d.]+)/.exec(output());
+          assert.ok(split, `fixture printed no split: ${output()}`);
+          const snap = lastSnapshot(run.stdout);
+          const a = ownPct(snap, 'hot_a');
+          const b = ownPct(snap, 'hot_b');
+          assert.ok(a !== undefined && b !== undefined, snap);
+          console.log(
+            `# ${py.version} attempt ${attempt}: gauge hot_a ${a}% hot_b ${b}%; fixture ${split[1]}% / ${split[2]}%`,
+          );
+          // The header reports what was asked, one thread, one process.
+          assert.match(snap, /Samples \d+ at [\d.]+\/1000 Hz/);
+          assert.match(snap, /Python \d+\.\d+\.\d+/);
+          assert.match(snap, /Threads 1 {2}Processes 1/);
+          if (Math.abs(a - Number(split[1])) <= 3 && Math.abs(b - Number(split[2])) <= 3) return;
+          last = `hot_a ${a}% vs ${split[1]}%, hot_b ${b}% vs ${split[2]}%\n${snap}`;
+        } finally {
+          await stopFixture(child);
+        }
       }
-    }
-    assert.fail(`%Own outside 3 points of the fixture's split twice: ${last}`);
-  });
+      assert.fail(`%Own outside 3 points of the fixture's split twice: ${last}`);
+    },
+  );
 }
 
 const idlePythons = pythonsOrSkip(['3.8', '3.13', '3.15', '3.14t']);
 for (const { wanted, py: found, skip } of idlePythons) {
-  test(`idle threads are hidden by default and shown with --idle; a spinning thread always shows (${found?.label ?? wanted})`, { skip }, async () => {
-    const py = found!;
-    const { child } = await startFixture(py, 'idle_threads.py');
-    try {
-      const base = ['top', '--pid', String(child.pid), '--duration', '2', '--delay', '1', '--rate', '200'];
-      const hidden = lastSnapshot((await runGauge(base)).stdout);
-      const shown = lastSnapshot((await runGauge([...base, '--idle'])).stdout);
-      const waits = ['sleeper', 'socket_reader', 'lock_waiter'];
-      assert.ok((ownPct(hidden, 'spinner') ?? 0) > 50, hidden);
-      for (const fn of waits) assert.equal(ownPct(hidden, fn), undefined, `${fn} shown without --idle:\n${hidden}`);
-      const rows = (snap: string): string[] => threadsSection(snap).split('\n').filter((l) => /^\s*\d+\s+\d+/.test(l));
-      // Only the spinner's thread is listed without --idle; all five (four idle) with it.
-      assert.equal(rows(hidden).length, 1, hidden);
-      assert.match(rows(hidden)[0]!, /running/);
-      assert.match(hidden, /idle hidden/);
+  test(
+    `idle threads are hidden by default and shown with --idle; a spinning thread always shows (${found?.label ?? wanted})`,
+    { skip },
+    async () => {
+      const py = found!;
+      const { child } = await startFixture(py, 'idle_threads.py');
+      try {
+        const base = ['top', '--pid', String(child.pid), '--duration', '2', '--delay', '1', '--rate', '200'];
+        const hidden = lastSnapshot((await runGauge(base)).stdout);
+        const shown = lastSnapshot((await runGauge([...base, '--idle'])).stdout);
+        const waits = ['sleeper', 'socket_reader', 'lock_waiter'];
+        assert.ok((ownPct(hidden, 'spinner') ?? 0) > 50, hidden);
+        for (const fn of waits) assert.equal(ownPct(hidden, fn), undefined, `${fn} shown without --idle:\n${hidden}`);
+        const rows = (snap: string): string[] =>
+          threadsSection(snap)
+            .split('\n')
+            .filter((l) => /^\s*\d+\s+\d+/.test(l));
+        // Only the spinner's thread is listed without --idle; all five (four idle) with it.
+        assert.equal(rows(hidden).length, 1, hidden);
+        assert.match(rows(hidden)[0]!, /running/);
+        assert.match(hidden, /idle hidden/);
 
-      assert.ok(ownPct(shown, 'spinner') !== undefined, shown);
-      for (const fn of waits) {
-        const listed = shown.split('\n').some((l) => l.includes(` ${fn} (`));
-        assert.ok(listed, `${fn} missing with --idle:\n${shown}`);
+        assert.ok(ownPct(shown, 'spinner') !== undefined, shown);
+        for (const fn of waits) {
+          const listed = shown.split('\n').some((l) => l.includes(` ${fn} (`));
+          assert.ok(listed, `${fn} missing with --idle:\n${shown}`);
+        }
+        assert.equal(rows(shown).length, 5, shown);
+        assert.equal(rows(shown).filter((l) => /\sidle\s/.test(l)).length, 4, shown);
+      } finally {
+        await stopFixture(child);
       }
-      assert.equal(rows(shown).length, 5, shown);
-      assert.equal(rows(shown).filter((l) => /\sidle\s/.test(l)).length, 4, shown);
-    } finally {
-      await stopFixture(child);
-    }
-  });
+    },
+  );
 }
 
 test('launch mode: the program runs under gauge and gauge exits with its status', async () => {
   const py = requirePythons().at(-1)!;
-  const script = 'import sys, time\nprint("child says hi", flush=True)\nt = time.time()\nwhile time.time() - t < 1.5: pass\nsys.exit(7)\n';
+  const script =
+    'import sys, time\nprint("child says hi", flush=True)\nt = time.time()\nwhile time.time() - t < 1.5: pass\nsys.exit(7)\n';
   const run = await runGauge(['top', '--delay', '0.5', '--', py.exe, '-c', script]);
   assert.equal(run.status, 7, run.stderr + run.stdout);
   assert.match(run.stdout, /child says hi/);
@@ -126,7 +163,16 @@ test('launch mode: the program runs under gauge and gauge exits with its status'
 
 test('launch mode: --duration stops the program and gauge exits 0', async () => {
   const py = requirePythons().at(-1)!;
-  const run = await runGauge(['top', '--duration', '1.5', '--delay', '1', '--', py.exe, join(fixtures, 'hot_split.py')]);
+  const run = await runGauge([
+    'top',
+    '--duration',
+    '1.5',
+    '--delay',
+    '1',
+    '--',
+    py.exe,
+    join(fixtures, 'hot_split.py'),
+  ]);
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stdout, /SPLIT hot_a=/); // the program saw SIGINT and finished cleanly
   assert.match(lastSnapshot(run.stdout), /hot_a \(/);
@@ -134,8 +180,22 @@ test('launch mode: --duration stops the program and gauge exits 0', async () => 
 
 test('launch mode with -s: a wrapper that execs Python (like a pyenv shim) still gets its root sampled', async () => {
   const py = requirePythons().at(-1)!;
-  const script = 'import time\ndef root_spin():\n    t = time.time()\n    while time.time() - t < 8: pass\nroot_spin()\n';
-  const run = await runGauge(['top', '-s', '--duration', '3', '--delay', '1', '--', 'sh', '-c', 'sleep 0.3; exec "$0" -c "$1"', py.exe, script]);
+  const script =
+    'import time\ndef root_spin():\n    t = time.time()\n    while time.time() - t < 8: pass\nroot_spin()\n';
+  const run = await runGauge([
+    'top',
+    '-s',
+    '--duration',
+    '3',
+    '--delay',
+    '1',
+    '--',
+    'sh',
+    '-c',
+    'sleep 0.3; exec "$0" -c "$1"',
+    py.exe,
+    script,
+  ]);
   assert.equal(run.status, 0, run.stderr);
   const snap = lastSnapshot(run.stdout);
   assert.ok((ownPct(snap, 'root_spin') ?? 0) > 50, snap);

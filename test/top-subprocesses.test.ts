@@ -38,22 +38,50 @@ function workerPids(out: string): Set<number> {
   return new Set([...out.matchAll(/^worker (\d+)$/gm)].map((m) => Number(m[1])));
 }
 
-test('Pool(4): the parent and 4 workers are sampled and the workers\' hot function leads', { skip: noPython }, async () => {
-  const run = await runGauge(['top', '-s', '--duration', '6', '--delay', '6', '--', py!.exe, join(fixtures, 'top_pool.py'), '0', '30']);
-  assert.equal(run.status, 0, run.stderr);
-  const snap = lastSnapshot(run.stdout);
-  const workers = workerPids(run.stdout);
-  assert.equal(workers.size, 4, `the fixture reported workers ${[...workers]}`);
-  assert.equal(headerCount(snap, 'Processes'), 5, snap);
-  const rows = processRows(snap);
-  for (const w of workers) assert.ok(rows.has(w), `worker ${w} missing from the threads panel:\n${snap}`);
-  assert.equal(rows.size, 5, snap);
-  const crunch = ownPct(snap, 'crunch');
-  assert.ok(crunch !== undefined && crunch > 50, `crunch %Own ${crunch}:\n${snap}`);
-});
+test(
+  "Pool(4): the parent and 4 workers are sampled and the workers' hot function leads",
+  { skip: noPython },
+  async () => {
+    const run = await runGauge([
+      'top',
+      '-s',
+      '--duration',
+      '6',
+      '--delay',
+      '6',
+      '--',
+      py!.exe,
+      join(fixtures, 'top_pool.py'),
+      '0',
+      '30',
+    ]);
+    assert.equal(run.status, 0, run.stderr);
+    const snap = lastSnapshot(run.stdout);
+    const workers = workerPids(run.stdout);
+    assert.equal(workers.size, 4, `the fixture reported workers ${[...workers]}`);
+    assert.equal(headerCount(snap, 'Processes'), 5, snap);
+    const rows = processRows(snap);
+    for (const w of workers) assert.ok(rows.has(w), `worker ${w} missing from the threads panel:\n${snap}`);
+    assert.equal(rows.size, 5, snap);
+    const crunch = ownPct(snap, 'crunch');
+    assert.ok(crunch !== undefined && crunch > 50, `crunch %Own ${crunch}:\n${snap}`);
+  },
+);
 
 test('maxtasksperchild=1: replaced workers are picked up, exited ones marked gone', { skip: noPython }, async () => {
-  const run = await runGauge(['top', '-s', '--duration', '8', '--delay', '8', '--', py!.exe, join(fixtures, 'top_pool.py'), '1', '30']);
+  const run = await runGauge([
+    'top',
+    '-s',
+    '--duration',
+    '8',
+    '--delay',
+    '8',
+    '--',
+    py!.exe,
+    join(fixtures, 'top_pool.py'),
+    '1',
+    '30',
+  ]);
   assert.equal(run.status, 0, run.stderr);
   const snap = lastSnapshot(run.stdout);
   const workers = workerPids(run.stdout);
@@ -61,9 +89,15 @@ test('maxtasksperchild=1: replaced workers are picked up, exited ones marked gon
   const rows = processRows(snap);
   const seen = [...workers].filter((w) => rows.has(w));
   // A worker that lived a whole task (≥0.3 s) outlives the 100 ms discovery poll.
-  assert.ok(seen.length >= workers.size * 0.75, `only ${seen.length} of ${workers.size} workers were sampled:\n${snap}`);
+  assert.ok(
+    seen.length >= workers.size * 0.75,
+    `only ${seen.length} of ${workers.size} workers were sampled:\n${snap}`,
+  );
   const gone = seen.filter((w) => rows.get(w)!.every((s) => s === 'gone'));
-  assert.ok(gone.length >= seen.length - 5, `exited workers not marked gone (${gone.length} of ${seen.length}):\n${snap}`);
+  assert.ok(
+    gone.length >= seen.length - 5,
+    `exited workers not marked gone (${gone.length} of ${seen.length}):\n${snap}`,
+  );
   const exited = Number(/Processes \d+ \(\+(\d+) exited\)/.exec(snap)?.[1] ?? 0);
   assert.ok(exited >= gone.length, `header counts ${exited} exited processes, ${gone.length} shown gone:\n${snap}`);
 });
@@ -72,7 +106,17 @@ test('a bash script starting two Pythons: both are profiled', { skip: noPython }
   const prev = process.env.PYTHON;
   process.env.PYTHON = py!.exe;
   try {
-    const run = await runGauge(['top', '-s', '--duration', '4', '--delay', '4', '--', 'bash', join(fixtures, 'top_two.sh')]);
+    const run = await runGauge([
+      'top',
+      '-s',
+      '--duration',
+      '4',
+      '--delay',
+      '4',
+      '--',
+      'bash',
+      join(fixtures, 'top_two.sh'),
+    ]);
     assert.equal(run.status, 0, run.stderr);
     const snap = lastSnapshot(run.stdout);
     const a = ownPct(snap, 'spin_alpha');
@@ -87,7 +131,18 @@ test('a bash script starting two Pythons: both are profiled', { skip: noPython }
 });
 
 test('without --subprocesses the workers are not sampled', { skip: noPython }, async () => {
-  const run = await runGauge(['top', '--duration', '3', '--delay', '3', '--', py!.exe, join(fixtures, 'top_pool.py'), '0', '30']);
+  const run = await runGauge([
+    'top',
+    '--duration',
+    '3',
+    '--delay',
+    '3',
+    '--',
+    py!.exe,
+    join(fixtures, 'top_pool.py'),
+    '0',
+    '30',
+  ]);
   assert.equal(run.status, 0, run.stderr);
   const snap = lastSnapshot(run.stdout);
   assert.equal(headerCount(snap, 'Processes'), 1, snap);

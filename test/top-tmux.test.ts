@@ -114,139 +114,178 @@ async function assertRestored(name: string, status: number): Promise<void> {
   assert.equal(paneInfo(name, '#{cursor_flag}'), '1', 'cursor hidden');
 }
 
-test('tmux: keys, resize to 40x12 and back, quit with q restores the terminal', { skip: !haveTmux && 'tmux not installed' }, async () => {
-  const s = 'main';
-  start(s, ['top', '--delay', '0.5', '--', py.exe, join(fixtures, 'demo_workload.py')]);
-  let scr = await waitFor(s, 'the functions table with data', (x) => /is_prime \(/.test(x) && /cruncher/.test(x));
-  assert.match(scr, /%Own\*/);
-  assert.match(scr, new RegExp(`Python ${py.version.replace(/\./g, '\\.')}`));
-  assert.match(scr, /1-4 sort .* q quit/);
-  assert.match(scr, /Thread\s+State\s+CPU%\s+GIL%\s+Samples/);
+test(
+  'tmux: keys, resize to 40x12 and back, quit with q restores the terminal',
+  { skip: !haveTmux && 'tmux not installed' },
+  async () => {
+    const s = 'main';
+    start(s, ['top', '--delay', '0.5', '--', py.exe, join(fixtures, 'demo_workload.py')]);
+    let scr = await waitFor(s, 'the functions table with data', (x) => /is_prime \(/.test(x) && /cruncher/.test(x));
+    assert.match(scr, /%Own\*/);
+    assert.match(scr, new RegExp(`Python ${py.version.replace(/\./g, '\\.')}`));
+    assert.match(scr, /1-4 sort .* q quit/);
+    assert.match(scr, /Thread\s+State\s+CPU%\s+GIL%\s+Samples/);
 
-  keys(s, '?');
-  await waitFor(s, 'help', (x) => /sort by %Own, %Total, OwnTime, TotalTime/.test(x) && !/Function \(file:line\)/.test(x));
-  keys(s, 'x');
-  await waitFor(s, 'help closed', (x) => /Function \(file:line\)/.test(x));
+    keys(s, '?');
+    await waitFor(
+      s,
+      'help',
+      (x) => /sort by %Own, %Total, OwnTime, TotalTime/.test(x) && !/Function \(file:line\)/.test(x),
+    );
+    keys(s, 'x');
+    await waitFor(s, 'help closed', (x) => /Function \(file:line\)/.test(x));
 
-  for (const [k, title] of [['2', '%Total'], ['3', 'OwnTime'], ['4', 'TotalTime'], ['1', '%Own']] as const) {
-    keys(s, k);
-    await waitFor(s, `sort by ${title}`, (x) => x.includes(`${title}*`));
-  }
-
-  keys(s, 'l');
-  await waitFor(s, 'line view', (x) => /Line \(file:line\)/.test(x) && /by line/.test(x));
-  keys(s, 'l');
-  await waitFor(s, 'function view', (x) => /Function \(file:line\)/.test(x) && !/by line/.test(x));
-
-  keys(s, 'i');
-  await waitFor(s, 'idle shown', (x) => /idle shown/.test(x) && /queue-worker\s+idle/.test(x));
-  keys(s, 'i');
-  await waitFor(s, 'idle hidden', (x) => !/idle shown/.test(x));
-
-  // Cycle the thread filter to the CPU-bound thread: its table has its functions only.
-  let onCruncher = false;
-  for (let n = 0; n < 8 && !onCruncher; n++) {
-    const before = screen(s).split('\n')[2] ?? '';
-    keys(s, 't');
-    scr = await waitFor(s, 'the filter to move', (x) => (x.split('\n')[2] ?? '') !== before);
-    onCruncher = /only thread \d+ cruncher/.test(scr);
-  }
-  assert.ok(onCruncher, `never reached the cruncher thread:\n${scr}`);
-  scr = await waitFor(s, 'cruncher functions', (x) => /is_prime \(/.test(x));
-  assert.doesNotMatch(scr.split('Thread ')[0]!, /render_template|handle_request/);
-  for (let n = 0; n < 10 && /only /.test(screen(s)); n++) {
-    const before = screen(s).split('\n')[2] ?? '';
-    keys(s, 'Tab');
-    await waitFor(s, 'the filter to move', (x) => (x.split('\n')[2] ?? '') !== before);
-  }
-  await waitFor(s, 'all threads again', (x) => !/only /.test(x) && /render_template \(|handle_request \(/.test(x));
-
-  keys(s, '/');
-  await waitFor(s, 'filter prompt', (x) => /Filter: _/.test(x));
-  keys(s, 'render');
-  keys(s, 'Enter');
-  scr = await waitFor(s, 'filtered table', (x) => /filter "render"/.test(x) && /render_template \(/.test(x));
-  const table = scr.split('\n').filter((l) => /^\s+[\d.]+%/.test(l) && !/^\s*\d+ /.test(l));
-  for (const row of table.filter((l) => /\(/.test(l))) assert.match(row, /render/i, `row not matching the filter: ${row}`);
-  keys(s, 'Escape');
-  await waitFor(s, 'filter cleared', (x) => !/filter "/.test(x) && /is_prime \(/.test(x));
-
-  keys(s, 'p');
-  scr = await waitFor(s, 'paused', (x) => /PAUSED/.test(x));
-  const frozen = samples(scr);
-  await sleep(1500); // three refresh periods
-  assert.equal(samples(screen(s)), frozen, 'display changed while paused');
-  keys(s, 'p');
-  await waitFor(s, 'resumed', (x) => !/PAUSED/.test(x) && samples(x) > frozen);
-
-  const beforeReset = samples(screen(s));
-  keys(s, 'r');
-  await waitFor(s, 'reset counts', (x) => samples(x) >= 0 && samples(x) < beforeReset);
-
-  keys(s, 's');
-  scr = await waitFor(s, 'save feedback', (x) => /saved \d+ samples to \S+/.test(x) || /save failed/.test(x));
-  assert.doesNotMatch(scr, /save failed/);
-  const saved = readdirSync(workDir).filter((f) => f.endsWith('.speedscope.json'));
-  assert.equal(saved.length, 1, `saved files: ${saved.join(', ')}`);
-  const profile = JSON.parse(readFileSync(join(workDir, saved[0]!), 'utf8')) as { shared?: { frames?: Array<{ name: string }> } };
-  assert.ok(profile.shared?.frames?.some((f) => f.name.includes('is_prime')), 'saved profile lacks the hot function');
-
-  tmux('resize-window', '-t', s, '-x', '40', '-y', '12');
-  scr = await waitFor(s, '40x12 layout', (x) => /%Own/.test(x) && /1-4 sort/.test(x) && /^pid \d+/.test(x));
-  const lines = scr.split('\n');
-  for (const l of lines) assert.ok(l.length <= 40, `line wider than 40: ${JSON.stringify(l)}`);
-  assert.ok(lines.filter((l) => l.trim()).length <= 12);
-  assert.match(scr, /is_prime|query_db|mandelbrot_row|render_template/);
-
-  tmux('resize-window', '-t', s, '-x', '20', '-y', '5');
-  await waitFor(s, '20x5 layout', (x) => /%Own/.test(x) && x.split('\n').every((l) => l.length <= 20));
-  tmux('resize-window', '-t', s, '-x', '120', '-y', '40');
-  scr = await waitFor(s, 'full layout again', (x) => /TotalTime/.test(x) && /Thread\s+State/.test(x) && /Python \d/.test(x));
-  assert.ok(scr.split('\n').filter((l) => /^pid \d+/.test(l)).length === 1, `header drawn twice:\n${scr}`);
-
-  keys(s, 'q');
-  await assertRestored(s, 0);
-});
-
-test('tmux: SIGTERM restores the terminal and ends the launched program', { skip: !haveTmux && 'tmux not installed' }, async () => {
-  const s = 'term';
-  start(s, ['top', '--delay', '0.5', '--', py.exe, join(fixtures, 'demo_workload.py')]);
-  await waitFor(s, 'data', (x) => /is_prime \(/.test(x));
-  process.kill(gaugePid(s), 'SIGTERM');
-  // The workload handles SIGTERM (forwarded to it) by finishing cleanly: gauge exits with its status.
-  await assertRestored(s, 0);
-});
-
-test('tmux: the target dies: gauge says so, keeps the data, Ctrl-C exits with its status', { skip: !haveTmux && 'tmux not installed' }, async () => {
-  const s = 'death';
-  start(s, ['top', '--delay', '0.5', '--', py.exe, join(fixtures, 'top_exit.py'), '3', '5']);
-  await waitFor(s, 'data', (x) => /busy_until \(/.test(x));
-  const scr = await waitFor(s, 'the exit note', (x) => /has exited \(status 5\)/.test(x));
-  assert.match(scr, /busy_until \(/, 'data gone after exit');
-  await sleep(1200);
-  assert.match(screen(s), /has exited \(status 5\)[\s\S]*busy_until \(/, 'gauge did not keep the last data');
-  keys(s, 'C-c');
-  await assertRestored(s, 5);
-});
-
-test('tmux: the terminal vanishes (SSH drop): gauge and its program end, no spinning on a dead tty', { skip: !haveTmux && 'tmux not installed' }, async () => {
-  const s = 'hangup';
-  start(s, ['top', '--delay', '0.5', '--', py.exe, join(fixtures, 'demo_workload.py')]);
-  await waitFor(s, 'data', (x) => /is_prime \(/.test(x));
-  const pid = gaugePid(s);
-  const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  assert.ok(kids.length >= 1, 'the launched program is not running');
-  // Closing the session hangs up its pty, as sshd does when a connection drops.
-  tmux('kill-session', '-t', s);
-  const alive = (p: number): boolean => {
-    try {
-      return !/^State:\s+Z/m.test(readFileSync(`/proc/${p}/status`, 'utf8'));
-    } catch {
-      return false;
+    for (const [k, title] of [
+      ['2', '%Total'],
+      ['3', 'OwnTime'],
+      ['4', 'TotalTime'],
+      ['1', '%Own'],
+    ] as const) {
+      keys(s, k);
+      await waitFor(s, `sort by ${title}`, (x) => x.includes(`${title}*`));
     }
-  };
-  const deadline = Date.now() + 15000;
-  while (Date.now() < deadline && (alive(pid) || kids.some(alive))) await sleep(200);
-  assert.ok(!alive(pid), 'gauge still running after its terminal went away');
-  for (const k of kids) assert.ok(!alive(k), `launched program ${k} still running after a hang-up`);
-});
+
+    keys(s, 'l');
+    await waitFor(s, 'line view', (x) => /Line \(file:line\)/.test(x) && /by line/.test(x));
+    keys(s, 'l');
+    await waitFor(s, 'function view', (x) => /Function \(file:line\)/.test(x) && !/by line/.test(x));
+
+    keys(s, 'i');
+    await waitFor(s, 'idle shown', (x) => /idle shown/.test(x) && /queue-worker\s+idle/.test(x));
+    keys(s, 'i');
+    await waitFor(s, 'idle hidden', (x) => !/idle shown/.test(x));
+
+    // Cycle the thread filter to the CPU-bound thread: its table has its functions only.
+    let onCruncher = false;
+    for (let n = 0; n < 8 && !onCruncher; n++) {
+      const before = screen(s).split('\n')[2] ?? '';
+      keys(s, 't');
+      scr = await waitFor(s, 'the filter to move', (x) => (x.split('\n')[2] ?? '') !== before);
+      onCruncher = /only thread \d+ cruncher/.test(scr);
+    }
+    assert.ok(onCruncher, `never reached the cruncher thread:\n${scr}`);
+    scr = await waitFor(s, 'cruncher functions', (x) => /is_prime \(/.test(x));
+    assert.doesNotMatch(scr.split('Thread ')[0]!, /render_template|handle_request/);
+    for (let n = 0; n < 10 && /only /.test(screen(s)); n++) {
+      const before = screen(s).split('\n')[2] ?? '';
+      keys(s, 'Tab');
+      await waitFor(s, 'the filter to move', (x) => (x.split('\n')[2] ?? '') !== before);
+    }
+    await waitFor(s, 'all threads again', (x) => !/only /.test(x) && /render_template \(|handle_request \(/.test(x));
+
+    keys(s, '/');
+    await waitFor(s, 'filter prompt', (x) => /Filter: _/.test(x));
+    keys(s, 'render');
+    keys(s, 'Enter');
+    scr = await waitFor(s, 'filtered table', (x) => /filter "render"/.test(x) && /render_template \(/.test(x));
+    const table = scr.split('\n').filter((l) => /^\s+[\d.]+%/.test(l) && !/^\s*\d+ /.test(l));
+    for (const row of table.filter((l) => /\(/.test(l)))
+      assert.match(row, /render/i, `row not matching the filter: ${row}`);
+    keys(s, 'Escape');
+    await waitFor(s, 'filter cleared', (x) => !/filter "/.test(x) && /is_prime \(/.test(x));
+
+    keys(s, 'p');
+    scr = await waitFor(s, 'paused', (x) => /PAUSED/.test(x));
+    const frozen = samples(scr);
+    await sleep(1500); // three refresh periods
+    assert.equal(samples(screen(s)), frozen, 'display changed while paused');
+    keys(s, 'p');
+    await waitFor(s, 'resumed', (x) => !/PAUSED/.test(x) && samples(x) > frozen);
+
+    const beforeReset = samples(screen(s));
+    keys(s, 'r');
+    await waitFor(s, 'reset counts', (x) => samples(x) >= 0 && samples(x) < beforeReset);
+
+    keys(s, 's');
+    scr = await waitFor(s, 'save feedback', (x) => /saved \d+ samples to \S+/.test(x) || /save failed/.test(x));
+    assert.doesNotMatch(scr, /save failed/);
+    const saved = readdirSync(workDir).filter((f) => f.endsWith('.speedscope.json'));
+    assert.equal(saved.length, 1, `saved files: ${saved.join(', ')}`);
+    const profile = JSON.parse(readFileSync(join(workDir, saved[0]!), 'utf8')) as {
+      shared?: { frames?: Array<{ name: string }> };
+    };
+    assert.ok(
+      profile.shared?.frames?.some((f) => f.name.includes('is_prime')),
+      'saved profile lacks the hot function',
+    );
+
+    tmux('resize-window', '-t', s, '-x', '40', '-y', '12');
+    scr = await waitFor(s, '40x12 layout', (x) => /%Own/.test(x) && /1-4 sort/.test(x) && /^pid \d+/.test(x));
+    const lines = scr.split('\n');
+    for (const l of lines) assert.ok(l.length <= 40, `line wider than 40: ${JSON.stringify(l)}`);
+    assert.ok(lines.filter((l) => l.trim()).length <= 12);
+    assert.match(scr, /is_prime|query_db|mandelbrot_row|render_template/);
+
+    tmux('resize-window', '-t', s, '-x', '20', '-y', '5');
+    await waitFor(s, '20x5 layout', (x) => /%Own/.test(x) && x.split('\n').every((l) => l.length <= 20));
+    tmux('resize-window', '-t', s, '-x', '120', '-y', '40');
+    scr = await waitFor(
+      s,
+      'full layout again',
+      (x) => /TotalTime/.test(x) && /Thread\s+State/.test(x) && /Python \d/.test(x),
+    );
+    assert.ok(scr.split('\n').filter((l) => /^pid \d+/.test(l)).length === 1, `header drawn twice:\n${scr}`);
+
+    keys(s, 'q');
+    await assertRestored(s, 0);
+  },
+);
+
+test(
+  'tmux: SIGTERM restores the terminal and ends the launched program',
+  { skip: !haveTmux && 'tmux not installed' },
+  async () => {
+    const s = 'term';
+    start(s, ['top', '--delay', '0.5', '--', py.exe, join(fixtures, 'demo_workload.py')]);
+    await waitFor(s, 'data', (x) => /is_prime \(/.test(x));
+    process.kill(gaugePid(s), 'SIGTERM');
+    // The workload handles SIGTERM (forwarded to it) by finishing cleanly: gauge exits with its status.
+    await assertRestored(s, 0);
+  },
+);
+
+test(
+  'tmux: the target dies: gauge says so, keeps the data, Ctrl-C exits with its status',
+  { skip: !haveTmux && 'tmux not installed' },
+  async () => {
+    const s = 'death';
+    start(s, ['top', '--delay', '0.5', '--', py.exe, join(fixtures, 'top_exit.py'), '3', '5']);
+    await waitFor(s, 'data', (x) => /busy_until \(/.test(x));
+    const scr = await waitFor(s, 'the exit note', (x) => /has exited \(status 5\)/.test(x));
+    assert.match(scr, /busy_until \(/, 'data gone after exit');
+    await sleep(1200);
+    assert.match(screen(s), /has exited \(status 5\)[\s\S]*busy_until \(/, 'gauge did not keep the last data');
+    keys(s, 'C-c');
+    await assertRestored(s, 5);
+  },
+);
+
+test(
+  'tmux: the terminal vanishes (SSH drop): gauge and its program end, no spinning on a dead tty',
+  { skip: !haveTmux && 'tmux not installed' },
+  async () => {
+    const s = 'hangup';
+    start(s, ['top', '--delay', '0.5', '--', py.exe, join(fixtures, 'demo_workload.py')]);
+    await waitFor(s, 'data', (x) => /is_prime \(/.test(x));
+    const pid = gaugePid(s);
+    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+    assert.ok(kids.length >= 1, 'the launched program is not running');
+    // Closing the session hangs up its pty, as sshd does when a connection drops.
+    tmux('kill-session', '-t', s);
+    const alive = (p: number): boolean => {
+      try {
+        return !/^State:\s+Z/m.test(readFileSync(`/proc/${p}/status`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+    const deadline = Date.now() + 15000;
+    while (Date.now() < deadline && (alive(pid) || kids.some(alive))) await sleep(200);
+    assert.ok(!alive(pid), 'gauge still running after its terminal went away');
+    for (const k of kids) assert.ok(!alive(k), `launched program ${k} still running after a hang-up`);
+  },
+);

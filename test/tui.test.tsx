@@ -35,7 +35,19 @@ class Frames implements FrameTable {
 }
 
 function th(pid: number, tid: number, name: string, frames: number[], o: Partial<ThreadSample> = {}): ThreadSample {
-  return { pid, threadId: BigInt(tid), nativeId: tid, name, gil: true, state: 'running', cpuNs: 8_000_000, frames, error: false, truncated: false, ...o };
+  return {
+    pid,
+    threadId: BigInt(tid),
+    nativeId: tid,
+    name,
+    gil: true,
+    state: 'running',
+    cpuNs: 8_000_000,
+    frames,
+    error: false,
+    truncated: false,
+    ...o,
+  };
 }
 
 /** A controller over a model with a known profile: hot 60%, warm 30%, cool 10% of the active samples. */
@@ -47,8 +59,11 @@ function fixture(opts: { processes?: number } = {}): TopController {
   const cool = f.id('parse', '/usr/lib/python3.12/json/decoder.py', 332);
   const sleep = f.id('wait_forever', '/srv/app/main.py', 90);
   const model = new ProfileModel({ frames: f, rateHz: 100 });
-  const procs = new Map<number, ProcessInfo>([[100, { pid: 100, cmdline: 'python3 app.py --port 8000', pythonVersion: '3.12.1', exited: false }]]);
-  if (opts.processes === 2) procs.set(200, { pid: 200, cmdline: 'python3 worker.py', pythonVersion: '3.12.1', exited: true });
+  const procs = new Map<number, ProcessInfo>([
+    [100, { pid: 100, cmdline: 'python3 app.py --port 8000', pythonVersion: '3.12.1', exited: false }],
+  ]);
+  if (opts.processes === 2)
+    procs.set(200, { pid: 200, cmdline: 'python3 worker.py', pythonVersion: '3.12.1', exited: true });
   const samples: Sample[] = [];
   for (let i = 0; i < 100; i++) {
     const top = i < 60 ? hot : i < 90 ? warm : cool;
@@ -60,11 +75,17 @@ function fixture(opts: { processes?: number } = {}): TopController {
         th(100, 101, 'sleeper', [sleep, main], { state: 'sleeping', cpuNs: 0, gil: false }),
       ],
     });
-    if (opts.processes === 2) samples.push({ pid: 200, timeNs: BigInt(i) * 10_000_000n, threads: [th(200, 201, 'MainThread', [cool])] });
+    if (opts.processes === 2)
+      samples.push({ pid: 200, timeNs: BigInt(i) * 10_000_000n, threads: [th(200, 201, 'MainThread', [cool])] });
   }
   model.add(samples);
   model.roll();
-  const src = { rootPid: 100, processes: procs, startedAt: 0, stats: () => ({ taken: 100, dropped: 0, late: 0, errors: 0, rateHz: 100 }) };
+  const src = {
+    rootPid: 100,
+    processes: procs,
+    startedAt: 0,
+    stats: () => ({ taken: 100, dropped: 0, late: 0, errors: 0, rateHz: 100 }),
+  };
   return new TopController(model, src, { now: () => 65_000 });
 }
 
@@ -79,7 +100,12 @@ async function until(frame: () => string, pred: (s: string) => boolean, what: st
   assert.fail(`${what}; frame:\n${frame()}`);
 }
 
-function screen(c: TopController, width: number, height: number, chalk = plain): { frame: () => string; stdin: { write(s: string): void } } {
+function screen(
+  c: TopController,
+  width: number,
+  height: number,
+  chalk = plain,
+): { frame: () => string; stdin: { write(s: string): void } } {
   const r = render(<App controller={c} chalk={chalk} onQuit={() => undefined} size={{ width, height }} />);
   return { frame: () => r.lastFrame() ?? '', stdin: r.stdin };
 }
@@ -88,7 +114,10 @@ test('header: command line and pid, Python version, elapsed, samples and rates, 
   const { frame } = screen(fixture(), 120, 30);
   const lines = frame().split('\n');
   assert.match(lines[0]!, /^pid 100: python3 app\.py --port 8000\s+Python 3\.12\.1 {2}1:05$/);
-  assert.match(lines[1]!, /^Samples 100 at 100\/100 Hz {2}Errors 0\.0% {2}GIL 100% {2}Active 100% {2}Threads 2 {2}Processes 1$/);
+  assert.match(
+    lines[1]!,
+    /^Samples 100 at 100\/100 Hz {2}Errors 0\.0% {2}GIL 100% {2}Active 100% {2}Threads 2 {2}Processes 1$/,
+  );
 });
 
 test('the TUI and the batch output word the header the same way', () => {
@@ -125,7 +154,11 @@ test('threads panel: id, name, state, CPU %, GIL %, samples; idle threads only w
   assert.match(panel, /100 MainThread\s+running\s+80\.0%\s+100%\s+100/);
   assert.doesNotMatch(panel, /sleeper/);
   stdin.write('i');
-  await until(frame, (x) => /101 sleeper\s+idle\s+0\.0%\s+0\.0%\s+100/.test(x), '/101 sleeper\\s+idle\\s+0\\.0%\\s+0\\.0%\\s+100/');
+  await until(
+    frame,
+    (x) => /101 sleeper\s+idle\s+0\.0%\s+0\.0%\s+100/.test(x),
+    '/101 sleeper\\s+idle\\s+0\\.0%\\s+0\\.0%\\s+100/',
+  );
   assert.match(frame(), /wait_forever \(/);
   assert.match(frame(), /idle shown/);
 });
@@ -166,7 +199,15 @@ test('keys: sort columns, line view, thread filter, text filter, pause, help', a
   await until(frame, (x) => /PAUSED/.test(x), '/PAUSED/');
   stdin.write('?');
   const help = await until(frame, (x) => /Keys/.test(x), 'help');
-  for (const k of ['sort by %Own, %Total, OwnTime, TotalTime', 'toggle functions / lines', 'cycle the filter', 'pause the display', 'reset the counts', 'save the profile', 'quit']) {
+  for (const k of [
+    'sort by %Own, %Total, OwnTime, TotalTime',
+    'toggle functions / lines',
+    'cycle the filter',
+    'pause the display',
+    'reset the counts',
+    'save the profile',
+    'quit',
+  ]) {
     assert.ok(help.includes(k), `help lacks "${k}"`);
   }
   assert.doesNotMatch(help, /Function \(file:line\)/);
@@ -176,7 +217,9 @@ test('keys: sort columns, line view, thread filter, text filter, pause, help', a
 
 test('q and Ctrl-C quit', async () => {
   let quits = 0;
-  const r = render(<App controller={fixture()} chalk={plain} onQuit={() => quits++} size={{ width: 80, height: 20 }} />);
+  const r = render(
+    <App controller={fixture()} chalk={plain} onQuit={() => quits++} size={{ width: 80, height: 20 }} />,
+  );
   r.stdin.write('q');
   await tick();
   r.stdin.write('\x03');
@@ -186,7 +229,15 @@ test('q and Ctrl-C quit', async () => {
 
 test('narrow and short: every size down to 20×5 fits, keeps the function name and the footer', () => {
   const c = fixture();
-  for (const [w, h] of [[20, 5], [20, 12], [25, 6], [40, 12], [47, 10], [60, 8], [200, 60]] as const) {
+  for (const [w, h] of [
+    [20, 5],
+    [20, 12],
+    [25, 6],
+    [40, 12],
+    [47, 10],
+    [60, 8],
+    [200, 60],
+  ] as const) {
     const lines = layout(c.snapshot, { width: w, height: h, chalk: plain, help: false });
     assert.ok(lines.length <= h, `${w}x${h}: ${lines.length} lines`);
     for (const l of lines) assert.ok(l.length <= w, `${w}x${h}: ${JSON.stringify(l)}`);
@@ -206,7 +257,9 @@ test('narrow and short: every size down to 20×5 fits, keeps the function name a
 
 test('colour: heat colours when the terminal has them, none with NO_COLOR', () => {
   const c = fixture();
-  const colored = layout(c.snapshot, { width: 100, height: 20, chalk: new Chalk({ level: 1 }), help: false }).join('\n');
+  const colored = layout(c.snapshot, { width: 100, height: 20, chalk: new Chalk({ level: 1 }), help: false }).join(
+    '\n',
+  );
   // eslint-disable-next-line no-control-regex -- the red and bold SGR codes
   assert.match(colored, /\x1b\[31m\x1b\[1m\s*60\.0%/, 'hot row not red');
   const noColor = colorChalk({ NO_COLOR: '1', FORCE_COLOR: '3' });

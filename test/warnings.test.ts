@@ -7,9 +7,16 @@ test('a target warning is written once, prefixed, and an empty one never', () =>
   const out: string[] = [];
   const w = (s: string): void => void out.push(s);
   assert.equal(warnOnce({ warning: '' }, w), false);
-  const msg = 'CPython 3.16 is newer than gauge has been tested with; reading it through its own _Py_DebugOffsets with the 3.15 field table';
+  const msg =
+    'CPython 3.16 is newer than gauge has been tested with; reading it through its own _Py_DebugOffsets with the 3.15 field table';
   assert.equal(warnOnce({ warning: msg }, w), true);
   assert.equal(warnOnce({ warning: msg }, w), false); // a second process, a re-attach
-  assert.equal(warnOnce({ warning: 'CPython 3.15.0a1 is a pre-release; its layout may differ from the release\'s' }, w), true);
-  assert.deepEqual(out, [`gauge: warning: ${msg}\n`, "gauge: warning: CPython 3.15.0a1 is a pre-release; its layout may differ from the release's\n"]);
+  assert.equal(
+    warnOnce({ warning: "CPython 3.15.0a1 is a pre-release; its layout may differ from the release's" }, w),
+    true,
+  );
+  assert.deepEqual(out, [
+    `gauge: warning: ${msg}\n`,
+    "gauge: warning: CPython 3.15.0a1 is a pre-release; its layout may differ from the release's\n",
+  ]);
 });

@@ -91,7 +91,8 @@ export function dump(opts: DumpOptions, write: (s: string) => void): void {
     root = dumpOne(opts.pid, frames, opts.maxDepth);
   } catch (err) {
     // With --subprocesses a non-Python parent (a shell script, a supervisor) is fine: its descendants are the point.
-    const notPython = err instanceof GaugeError && (err.code === ErrorCode.NOT_PYTHON || err.code === ErrorCode.NOT_READY);
+    const notPython =
+      err instanceof GaugeError && (err.code === ErrorCode.NOT_PYTHON || err.code === ErrorCode.NOT_READY);
     if (!opts.subprocesses || !notPython) throw err;
     rootError = err;
     root = { pid: opts.pid, python_version: '', no_gil: false, command_line: commandLine(opts.pid), threads: [] };

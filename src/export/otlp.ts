@@ -105,7 +105,9 @@ export function toReadableSpan(a: Activation, clock: WallClock, resource: Resour
     name: a.name,
     kind: SPAN_KIND_INTERNAL,
     spanContext: () => ctx,
-    parentSpanContext: a.parentSpanId ? { traceId: a.traceId, spanId: a.parentSpanId, traceFlags: TRACE_FLAGS_SAMPLED } : undefined,
+    parentSpanContext: a.parentSpanId
+      ? { traceId: a.traceId, spanId: a.parentSpanId, traceFlags: TRACE_FLAGS_SAMPLED }
+      : undefined,
     startTime: hr(start),
     endTime: hr(end),
     duration: hr(end - start),
@@ -129,7 +131,10 @@ export class OtlpSpanExport {
   private readonly clock = new WallClock();
   private readonly scratch: Activation[] = [];
 
-  constructor(frames: FrameTable, readonly opts: OtlpOptions) {
+  constructor(
+    frames: FrameTable,
+    readonly opts: OtlpOptions,
+  ) {
     this.builder = new SpanBuilder(frames, { stripLevels: opts.stripLevels, minSamples: opts.minSamples });
     this.queue = new SendQueue<Activation>('spans', (batch) => this.send(batch), {
       maxItems: opts.maxQueue ?? 20000,

@@ -75,17 +75,58 @@ export function addExportOptions<T>(y: Argv<T>): Argv<T & ExportArgs> {
     y
       // `--version` here is the service version, not gauge's (that stays `gauge -V`).
       .version(false)
-      .option('otlp-endpoint', { type: 'string', group: 'Export:', describe: `Send spans built from samples over OTLP/HTTP protobuf (default endpoint ${DEFAULT_OTLP_ENDPOINT})` })
-      .option('jaeger', { type: 'boolean', group: 'Export:', describe: `Shorthand for --otlp-endpoint ${DEFAULT_OTLP_ENDPOINT} (Jaeger's OTLP port)` })
-      .option('otlp-header', { type: 'array', string: true, group: 'Export:', describe: 'Extra OTLP request header K=V (repeatable), e.g. for auth' })
-      .option('service', { type: 'string', group: 'Export:', describe: 'service.name for spans and profiles (default: the script name)' })
+      .option('otlp-endpoint', {
+        type: 'string',
+        group: 'Export:',
+        describe: `Send spans built from samples over OTLP/HTTP protobuf (default endpoint ${DEFAULT_OTLP_ENDPOINT})`,
+      })
+      .option('jaeger', {
+        type: 'boolean',
+        group: 'Export:',
+        describe: `Shorthand for --otlp-endpoint ${DEFAULT_OTLP_ENDPOINT} (Jaeger's OTLP port)`,
+      })
+      .option('otlp-header', {
+        type: 'array',
+        string: true,
+        group: 'Export:',
+        describe: 'Extra OTLP request header K=V (repeatable), e.g. for auth',
+      })
+      .option('service', {
+        type: 'string',
+        group: 'Export:',
+        describe: 'service.name for spans and profiles (default: the script name)',
+      })
       .option('version', { type: 'string', group: 'Export:', describe: 'service.version for spans and profiles' })
       .option('env', { type: 'string', group: 'Export:', describe: 'deployment environment for spans and profiles' })
-      .option('strip-levels', { type: 'number', default: 0, group: 'Export:', describe: 'Outermost frames that are not spans; the next level starts a trace' })
-      .option('min-span', { type: 'number', default: 2, group: 'Export:', describe: 'Drop activations seen in fewer samples than this' })
-      .option('datakit', { type: 'string', group: 'Export:', describe: 'Upload pprof profiles to DataKit, e.g. http://127.0.0.1:9529 (or host:port)' })
-      .option('pyroscope', { type: 'string', group: 'Export:', describe: 'Upload pprof profiles to Pyroscope, e.g. http://127.0.0.1:4040' })
-      .option('upload-interval', { alias: 'd', type: 'number', default: 60, group: 'Export:', describe: `Seconds per uploaded profile (min ${MIN_UPLOAD_INTERVAL_S})` })
+      .option('strip-levels', {
+        type: 'number',
+        default: 0,
+        group: 'Export:',
+        describe: 'Outermost frames that are not spans; the next level starts a trace',
+      })
+      .option('min-span', {
+        type: 'number',
+        default: 2,
+        group: 'Export:',
+        describe: 'Drop activations seen in fewer samples than this',
+      })
+      .option('datakit', {
+        type: 'string',
+        group: 'Export:',
+        describe: 'Upload pprof profiles to DataKit, e.g. http://127.0.0.1:9529 (or host:port)',
+      })
+      .option('pyroscope', {
+        type: 'string',
+        group: 'Export:',
+        describe: 'Upload pprof profiles to Pyroscope, e.g. http://127.0.0.1:4040',
+      })
+      .option('upload-interval', {
+        alias: 'd',
+        type: 'number',
+        default: 60,
+        group: 'Export:',
+        describe: `Seconds per uploaded profile (min ${MIN_UPLOAD_INTERVAL_S})`,
+      })
       // Test and tuning knobs, not in --help.
       .option('upload-interval-ms', { type: 'number', hidden: true })
       .option('export-queue', { type: 'number', hidden: true })
@@ -99,7 +140,8 @@ export function addExportOptions<T>(y: Argv<T>): Argv<T & ExportArgs> {
           if (!/^[^=\s]+=/.test(String(h))) return `--otlp-header: expected K=V, got ${h}`;
         }
         const iv = args['upload-interval'];
-        if (iv !== undefined && !(iv >= MIN_UPLOAD_INTERVAL_S)) return `--upload-interval: at least ${MIN_UPLOAD_INTERVAL_S} seconds`;
+        if (iv !== undefined && !(iv >= MIN_UPLOAD_INTERVAL_S))
+          return `--upload-interval: at least ${MIN_UPLOAD_INTERVAL_S} seconds`;
         const sl = args['strip-levels'];
         if (sl !== undefined && !(Number.isInteger(sl) && sl >= 0)) return '--strip-levels: a whole number >= 0';
         const ms = args['min-span'];
@@ -188,11 +230,15 @@ export function startExports(argv: ExportArgs, session: ExportSession): Exports 
       const parts: string[] = [];
       if (spans) {
         const s = spans.stats();
-        parts.push(`spans ${s.sent} sent ${s.dropped} dropped${s.pending ? ` ${s.pending} queued` : ''}${s.errors ? ` ${s.errors} errors` : ''}`);
+        parts.push(
+          `spans ${s.sent} sent ${s.dropped} dropped${s.pending ? ` ${s.pending} queued` : ''}${s.errors ? ` ${s.errors} errors` : ''}`,
+        );
       }
       for (const u of uploaders) {
         const s = u.stats();
-        parts.push(`${u.kind} ${s.ok} ok${s.dropped ? ` ${s.dropped} dropped` : ''}${s.errors ? ` ${s.errors} errors` : ''}`);
+        parts.push(
+          `${u.kind} ${s.ok} ok${s.dropped ? ` ${s.dropped} dropped` : ''}${s.errors ? ` ${s.errors} errors` : ''}`,
+        );
       }
       return parts.join(', ');
     },

@@ -9,7 +9,16 @@
 import { displayThreadName } from '../process/thread-names.js';
 import { writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
-import { Function as PFunction, Label, Line, Location, Profile, Sample as PSample, StringTable, ValueType } from 'pprof-format';
+import {
+  Function as PFunction,
+  Label,
+  Line,
+  Location,
+  Profile,
+  Sample as PSample,
+  StringTable,
+  ValueType,
+} from 'pprof-format';
 import { isIdle } from '../sampling/idle.js';
 import type { FrameTable, Sample, ThreadSample } from '../sampling/types.js';
 import { VERSION } from '../cli/version.js';
@@ -120,7 +129,15 @@ export class ProfileRecorder {
         const key = `${s.pid}:${t.threadId}`;
         let tp = this.threads.get(key);
         if (!tp) {
-          tp = { pid: s.pid, threadId: t.threadId, nativeId: t.nativeId, name: t.name, counts: new Map(), runs: [], total: 0 };
+          tp = {
+            pid: s.pid,
+            threadId: t.threadId,
+            nativeId: t.nativeId,
+            name: t.name,
+            counts: new Map(),
+            runs: [],
+            total: 0,
+          };
           this.threads.set(key, tp);
         }
         if (t.name) tp.name = t.name;
@@ -190,7 +207,11 @@ export class ProfileRecorder {
     };
     const agg = new Map<string, number>();
     for (const tp of this.threads.values()) {
-      const prefix = this.perProcess ? this.processLabel(tp.pid).replace(/;/g, ':').replace(/[\r\n]/g, ' ') + ';' : '';
+      const prefix = this.perProcess
+        ? this.processLabel(tp.pid)
+            .replace(/;/g, ':')
+            .replace(/[\r\n]/g, ' ') + ';'
+        : '';
       for (const [stack, n] of tp.counts) {
         const frames = this.stacks[stack]!;
         const parts: string[] = [];
@@ -199,7 +220,10 @@ export class ProfileRecorder {
         agg.set(key, (agg.get(key) ?? 0) + n);
       }
     }
-    return [...agg].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([k, n]) => `${k} ${n}\n`).join('');
+    return [...agg]
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+      .map(([k, n]) => `${k} ${n}\n`)
+      .join('');
   }
 
   /** speedscope file format: one sampled profile per thread, samples in time order, weights in ms. */
@@ -267,7 +291,9 @@ export class ProfileRecorder {
       let id = funcIds.get(key);
       if (id === undefined) {
         id = functions.length + 1;
-        functions.push(new PFunction({ id, name: st.dedup(name), systemName: st.dedup(name), filename: st.dedup(file), startLine }));
+        functions.push(
+          new PFunction({ id, name: st.dedup(name), systemName: st.dedup(name), filename: st.dedup(file), startLine }),
+        );
         funcIds.set(key, id);
       }
       return id;
@@ -277,7 +303,9 @@ export class ProfileRecorder {
       if (id === undefined) {
         const f = this.frameInfo(frame);
         id = locations.length + 1;
-        locations.push(new Location({ id, line: [new Line({ functionId: funcId(f.name, f.file, f.firstLine), line: f.line })] }));
+        locations.push(
+          new Location({ id, line: [new Line({ functionId: funcId(f.name, f.file, f.firstLine), line: f.line })] }),
+        );
         locIds.set(frame, id);
       }
       return id;
@@ -308,7 +336,8 @@ export class ProfileRecorder {
         samples.push(new PSample({ locationId: ids, value: [n, n * periodNs], label: labels }));
       }
     }
-    const durationNs = this.firstNs !== undefined && this.lastNs !== undefined ? Number(this.lastNs - this.firstNs) + periodNs : 0;
+    const durationNs =
+      this.firstNs !== undefined && this.lastNs !== undefined ? Number(this.lastNs - this.firstNs) + periodNs : 0;
     return new Profile({
       sampleType: [
         new ValueType({ type: st.dedup('samples'), unit: st.dedup('count') }),
@@ -344,7 +373,10 @@ export class ProfileRecorder {
 
   async write(path: string, format?: ProfileFormat): Promise<WriteResult> {
     const f = format ?? formatFromPath(path);
-    if (!f) throw new Error(`cannot tell the format of ${path}: name it .speedscope.json, .pb.gz or .folded, or pass --format`);
+    if (!f)
+      throw new Error(
+        `cannot tell the format of ${path}: name it .speedscope.json, .pb.gz or .folded, or pass --format`,
+      );
     await writeFile(path, this.encode(f, path.split('/').pop()));
     return { path, format: f, samples: this.total };
   }

@@ -75,13 +75,15 @@ export abstract class ProfileUploader {
     this.recorder = new ProfileRecorder(this.frames, this.opts.recorder);
     if (r.samples === 0) return;
     const endMs = Date.now();
-    this.queue.push([{
-      pprofGz: r.pprofGzip(),
-      startMs: r.startedAtMs ?? endMs - this.opts.intervalMs,
-      endMs,
-      samples: r.samples,
-      pid: this.opts.pid,
-    }]);
+    this.queue.push([
+      {
+        pprofGz: r.pprofGzip(),
+        startMs: r.startedAtMs ?? endMs - this.opts.intervalMs,
+        endMs,
+        samples: r.samples,
+        pid: this.opts.pid,
+      },
+    ]);
   }
 
   private async sendAll(batch: UploadWindow[]): Promise<void> {
@@ -143,7 +145,11 @@ export class DataKitUploader extends ProfileUploader {
     };
     const form = new FormData();
     form.append('event', new Blob([JSON.stringify(event)], { type: 'application/json' }), 'event.json');
-    form.append('auto.pprof', new Blob([new Uint8Array(w.pprofGz)], { type: 'application/octet-stream' }), 'auto.pprof');
+    form.append(
+      'auto.pprof',
+      new Blob([new Uint8Array(w.pprofGz)], { type: 'application/octet-stream' }),
+      'auto.pprof',
+    );
     const res = await fetch(this.url, { method: 'POST', body: form, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
     await check(res, 'datakit');
   }
@@ -178,8 +184,16 @@ export class PyroscopeUploader extends ProfileUploader {
       spyName: 'gauge',
     });
     const form = new FormData();
-    form.append('profile', new Blob([new Uint8Array(w.pprofGz)], { type: 'application/octet-stream' }), 'profile.pprof');
-    const res = await fetch(`${this.base}/ingest?${q}`, { method: 'POST', body: form, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    form.append(
+      'profile',
+      new Blob([new Uint8Array(w.pprofGz)], { type: 'application/octet-stream' }),
+      'profile.pprof',
+    );
+    const res = await fetch(`${this.base}/ingest?${q}`, {
+      method: 'POST',
+      body: form,
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
     await check(res, 'pyroscope');
   }
 }

@@ -171,7 +171,12 @@ export class ProfileModel {
   }
 
   private get query(): QueryContext {
-    return { processes: this.processes.values(), frames: this.frames, functions: this.functionIds, rateHz: this.rateHz };
+    return {
+      processes: this.processes.values(),
+      frames: this.frames,
+      functions: this.functionIds,
+      rateHz: this.rateHz,
+    };
   }
 
   /** The functions (or lines) table. */

@@ -137,7 +137,11 @@ export function threadLabel(t: ThreadRow): string {
 }
 
 /** Filter cycle for t/Tab: all → each process (when several) → each thread → all. */
-export function nextScope(view: ViewState, threads: ThreadRow[], processes: number[]): Pick<ViewState, 'thread' | 'pid'> {
+export function nextScope(
+  view: ViewState,
+  threads: ThreadRow[],
+  processes: number[],
+): Pick<ViewState, 'thread' | 'pid'> {
   // Explicit undefineds: the result is spread over the view and must clear the other filter.
   const scopes: Array<Pick<ViewState, 'thread' | 'pid'>> = [{ thread: undefined, pid: undefined }];
   const multi = processes.length > 1;
@@ -148,4 +152,9 @@ export function nextScope(view: ViewState, threads: ThreadRow[], processes: numb
 }
 
 export const SORT_KEYS: SortKey[] = ['own', 'total', 'ownTime', 'totalTime'];
-export const SORT_TITLES: Record<SortKey, string> = { own: '%Own', total: '%Total', ownTime: 'OwnTime', totalTime: 'TotalTime' };
+export const SORT_TITLES: Record<SortKey, string> = {
+  own: '%Own',
+  total: '%Total',
+  ownTime: 'OwnTime',
+  totalTime: 'TotalTime',
+};

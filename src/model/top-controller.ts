@@ -5,7 +5,14 @@
  * while the display is paused.
  */
 import { ProfileModel } from './profile.js';
-import { buildSnapshot, defaultView, nextScope, type Snapshot, type SnapshotSource, type ViewState } from './snapshot.js';
+import {
+  buildSnapshot,
+  defaultView,
+  nextScope,
+  type Snapshot,
+  type SnapshotSource,
+  type ViewState,
+} from './snapshot.js';
 import type { Sample } from '../sampling/types.js';
 
 export interface ControllerOptions {

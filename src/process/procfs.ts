@@ -24,7 +24,9 @@ export function osThreadName(pid: number, tid: number): string {
 /** Kernel task ids of pid. */
 export function taskIds(pid: number): number[] {
   try {
-    return readdirSync(`/proc/${pid}/task`).map(Number).filter((n) => n > 0);
+    return readdirSync(`/proc/${pid}/task`)
+      .map(Number)
+      .filter((n) => n > 0);
   } catch {
     // The process is gone: it has no tasks.
     return [];

@@ -5,7 +5,18 @@
 import type { FrameInfo, Sample, ThreadSample, ThreadState } from '../sampling/types.js';
 import { GaugeError, ErrorCode } from './errors.js';
 import { FrameRegistry } from './frame-registry.js';
-import { cString, native, OPEN_THREAD_STATS, REC_EXITED, REC_HEADER, REC_NO_GIL, TH_ERROR, TH_GIL, TH_TRUNCATED, THREAD_HEADER } from './native.js';
+import {
+  cString,
+  native,
+  OPEN_THREAD_STATS,
+  REC_EXITED,
+  REC_HEADER,
+  REC_NO_GIL,
+  TH_ERROR,
+  TH_GIL,
+  TH_TRUNCATED,
+  THREAD_HEADER,
+} from './native.js';
 import { reasonText, recordReasonCode, threadReasonCode } from './reasons.js';
 
 export interface TargetInfo {
@@ -151,7 +162,12 @@ function threadIdOf(lo: number, hi: number): bigint {
  * targetFor maps a record's pid to its Target (for frame ids and names).
  * Returns pids whose process exited.
  */
-export function decodeRecords(words: Uint32Array, n: number, targetFor: (pid: number) => Target | undefined, out: Sample[]): number[] {
+export function decodeRecords(
+  words: Uint32Array,
+  n: number,
+  targetFor: (pid: number) => Target | undefined,
+  out: Sample[],
+): number[] {
   const exited: number[] = [];
   let pos = 0;
   while (pos + REC_HEADER <= n) {

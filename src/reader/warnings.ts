@@ -9,7 +9,10 @@ import type { TargetInfo } from './target.js';
 const told = new Set<string>();
 
 /** Writes `gauge: warning: …` once per distinct warning; returns whether it wrote. */
-export function warnOnce(info: Pick<TargetInfo, 'warning'>, write: (s: string) => void = (s) => void process.stderr.write(s)): boolean {
+export function warnOnce(
+  info: Pick<TargetInfo, 'warning'>,
+  write: (s: string) => void = (s) => void process.stderr.write(s),
+): boolean {
   const w = info.warning?.trim();
   if (!w || told.has(w)) return false;
   told.add(w);

@@ -21,7 +21,12 @@ export interface StartOptions extends SessionOptions {
 const WRAPPER_GRACE_MS = 2000;
 
 export async function startSession(o: StartOptions): Promise<{ session: SamplingSession; launched?: Launched }> {
-  const opts: SessionOptions = { rateHz: o.rateHz, subprocesses: o.subprocesses, maxDepth: o.maxDepth, drainMs: o.drainMs };
+  const opts: SessionOptions = {
+    rateHz: o.rateHz,
+    subprocesses: o.subprocesses,
+    maxDepth: o.maxDepth,
+    drainMs: o.drainMs,
+  };
   if (!o.command.length) {
     const session = new SamplingSession(o.pid!, opts);
     session.start();

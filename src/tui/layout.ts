@@ -152,20 +152,33 @@ function tableLines(s: Snapshot, o: LayoutOptions, rows: number): string[] {
   const head = new Line(w);
   for (const c of cols) {
     const title = c.key === s.view.sort ? c.title + '*' : c.title;
-    head.add(title.padStart(c.width), c.key === s.view.sort ? (x) => chalk.inverse.bold.underline(x) : (x) => chalk.inverse(x));
+    head.add(
+      title.padStart(c.width),
+      c.key === s.view.sort ? (x) => chalk.inverse.bold.underline(x) : (x) => chalk.inverse(x),
+    );
   }
-  head.add(' ' + (s.view.byLine ? 'Line (file:line)' : 'Function (file:line)'), (x) => chalk.inverse(x)).fill((x) => chalk.inverse(x));
+  head
+    .add(' ' + (s.view.byLine ? 'Line (file:line)' : 'Function (file:line)'), (x) => chalk.inverse(x))
+    .fill((x) => chalk.inverse(x));
   const out = [head.toString()];
   const data = s.functions.rows;
   if (data.length === 0 && rows > 0) {
-    const why = s.view.filter ? `nothing matches "${s.view.filter}"` : s.view.idle ? 'no samples yet' : 'no active samples yet (i shows idle threads)';
+    const why = s.view.filter
+      ? `nothing matches "${s.view.filter}"`
+      : s.view.idle
+        ? 'no samples yet'
+        : 'no active samples yet (i shows idle threads)';
     out.push(new Line(w).add(' ' + why, (x) => chalk.dim(x)).toString());
     return out;
   }
   for (const r of data.slice(0, rows)) {
     const line = new Line(w);
     const style = heat(chalk, r.ownPct);
-    for (const c of cols) line.add(cell(r, c.key).padStart(c.width), c.key === 'own' ? style : c.key === 'total' ? heat(chalk, r.totalPct) : undefined);
+    for (const c of cols)
+      line.add(
+        cell(r, c.key).padStart(c.width),
+        c.key === 'own' ? style : c.key === 'total' ? heat(chalk, r.totalPct) : undefined,
+      );
     line.add(' ');
     const label = functionLabel(r.name, r.file, r.line, fnW, s.view.fullFilenames);
     const cut = label.indexOf(' (');
@@ -182,7 +195,12 @@ function threadLines(s: Snapshot, o: LayoutOptions, max: number): string[] {
   const multi = s.processes.length > 1;
   const nameW = Math.max(8, Math.min(32, w - 40));
   const head = new Line(w);
-  head.add(`${'Thread'.padEnd(nameW)} ${'State'.padEnd(8)} ${'CPU%'.padStart(6)} ${'GIL%'.padStart(6)} ${'Samples'.padStart(8)}`, (x) => chalk.inverse(x)).fill((x) => chalk.inverse(x));
+  head
+    .add(
+      `${'Thread'.padEnd(nameW)} ${'State'.padEnd(8)} ${'CPU%'.padStart(6)} ${'GIL%'.padStart(6)} ${'Samples'.padStart(8)}`,
+      (x) => chalk.inverse(x),
+    )
+    .fill((x) => chalk.inverse(x));
   const out = [head.toString()];
   const byPid = new Map<number, ThreadRow[]>();
   for (const t of s.threads) {
@@ -198,7 +216,9 @@ function threadLines(s: Snapshot, o: LayoutOptions, max: number): string[] {
       const p = s.processes.find((x) => x.pid === pid);
       const sel = s.view.pid === pid;
       const line = new Line(w).add(sel ? '> ' : '', (x) => chalk.cyan.bold(x));
-      line.add(`pid ${pid}${p?.exited ? ' (exited)' : ''}: ${p?.cmdline ?? ''}`, (x) => (p?.exited ? chalk.dim(x) : chalk.bold(x)));
+      line.add(`pid ${pid}${p?.exited ? ' (exited)' : ''}: ${p?.cmdline ?? ''}`, (x) =>
+        p?.exited ? chalk.dim(x) : chalk.bold(x),
+      );
       body.push(line.toString());
     }
     for (const t of threads) {
@@ -216,7 +236,8 @@ function threadLines(s: Snapshot, o: LayoutOptions, max: number): string[] {
       body.push(line.toString());
     }
   }
-  if (body.length === 0) body.push(new Line(w).add(' no active threads (i shows idle ones)', (x) => chalk.dim(x)).toString());
+  if (body.length === 0)
+    body.push(new Line(w).add(' no active threads (i shows idle ones)', (x) => chalk.dim(x)).toString());
   if (body.length > max - 1) {
     const keep = body.slice(0, max - 2);
     keep.push(new Line(w).add(` … ${body.length - keep.length} more`, (x) => chalk.dim(x)).toString());
@@ -229,7 +250,10 @@ function footerLine(o: LayoutOptions): string {
   const { width: w, chalk } = o;
   const line = new Line(w);
   if (o.editing !== undefined) {
-    line.add('Filter: ', (x) => chalk.bold(x)).add(o.editing + '_').add('   Enter keep · Esc clear', (x) => chalk.dim(x));
+    line
+      .add('Filter: ', (x) => chalk.bold(x))
+      .add(o.editing + '_')
+      .add('   Enter keep · Esc clear', (x) => chalk.dim(x));
     return line.toString();
   }
   line.add(KEYS_SHORT, (x) => chalk.dim(x));
@@ -238,9 +262,24 @@ function footerLine(o: LayoutOptions): string {
 
 function helpLines(o: LayoutOptions, rows: number): string[] {
   const { width: w, chalk } = o;
-  const out = [new Line(w).add(' Keys', (x) => chalk.inverse.bold(x)).fill((x) => chalk.inverse(x)).toString()];
-  for (const [k, d] of HELP_LINES) out.push(new Line(w).add(` ${k.padEnd(10)} `, (x) => chalk.bold(x)).add(d).toString());
-  out.push(new Line(w).add(' %Own: samples with the function innermost; %Total: on the stack at all.', (x) => chalk.dim(x)).toString());
+  const out = [
+    new Line(w)
+      .add(' Keys', (x) => chalk.inverse.bold(x))
+      .fill((x) => chalk.inverse(x))
+      .toString(),
+  ];
+  for (const [k, d] of HELP_LINES)
+    out.push(
+      new Line(w)
+        .add(` ${k.padEnd(10)} `, (x) => chalk.bold(x))
+        .add(d)
+        .toString(),
+    );
+  out.push(
+    new Line(w)
+      .add(' %Own: samples with the function innermost; %Total: on the stack at all.', (x) => chalk.dim(x))
+      .toString(),
+  );
   out.push(new Line(w).add(' Times: samples × the achieved sampling interval.', (x) => chalk.dim(x)).toString());
   return out.slice(0, Math.max(0, rows));
 }

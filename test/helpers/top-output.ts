@@ -26,7 +26,10 @@ export interface Run {
 /** Run gauge to completion without a TTY (stdin/stdout are pipes). */
 export function runGauge(args: string[], timeoutMs = 60000): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [gauge, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, COLUMNS: '200' } });
+    const child = spawn(process.execPath, [gauge, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, COLUMNS: '200' },
+    });
     children.add(child);
     let stdout = '';
     let stderr = '';
@@ -60,4 +63,3 @@ export function ownPct(snapshot: string, fn: string): number | undefined {
 export function threadsSection(snapshot: string): string {
   return snapshot.slice(snapshot.indexOf('\nThreads'));
 }
-
