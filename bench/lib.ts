@@ -105,6 +105,7 @@ export class Load {
         if (m) this.ticks.push([Number(m[1]), Number(m[2])]);
       });
       this.proc.on('exit', (code) => reject(new Error(`load ${script} exited (${code}): ${err.trim()}`)));
+      this.proc.on('error', (e) => reject(new Error(`load ${script} did not start: ${e.message}`)));
       setTimeout(() => reject(new Error(`load ${script} not ready after 20 s`)), 20000).unref();
     });
   }

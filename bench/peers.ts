@@ -105,7 +105,10 @@ export async function measured(
       err = (err + d.toString()).slice(-2000);
     });
     const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    const code = await new Promise<number | null>((r) => p.on('exit', r));
+    const code = await new Promise<number | null>((resolve, reject) => {
+      p.on('exit', resolve);
+      p.on('error', reject);
+    });
     clearTimeout(timer);
     const line = out.trim().split('\n').pop() ?? '';
     if (code !== 0 || !line.startsWith('{')) throw new Error(`rusage.py ${cmd[0]} failed (${code}): ${err.trim()}`);

@@ -662,7 +662,9 @@ async function benchPeers(pys: Python[], mode: PeerMode, command: string): Promi
   const loadBefore = loadavg();
   const austin = findAustin();
   log(austin.ok ? `# Austin ${austin.value.version}: ${austin.value.exe}` : `# SKIP Austin: ${austin.why}`);
-  const runner = findPythons().find((p) => p.mm[0] === 3 && !p.freeThreaded);
+  const runner = findPythons()
+    .filter((p) => p.mm[0] === 3 && !p.freeThreaded)
+    .at(-1);
   if (!runner) throw new Error('no CPython 3 to run bench/rusage.py');
   const pycache = mkdtempSync(join(tmpdir(), 'gauge-bench-pycache-'));
   const peers: Peers = { austin, runner, pycache };
