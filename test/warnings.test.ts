@@ -20,3 +20,15 @@ test('a target warning is written once, prefixed, and an empty one never', () =>
     "gauge: warning: CPython 3.15.0a1 is a pre-release; its layout may differ from the release's\n",
   ]);
 });
+
+test('a built-in row that differs from the published offsets is named field by field, once', () => {
+  const out: string[] = [];
+  const w = (s: string): void => void out.push(s);
+  const info = { warning: '', version: '3.13.9', layoutDiff: 'co_code 200->208, f_owner 70->74' };
+  assert.equal(warnOnce(info, w), true);
+  assert.equal(warnOnce(info, w), false);
+  assert.equal(warnOnce({ warning: '', version: '3.14.10', layoutDiff: '' }, w), false);
+  assert.deepEqual(out, [
+    "gauge: warning: CPython 3.13.9 publishes offsets that differ from gauge's built-in table (co_code 200->208, f_owner 70->74); using the target's\n",
+  ]);
+});
