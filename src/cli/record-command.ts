@@ -56,7 +56,8 @@ export function registerRecord(cli: Argv): void {
           return `cannot tell the format of ${a.output}: name it .speedscope.json, .pb.gz or .folded, or pass --format`;
         }
         if (a.output === undefined && a.format) return '--format needs -o FILE';
-        if (a.output === undefined && !a['otlp-endpoint'] && !a.jaeger && !a.datakit && !a.pyroscope) {
+        const anyExport = a['otlp-endpoint'] !== undefined || a.jaeger || a.datakit !== undefined || a.pyroscope;
+        if (a.output === undefined && !anyExport) {
           return 'nothing to record into: give -o FILE and/or --jaeger, --otlp-endpoint, --datakit, --pyroscope';
         }
         return true;

@@ -20,11 +20,18 @@ import { SpanBuilder, type Activation } from './spans.js';
 export const DEFAULT_OTLP_ENDPOINT = 'http://localhost:4318/v1/traces';
 
 export interface OtlpOptions {
-  endpoint: string;
+  /**
+   * Where to post; undefined lets the SDK resolve it as every OpenTelemetry
+   * SDK does: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else
+   * OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces, else DEFAULT_OTLP_ENDPOINT.
+   */
+  endpoint?: string;
+  /** Headers from flags; they win over OTEL_EXPORTER_OTLP_HEADERS (merged by the SDK). */
   headers: Record<string, string>;
+  /** service.name when neither `identity` nor OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES give one (the script's name). */
   service: string;
-  version?: string;
-  env?: string;
+  /** Resource attributes that win over the environment's: what flags say (or, in the agent, the process itself). */
+  identity?: Attributes;
   stripLevels: number;
   minSamples: number;
   /** Spans held while the endpoint is unreachable. */
@@ -64,7 +71,7 @@ interface Sdk {
 }
 
 async function loadSdk(opts: OtlpOptions): Promise<Sdk> {
-  const [{ OTLPTraceExporter }, { resourceFromAttributes }] = await Promise.all([
+  const [{ OTLPTraceExporter }, { resourceFromAttributes, detectResources, envDetector }] = await Promise.all([
     import('@opentelemetry/exporter-trace-otlp-proto'),
     import('@opentelemetry/resources'),
   ]);
@@ -74,11 +81,21 @@ async function loadSdk(opts: OtlpOptions): Promise<Sdk> {
     compression: 'gzip' as ExporterConfig['compression'],
     timeoutMillis: 5000,
   };
-  return { exporter: new OTLPTraceExporter(config), resource: resourceFromAttributes(resourceAttributes(opts)) };
+  // Defaults, then OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME (the SDK's detector), then what flags say: later wins.
+  const resource = resourceFromAttributes({
+    'service.name': opts.service,
+    'host.name': hostname(),
+    'telemetry.sdk.language': 'nodejs',
+  })
+    .merge(detectResources({ detectors: [envDetector] }))
+    .merge(resourceFromAttributes(opts.identity ?? {}));
+  return { exporter: new OTLPTraceExporter(config), resource };
 }
 
-export function resourceAttributes(o: { service: string; version?: string; env?: string }): Attributes {
-  const attrs: Attributes = { 'service.name': o.service, 'host.name': hostname(), 'telemetry.sdk.language': 'nodejs' };
+/** Resource attributes for an explicitly given service, version and environment (absent ones are left out). */
+export function identityAttributes(o: { service?: string; version?: string; env?: string }): Attributes {
+  const attrs: Attributes = {};
+  if (o.service) attrs['service.name'] = o.service;
   if (o.version) attrs['service.version'] = o.version;
   if (o.env) {
     attrs['deployment.environment'] = o.env;

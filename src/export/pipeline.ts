@@ -7,7 +7,8 @@ import type { Argv } from 'yargs';
 import { basename } from 'node:path';
 import { commandLine } from '../process/procfs.js';
 import type { FrameTable, ProcessInfo, Sample } from '../sampling/types.js';
-import { DEFAULT_OTLP_ENDPOINT, OtlpSpanExport } from './otlp.js';
+import { datakitUrl, ddIdentity, ddTags, envNote } from './env-config.js';
+import { DEFAULT_OTLP_ENDPOINT, identityAttributes, OtlpSpanExport } from './otlp.js';
 import type { QueueStats } from './queue.js';
 import { DataKitUploader, PyroscopeUploader, type ProfileUploader, type UploadOptions } from './uploads.js';
 
@@ -54,12 +55,13 @@ export interface Exports {
 }
 
 /** `host:port` means http://host:port (py-spy-for-datakit style). */
-function withScheme(s: string): string {
+export function withScheme(s: string): string {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(s) ? s : `http://${s}`;
 }
 
-function validUrl(s: string | undefined): boolean {
-  if (s === undefined) return true;
+/** A bare `--datakit` (empty value) means "the address the environment gives". */
+export function validUrl(s: string | undefined, bareOk = false): boolean {
+  if (s === undefined || (bareOk && s === '')) return true;
   try {
     const u = new URL(withScheme(s));
     return u.protocol === 'http:' || u.protocol === 'https:';
@@ -78,26 +80,38 @@ export function addExportOptions<T>(y: Argv<T>): Argv<T & ExportArgs> {
       .option('otlp-endpoint', {
         type: 'string',
         group: 'Export:',
-        describe: `Send spans built from samples over OTLP/HTTP protobuf (default endpoint ${DEFAULT_OTLP_ENDPOINT})`,
+        describe: 'Send spans built from samples over OTLP/HTTP protobuf to this URL',
       })
       .option('jaeger', {
         type: 'boolean',
         group: 'Export:',
-        describe: `Shorthand for --otlp-endpoint ${DEFAULT_OTLP_ENDPOINT} (Jaeger's OTLP port)`,
+        describe:
+          'Send spans over OTLP to OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT/v1/traces, ' +
+          `else ${DEFAULT_OTLP_ENDPOINT} (Jaeger's OTLP port); --otlp-endpoint wins`,
       })
       .option('otlp-header', {
         type: 'array',
         string: true,
         group: 'Export:',
-        describe: 'Extra OTLP request header K=V (repeatable), e.g. for auth',
+        describe: 'Extra OTLP request header K=V (repeatable), e.g. for auth' + envNote('OTEL_EXPORTER_OTLP_HEADERS'),
       })
       .option('service', {
         type: 'string',
         group: 'Export:',
-        describe: 'service.name for spans and profiles (default: the script name)',
+        describe:
+          'service.name for spans and profiles (else OTEL_SERVICE_NAME for spans, DD_SERVICE then OTEL_SERVICE_NAME ' +
+          'for profiles, else the script name; the flag wins)',
       })
-      .option('version', { type: 'string', group: 'Export:', describe: 'service.version for spans and profiles' })
-      .option('env', { type: 'string', group: 'Export:', describe: 'deployment environment for spans and profiles' })
+      .option('version', {
+        type: 'string',
+        group: 'Export:',
+        describe: 'service.version for spans and profiles' + envNote('DD_VERSION for profiles'),
+      })
+      .option('env', {
+        type: 'string',
+        group: 'Export:',
+        describe: 'deployment environment for spans and profiles' + envNote('DD_ENV for profiles'),
+      })
       .option('strip-levels', {
         type: 'number',
         default: 0,
@@ -113,7 +127,9 @@ export function addExportOptions<T>(y: Argv<T>): Argv<T & ExportArgs> {
       .option('datakit', {
         type: 'string',
         group: 'Export:',
-        describe: 'Upload pprof profiles to DataKit, e.g. http://127.0.0.1:9529 (or host:port)',
+        describe:
+          'Upload pprof profiles to DataKit, e.g. http://127.0.0.1:9529 (or host:port); bare --datakit: ' +
+          'DD_TRACE_AGENT_URL, else http://DD_AGENT_HOST:DD_TRACE_AGENT_PORT, else http://127.0.0.1:9529',
       })
       .option('pyroscope', {
         type: 'string',
@@ -134,7 +150,7 @@ export function addExportOptions<T>(y: Argv<T>): Argv<T & ExportArgs> {
       .check((a) => {
         const args = a as unknown as ExportArgs;
         if (!validUrl(args['otlp-endpoint'])) return `--otlp-endpoint: not an http(s) URL: ${args['otlp-endpoint']}`;
-        if (!validUrl(args.datakit)) return `--datakit: not an http(s) URL: ${args.datakit}`;
+        if (!validUrl(args.datakit, true)) return `--datakit: not an http(s) URL: ${args.datakit}`;
         if (!validUrl(args.pyroscope)) return `--pyroscope: not an http(s) URL: ${args.pyroscope}`;
         for (const h of args['otlp-header'] ?? []) {
           if (!/^[^=\s]+=/.test(String(h))) return `--otlp-header: expected K=V, got ${h}`;
@@ -161,7 +177,7 @@ export function serviceFromCommand(cmdline: string): string {
   return args[0] ? basename(args[0]) : 'python';
 }
 
-function parseHeaders(list: (string | number)[] | undefined): Record<string, string> {
+export function parseHeaders(list: (string | number)[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const h of list ?? []) {
     const s = String(h);
@@ -173,22 +189,27 @@ function parseHeaders(list: (string | number)[] | undefined): Record<string, str
 
 /** Starts every destination the flags ask for; undefined when none. */
 export function startExports(argv: ExportArgs, session: ExportSession): Exports | undefined {
-  const endpoint = argv['otlp-endpoint'] ?? (argv.jaeger ? DEFAULT_OTLP_ENDPOINT : undefined);
-  if (!endpoint && !argv.datakit && !argv.pyroscope) return undefined;
+  const otlp = argv['otlp-endpoint'] !== undefined || argv.jaeger;
+  const datakit = argv.datakit === '' ? datakitUrl() : argv.datakit;
+  if (!otlp && !datakit && !argv.pyroscope) return undefined;
   const root = session.processes.get(session.rootPid);
-  const service = argv.service || serviceFromCommand(root?.cmdline || commandLine(session.rootPid));
-  const version = argv.version !== undefined && argv.version !== '' ? String(argv.version) : undefined;
-  const env = argv.env || undefined;
+  const scriptName = serviceFromCommand(root?.cmdline || commandLine(session.rootPid));
+  // Flags first; then the environment (DD_* for profile uploads; the OTel SDK reads OTEL_* itself for spans).
+  const flags = {
+    service: argv.service || undefined,
+    version: argv.version !== undefined && argv.version !== '' ? String(argv.version) : undefined,
+    env: argv.env || undefined,
+  };
+  const dd = ddIdentity();
   const maxBackoffMs = argv['export-max-backoff-ms'];
 
   let spans: OtlpSpanExport | undefined;
-  if (endpoint) {
+  if (otlp) {
     spans = new OtlpSpanExport(session.frames, {
-      endpoint: withScheme(endpoint),
+      endpoint: argv['otlp-endpoint'] ? withScheme(argv['otlp-endpoint']) : undefined,
       headers: parseHeaders(argv['otlp-header']),
-      service,
-      version,
-      env,
+      service: scriptName,
+      identity: identityAttributes(flags),
       stripLevels: argv['strip-levels'] ?? 0,
       minSamples: argv['min-span'] ?? 2,
       maxQueue: argv['export-queue'],
@@ -197,9 +218,10 @@ export function startExports(argv: ExportArgs, session: ExportSession): Exports 
   }
   const uploaders: ProfileUploader[] = [];
   const uploadOpts: UploadOptions = {
-    service,
-    env,
-    version,
+    service: flags.service ?? dd.service ?? scriptName,
+    env: flags.env ?? dd.env,
+    version: flags.version ?? dd.version,
+    tags: ddTags(),
     intervalMs: argv['upload-interval-ms'] ?? Math.max(MIN_UPLOAD_INTERVAL_S, argv['upload-interval'] ?? 60) * 1000,
     recorder: {
       idle: argv.idle ?? false,
@@ -216,7 +238,7 @@ export function startExports(argv: ExportArgs, session: ExportSession): Exports 
     maxQueue: argv['export-queue'],
     maxBackoffMs,
   };
-  if (argv.datakit) uploaders.push(new DataKitUploader(withScheme(argv.datakit), session.frames, uploadOpts));
+  if (datakit) uploaders.push(new DataKitUploader(withScheme(datakit), session.frames, uploadOpts));
   if (argv.pyroscope) uploaders.push(new PyroscopeUploader(withScheme(argv.pyroscope), session.frames, uploadOpts));
 
   session.onProcessExit?.((pid) => spans?.processExited(pid));

@@ -23,6 +23,8 @@ export interface UploadOptions {
   env?: string;
   version?: string;
   intervalMs: number;
+  /** More tags (DD_TAGS; the agent's container id, pod uid): after gauge's own, in DataKit tags and Pyroscope labels. */
+  tags?: Readonly<Record<string, string>>;
   recorder: RecorderOptions;
   /** Root process and its Python version, for tags. */
   pid: number;
@@ -126,6 +128,7 @@ export class DataKitUploader extends ProfileUploader {
       ['process_id', String(w.pid)],
       ['profiler', 'gauge'],
       ['profiler_version', VERSION],
+      ...Object.entries(o.tags ?? {}),
     ];
     return tags
       .filter(([, v]) => v)
@@ -171,6 +174,9 @@ export class PyroscopeUploader extends ProfileUploader {
     const labels: string[] = [];
     if (this.opts.env) labels.push(`env=${clean(this.opts.env)}`);
     if (this.opts.version) labels.push(`version=${clean(this.opts.version)}`);
+    for (const [k, v] of Object.entries(this.opts.tags ?? {})) {
+      if (v) labels.push(`${k.replace(/[^A-Za-z0-9_]/g, '_')}=${clean(v)}`);
+    }
     return `${clean(this.opts.service)}{${labels.join(',')}}`;
   }
 
