@@ -237,7 +237,8 @@ export function recordTools(peers: Peers, tachyon: Found<Python>, withAustin: bo
   if (withAustin && a.ok)
     tools.set('austin -i 10ms', (pid, s, dir) => ({
       cmd: austinCmd(a.value, pid, '10ms', s, join(dir, 'austin.txt')),
-      samples: (out) => austinCounts(out)?.samples,
+      // Austin counts thread samples; full samples = lines of its output / threads seen in it.
+      samples: (_out, d) => austinFullSamples(join(d, 'austin.txt')),
     }));
   if (tachyon.ok)
     tools.set('tachyon -a -r 100', (pid, s, dir) => ({
@@ -246,6 +247,23 @@ export function recordTools(peers: Peers, tachyon: Found<Python>, withAustin: bo
       samples: (out) => tachyonCounts(out)?.samples,
     }));
   return tools;
+}
+
+/** Full samples in Austin's text output: sample lines ("P<pid>;T<iid>:<tid>;…") over distinct threads. */
+function austinFullSamples(file: string): number | undefined {
+  let lines = 0;
+  const threads = new Set<string>();
+  try {
+    for (const l of readFileSync(file, 'utf8').split('\n')) {
+      const m = /^P\d+;(T[^;]+);/.exec(l);
+      if (!m) continue;
+      lines++;
+      threads.add(m[1]!);
+    }
+  } catch {
+    return undefined; // no output file: the count is left out, the CPU time still stands
+  }
+  return threads.size ? lines / threads.size : undefined;
 }
 
 /** CPU seconds of each tool recording the reference load at 100 Hz, interleaved, repeated. */
@@ -293,6 +311,12 @@ export async function measureRecord(
     rmSync(dir, { recursive: true, force: true });
   }
   return row;
+}
+
+/** Steady CPU per full sample (ms), per repetition: steady s per 10 s over the samples of 10 s at the rate the long run achieved. */
+function perSampleMs(c: RecordCost, seconds: number): number[] {
+  if (c.samples.length !== c.steady.length) return [];
+  return c.steady.map((st, i) => (st / ((c.samples[i]! / seconds) * 10)) * 1000);
 }
 
 /** Per-round ratios a[i]/b[i], over the rounds both have. */
@@ -373,29 +397,30 @@ export function peersSection(
       `Each tool records the same deep.py process at 100 Hz for ${mode.recordSeconds} s, start-up and output file included, ${mode.recordReps} repetitions interleaved tool by tool; CPU from wait4 (bench/rusage.py). ` +
         `"Steady" = (CPU of the ${mode.recordSeconds} s run − CPU of a ${mode.recordShortSeconds} s run right after it) scaled to 10 s: the cost of sampling without start-up. ` +
         'gauge: `gauge record --pid P --rate 100 --duration D -o x.folded`; Austin: `austin -i 10ms -x D -p P -o FILE` (its normal text output to a file); Tachyon: `python3.15 -m profiling.sampling attach -a -r 100 -d D --collapsed -o FILE P`. ' +
-        "Ratios per repetition, gauge/peer. gauge's start-up (Node and its modules) is most of its 10 s figure. Tachyon's loop sleeps 90 % of the time left to the next sample, again and again, and spins the last 100 µs, so at 100 Hz it spends more per sample than flat out. Austin at `-i 10ms` sleeps 10 ms after each sample, so it takes fewer than 100 full samples a second.",
+        "Ratios per repetition, gauge/peer. gauge's start-up (Node and its modules) is most of its 10 s figure. Tachyon's loop sleeps 90 % of the time left to the next sample, again and again, and spins the last 100 µs, so at 100 Hz it spends more per sample than flat out. Austin at `-i 10ms` sleeps 10 ms after each sample, so it takes fewer than 100 full samples a second: the per-sample columns compare like with like.",
       '',
     );
     L.push(
-      '| CPython | tool | CPU s per 10 s run (start-up incl.) | steady CPU s per 10 s | % of a core, steady | samples in the 10 s run | gauge / this tool, 10 s run | gauge / this tool, steady |',
+      '| CPython | tool | CPU s per 10 s run (start-up incl.) | steady CPU s per 10 s | % of a core, steady | full samples in the 10 s run | steady CPU ms per full sample | gauge / this tool, 10 s run | gauge / this tool, steady | gauge / this tool, steady per sample |',
     );
-    L.push('|---|---|---|---|---|---|---|---|');
+    L.push('|---|---|---|---|---|---|---|---|---|---|');
     for (const r of records) {
       const g = r.tools.find((t) => t.tool.startsWith('gauge'));
       for (const t of r.tools) {
         if (t.why && !t.long.length) {
-          L.push(`| ${pyName(r.py)} | ${t.tool} | — (${t.why.replace(/\|/g, '/')}) | | | | | |`);
+          L.push(`| ${pyName(r.py)} | ${t.tool} | — (${t.why.replace(/\|/g, '/')}) | | | | | | | |`);
           continue;
         }
-        const isG = t === g;
+        const other = t !== g && g;
+        const perSample = (c: RecordCost) => perSampleMs(c, mode.recordSeconds);
         L.push(
           `| ${pyName(r.py)} | ${t.tool} | ${s(t.long, 3)} | ${s(t.steady, 3)} | ${s(
             t.steady.map((x) => x * 10),
             2,
-          )} | ${s(t.samples, 0)} | ${isG || !g ? '' : s(ratios(g.long, t.long), 2)} | ${isG || !g ? '' : s(ratios(g.steady, t.steady), 2)} |`,
+          )} | ${s(t.samples, 0)} | ${s(perSample(t), 2)} | ${other ? s(ratios(g.long, t.long), 2) : ''} | ${other ? s(ratios(g.steady, t.steady), 2) : ''} | ${other ? s(ratios(perSample(g), perSample(t)), 2) : ''} |`,
         );
       }
-      if (r.error) L.push(`| ${pyName(r.py)} | error | ${r.error.replace(/\|/g, '/')} | | | | | |`);
+      if (r.error) L.push(`| ${pyName(r.py)} | error | ${r.error.replace(/\|/g, '/')} | | | | | | | |`);
     }
     L.push('');
   }
