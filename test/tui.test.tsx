@@ -51,14 +51,14 @@ function th(pid: number, tid: number, name: string, frames: number[], o: Partial
 }
 
 /** A controller over a model with a known profile: hot 60%, warm 30%, cool 10% of the active samples. */
-function fixture(opts: { processes?: number } = {}): TopController {
+function fixture(opts: { processes?: number; noGil?: boolean; gilOnly?: boolean } = {}): TopController {
   const f = new Frames();
   const main = f.id('main', '/srv/app/main.py', 1);
   const hot = f.id('compute_hot_path', '/srv/venv/lib/python3.12/site-packages/engine/core.py', 120);
   const warm = f.id('render_page', '/srv/app/views.py', 40);
   const cool = f.id('parse', '/usr/lib/python3.12/json/decoder.py', 332);
   const sleep = f.id('wait_forever', '/srv/app/main.py', 90);
-  const model = new ProfileModel({ frames: f, rateHz: 100 });
+  const model = new ProfileModel({ frames: f, rateHz: 100, gilOnly: opts.gilOnly });
   const procs = new Map<number, ProcessInfo>([
     [100, { pid: 100, cmdline: 'python3 app.py --port 8000', pythonVersion: '3.12.1', exited: false }],
   ]);
@@ -67,11 +67,15 @@ function fixture(opts: { processes?: number } = {}): TopController {
   const samples: Sample[] = [];
   for (let i = 0; i < 100; i++) {
     const top = i < 60 ? hot : i < 90 ? warm : cool;
+    // With noGil: a free-threaded target; 4 of its 200 stacks fail, 3 of them for one reason.
+    const fail =
+      opts.noGil && i < 4 ? { error: true, reason: i < 3 ? 'frame changed while read' : 'code object unreadable' } : {};
     samples.push({
       pid: 100,
       timeNs: BigInt(i) * 10_000_000n,
+      ...(opts.noGil ? { noGil: true } : {}),
       threads: [
-        th(100, 100, 'MainThread', [top, main]),
+        th(100, 100, 'MainThread', [top, main], { ...(opts.noGil ? { gil: false } : {}), ...fail }),
         th(100, 101, 'sleeper', [sleep, main], { state: 'sleeping', cpuNs: 0, gil: false }),
       ],
     });
@@ -118,6 +122,17 @@ test('header: command line and pid, Python version, elapsed, samples and rates, 
     lines[1]!,
     /^Samples 100 at 100\/100 Hz {2}Errors 0\.0% {2}GIL 100% {2}Active 100% {2}Threads 2 {2}Processes 1$/,
   );
+});
+
+test('free-threaded target: no GIL share anywhere, the commonest failure reason with its share, --gil explained', () => {
+  const { frame } = screen(fixture({ noGil: true }), 120, 30);
+  const out = frame();
+  assert.match(out, /Errors 2\.0% \(mostly frame changed while read, 75\.0%\) {2}GIL none \(free-threaded\) {2}Active/);
+  assert.match(out, /100 MainThread\s+running\s+\d+\.\d%\s+n\/a\s+100/);
+  const batch = batchHeaderLines(fixture({ noGil: true, gilOnly: true }).snapshot.header).join('\n');
+  assert.match(batch, /--gil: this free-threaded Python runs without a GIL, so no sample holds one/);
+  // A GIL build says nothing of the sort.
+  assert.doesNotMatch(batchHeaderLines(fixture({ gilOnly: true }).snapshot.header).join('\n'), /free-threaded/);
 });
 
 test('the TUI and the batch output word the header the same way', () => {

@@ -17,7 +17,7 @@ export interface HeaderText {
   samples: string;
   /** "(dropped 3, late 2)", or '' when nothing was lost. */
   loss: string;
-  /** "Errors 0.1%" */
+  /** "Errors 0.1%", then the commonest reason when stacks failed: "(mostly frame changed while read, 80%)" */
   errors: string;
   /** "GIL 97.0%  Active 100%  Threads 3  Processes 2 (+1 exited)" */
   counts: string;
@@ -34,8 +34,12 @@ export function headerText(h: Header): HeaderText {
     elapsed: clock(h.elapsedS),
     samples: `Samples ${h.samples} at ${hz}`,
     loss: h.dropped || h.late ? `(dropped ${h.dropped}, late ${h.late})` : '',
-    errors: `Errors ${pct(h.errorPct)}`,
-    counts: `GIL ${pct(h.gilPct)}  Active ${pct(h.activePct)}  Threads ${h.threads}  Processes ${h.processes}${exited}`,
-    notes: [...(h.exitedNote ? [h.exitedNote] : []), ...h.status.filter(Boolean)],
+    errors: `Errors ${pct(h.errorPct)}${h.topReason ? ` (mostly ${h.topReason.reason}, ${pct(100 * h.topReason.share)})` : ''}`,
+    counts: `GIL ${h.noGil ? 'none (free-threaded)' : pct(h.gilPct)}  Active ${pct(h.activePct)}  Threads ${h.threads}  Processes ${h.processes}${exited}`,
+    notes: [
+      ...(h.exitedNote ? [h.exitedNote] : []),
+      ...(h.gilOnly && h.noGil ? ['--gil: this free-threaded Python runs without a GIL, so no sample holds one'] : []),
+      ...h.status.filter(Boolean),
+    ],
   };
 }

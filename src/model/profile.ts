@@ -86,6 +86,8 @@ export class ProfileModel {
     pw.ticks++;
     if (pw.firstNs < 0n) pw.firstNs = sample.timeNs;
     pw.lastNs = sample.timeNs;
+    if (sample.noGil) pw.noGilTicks++;
+    pw.reasons.addSample(sample);
     let anyGil = false;
     let anyActive = false;
     const threads = sample.threads;

@@ -3,6 +3,7 @@
  * table, the threads panel and the header totals — built on demand by
  * merging the per-thread tables in scope. Pure: records in, rows out.
  */
+import { ReasonTally, type ReasonShare } from './reason-share.js';
 import type { FrameTable } from '../sampling/types.js';
 import { OTHER_ID } from './count-table.js';
 import type { FunctionIds } from './function-ids.js';
@@ -72,7 +73,11 @@ export interface Totals {
   /** Thread samples. */
   threadSamples: number;
   errorPct: number;
+  /** The commonest reason stacks failed or were cut, and its share of those. */
+  topReason?: ReasonShare;
   gilPct: number;
+  /** Every tick came from free-threaded targets running without a GIL: no GIL share to show. */
+  noGil: boolean;
   activePct: number;
   /** Achieved ticks per second per process (root or mean over processes). */
   achievedHz: number;
@@ -215,6 +220,8 @@ export function totals(ctx: QueryContext, o: { window?: Window; pid?: number; ro
   let active = 0;
   let threadSamples = 0;
   let errors = 0;
+  let noGilTicks = 0;
+  const reasons = new ReasonTally();
   let threads = 0;
   let processes = 0;
   let hzSum = 0;
@@ -228,6 +235,8 @@ export function totals(ctx: QueryContext, o: { window?: Window; pid?: number; ro
     ticks += pw.ticks;
     gil += pw.gilTicks;
     active += pw.activeTicks;
+    noGilTicks += pw.noGilTicks;
+    reasons.addAll(pw.reasons);
     seconds = Math.max(seconds, pw.seconds(ctx.rateHz));
     if (pw.ticks >= 2) {
       const hz = 1 / pw.interval(ctx.rateHz);
@@ -246,7 +255,9 @@ export function totals(ctx: QueryContext, o: { window?: Window; pid?: number; ro
     ticks,
     threadSamples,
     errorPct: threadSamples ? (100 * errors) / threadSamples : 0,
+    topReason: reasons.top(),
     gilPct: ticks ? (100 * gil) / ticks : 0,
+    noGil: ticks > 0 && noGilTicks === ticks,
     activePct: ticks ? (100 * active) / ticks : 0,
     achievedHz: rootHz >= 0 ? rootHz : hzN ? hzSum / hzN : 0,
     seconds,

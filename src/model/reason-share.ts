@@ -16,24 +16,42 @@ export interface ReasonShare {
   failures: number;
 }
 
+/** Failures counted by reason: one rule for the model's windows and for one-off lists of samples. */
+export class ReasonTally {
+  readonly counts = new Map<string, number>();
+  failures = 0;
+
+  /** Counts each failed or cut thread stack of the sample by its reason, and a partial record once. */
+  addSample(s: Sample): void {
+    if (s.reason) this.addReason(s.reason);
+    for (const t of s.threads) if (t.error || t.truncated) this.addReason(t.reason);
+  }
+
+  addReason(reason: string | undefined, n = 1): void {
+    const r = reason ?? 'unknown reason';
+    this.failures += n;
+    this.counts.set(r, (this.counts.get(r) ?? 0) + n);
+  }
+
+  addAll(o: ReasonTally): void {
+    for (const [r, n] of o.counts) this.addReason(r, n);
+  }
+
+  /** The commonest reason (ties go to the one seen first); undefined when nothing failed. */
+  top(): ReasonShare | undefined {
+    let best: [string, number] | undefined;
+    for (const e of this.counts) if (!best || e[1] > best[1]) best = e;
+    return best && { reason: best[0], count: best[1], share: best[1] / this.failures, failures: this.failures };
+  }
+}
+
 /**
  * Counts each failed or cut thread stack by its reason, and each partial
  * record (thread list changed, ...) once. Ties go to the reason seen first.
  * Undefined when nothing failed.
  */
 export function mostFrequentReason(samples: Iterable<Sample>): ReasonShare | undefined {
-  const counts = new Map<string, number>();
-  let failures = 0;
-  const add = (reason: string | undefined): void => {
-    failures++;
-    const r = reason ?? 'unknown reason';
-    counts.set(r, (counts.get(r) ?? 0) + 1);
-  };
-  for (const s of samples) {
-    if (s.reason) add(s.reason);
-    for (const t of s.threads) if (t.error || t.truncated) add(t.reason);
-  }
-  let best: [string, number] | undefined;
-  for (const e of counts) if (!best || e[1] > best[1]) best = e;
-  return best && { reason: best[0], count: best[1], share: best[1] / failures, failures };
+  const tally = new ReasonTally();
+  for (const s of samples) tally.addSample(s);
+  return tally.top();
 }

@@ -3,6 +3,7 @@
  * profile model and the session, rendered by the Ink TUI and by the batch
  * (plain text) output alike, and easy to construct in component tests.
  */
+import type { ReasonShare } from './reason-share.js';
 import type { ProcessInfo, SamplerStats } from '../sampling/types.js';
 import type { ProfileModel } from './profile.js';
 import type { FunctionView, SortKey, ThreadRow } from './queries.js';
@@ -45,7 +46,11 @@ export interface Header {
   dropped: number;
   late: number;
   errorPct: number;
+  /** The commonest reason stacks failed or were cut, with its share of those. */
+  topReason?: ReasonShare;
   gilPct: number;
+  /** Free-threaded targets running without a GIL: there is no GIL share. */
+  noGil: boolean;
   activePct: number;
   threads: number;
   processes: number;
@@ -114,7 +119,9 @@ export function buildSnapshot(
       dropped: stats.dropped,
       late: stats.late,
       errorPct: totals.errorPct,
+      topReason: totals.topReason,
       gilPct: totals.gilPct,
+      noGil: totals.noGil,
       activePct: totals.activePct,
       threads: totals.threads,
       processes: Math.max(totals.processes, [...src.processes.values()].filter((p) => !p.exited).length),

@@ -6,6 +6,7 @@
  * nothing counted is ever missing.
  */
 import { CountTable } from './count-table.js';
+import { ReasonTally } from './reason-share.js';
 
 export type Window = 'cumulative' | 'last';
 
@@ -60,12 +61,18 @@ export class ProcessWindow {
   ticks = 0;
   gilTicks = 0;
   activeTicks = 0;
+  /** Ticks read from a free-threaded target running without a GIL. */
+  noGilTicks = 0;
+  /** Why stacks failed or were cut. */
+  readonly reasons = new ReasonTally();
   firstNs = -1n;
   lastNs = -1n;
   add(o: ProcessWindow): void {
     this.ticks += o.ticks;
     this.gilTicks += o.gilTicks;
     this.activeTicks += o.activeTicks;
+    this.noGilTicks += o.noGilTicks;
+    this.reasons.addAll(o.reasons);
     if (o.firstNs >= 0n && (this.firstNs < 0n || o.firstNs < this.firstNs)) this.firstNs = o.firstNs;
     if (o.lastNs > this.lastNs) this.lastNs = o.lastNs;
   }

@@ -87,7 +87,14 @@ export function renderBatch(s: Snapshot, o: BatchOptions): string {
     colAligns: ['right', 'left', 'left', 'right', 'right', 'right'],
   });
   for (const t of s.threads) {
-    threads.push([t.pid, truncate(threadLabel(t), 40), t.state, pct(t.cpuPct), pct(t.gilPct), t.samples]);
+    threads.push([
+      t.pid,
+      truncate(threadLabel(t), 40),
+      t.state,
+      pct(t.cpuPct),
+      s.header.noGil ? 'n/a' : pct(t.gilPct),
+      t.samples,
+    ]);
   }
   out.push('');
   out.push('Threads');

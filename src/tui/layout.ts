@@ -231,7 +231,7 @@ function threadLines(s: Snapshot, o: LayoutOptions, max: number): string[] {
         t.state === 'running' ? (x) => chalk.green(x) : t.state === 'gone' ? (x) => chalk.dim(x) : undefined;
       line.add(' ' + t.state.padEnd(8), stateStyle);
       line.add(' ' + pct(t.cpuPct).padStart(6), heat(chalk, t.cpuPct));
-      line.add(' ' + pct(t.gilPct).padStart(6));
+      line.add(' ' + (s.header.noGil ? 'n/a' : pct(t.gilPct)).padStart(6));
       line.add(' ' + String(t.samples).padStart(8));
       body.push(line.toString());
     }
