@@ -18,16 +18,47 @@ export const TH_ERROR = 2;
 export const TH_TRUNCATED = 4;
 export const OPEN_THREAD_STATS = 1;
 
-function findLibrary(): string {
-  if (process.env.GAUGE_NATIVE_LIB) return process.env.GAUGE_NATIVE_LIB;
-  // Walk up from this file to the package root, wherever the build put us.
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, 'native', 'build', 'libgauge.so');
-    if (existsSync(candidate)) return candidate;
-    dir = dirname(dir);
+/**
+ * The readers this machine may use, best first: GAUGE_NATIVE_LIB when set, else the
+ * prebuilt one for process.platform/process.arch (native/prebuilt/linux-x64, linux-arm64,
+ * glibc 2.17+), then the one compiled from source by `npm install` (native/build/libgauge.so).
+ */
+function libraryCandidates(): string[] {
+  if (process.env.GAUGE_NATIVE_LIB) return [process.env.GAUGE_NATIVE_LIB];
+  const found: string[] = [];
+  for (const rel of [
+    join('native', 'prebuilt', `${process.platform}-${process.arch}`, 'libgauge.so'),
+    join('native', 'build', 'libgauge.so'),
+  ]) {
+    // Walk up from this file to the package root, wherever the build (or the bundle) put us.
+    let dir = dirname(fileURLToPath(import.meta.url));
+    for (let i = 0; i < 6; i++) {
+      const candidate = join(dir, rel);
+      if (existsSync(candidate)) {
+        found.push(candidate);
+        break;
+      }
+      dir = dirname(dir);
+    }
   }
-  throw new Error('gauge: native reader not built (native/build/libgauge.so missing); run `npm install`');
+  if (found.length === 0)
+    throw new Error(
+      `gauge: no native reader for ${process.platform}-${process.arch} (native/build/libgauge.so missing); run \`npm install\` with a C compiler`,
+    );
+  return found;
+}
+
+/** The first candidate that loads: a glibc prebuilt reader does not load on musl, where the source build does. */
+function loadLibrary(): koffi.IKoffiLib {
+  const candidates = libraryCandidates();
+  for (const [i, path] of candidates.entries()) {
+    try {
+      return koffi.load(path);
+    } catch (err) {
+      if (i === candidates.length - 1) throw err;
+    }
+  }
+  throw new Error('unreachable');
 }
 
 export interface NativeApi {
@@ -53,7 +84,7 @@ let api: NativeApi | undefined;
 
 export function native(): NativeApi {
   if (api) return api;
-  const lib = koffi.load(findLibrary());
+  const lib = loadLibrary();
   api = {
     open: lib.func('void *gauge_open(int pid, int flags, _Out_ int *err, _Out_ uint8_t *msg, int msglen)'),
     close: lib.func('void gauge_close(void *r)'),
