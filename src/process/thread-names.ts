@@ -31,13 +31,20 @@ export function resolveThreadNames(
   return out;
 }
 
-/** Keeps Target.threadNames fresh during sampling, at most once a second per process. */
+/** Keeps Target.threadNames fresh during sampling, at most once a second (or every everyMs) per process. */
 export class ThreadNamer {
   private readonly lastRefresh = new Map<number, number>();
 
+  constructor(private readonly everyMs = 1000) {}
+
+  /** A process that is gone: drop its refresh time. */
+  forget(pid: number): void {
+    this.lastRefresh.delete(pid);
+  }
+
   refresh(target: Target, samples: readonly Sample[]): void {
     const now = Date.now();
-    if (now - (this.lastRefresh.get(target.pid) ?? 0) < 1000) return;
+    if (now - (this.lastRefresh.get(target.pid) ?? 0) < this.everyMs) return;
     let latest: Sample | undefined;
     for (let i = samples.length - 1; i >= 0; i--) {
       if (samples[i]!.pid === target.pid) {

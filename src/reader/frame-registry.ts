@@ -18,6 +18,11 @@ export class FrameRegistry implements FrameTable {
     return id;
   }
 
+  /** Forget a closed reader's id table (its frames' global ids and strings stay valid). */
+  removeSource(source: number): void {
+    this.perSource.delete(source);
+  }
+
   /** Global id for a reader-local id; resolves on first sight. */
   globalId(source: number, localId: number, resolve: (localId: number) => FrameInfo): number {
     let table = this.perSource.get(source)!;

@@ -141,6 +141,7 @@ export class Target {
     if (this.closed) return;
     this.closed = true;
     native().close(this.handle);
+    this.frames.removeSource(this.source);
   }
 }
 

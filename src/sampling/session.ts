@@ -23,6 +23,8 @@ export interface SessionOptions {
   maxDepth?: number;
   /** How often samples are handed to listeners, ms. */
   drainMs?: number;
+  /** How often each process's Python thread names are re-read, ms (default 1000). */
+  threadNamesMs?: number;
 }
 
 export type SampleListener = (samples: readonly Sample[]) => void;
@@ -40,14 +42,17 @@ export class SamplingSession {
   private sampler: unknown;
   private timer: NodeJS.Timeout | undefined;
   private children: ChildWatcher | undefined;
-  private readonly namer = new ThreadNamer();
+  private readonly namer: ThreadNamer;
   readonly startedAt = Date.now();
   private stopped = false;
 
+  /** rootPid 0: no root; processes come only through addProcess (the agent). */
   constructor(
     readonly rootPid: number,
     readonly opts: SessionOptions,
-  ) {}
+  ) {
+    this.namer = new ThreadNamer(opts.threadNamesMs);
+  }
 
   /** Attach and start sampling. Throws GaugeError when the root cannot be read (unless following subprocesses). */
   start(): void {
@@ -55,7 +60,7 @@ export class SamplingSession {
     this.sampler = api.samplerNew(this.opts.rateHz, 1 << 22);
     if (!this.sampler) throw new GaugeError(ErrorCode.INVALID, `cannot sample at ${this.opts.rateHz} Hz`);
     try {
-      this.attach(this.rootPid);
+      if (this.rootPid) this.attach(this.rootPid);
     } catch (err) {
       // A shell or supervisor that is not Python itself is fine when its descendants are.
       if (!(this.opts.subprocesses && err instanceof GaugeError && err.code === ErrorCode.NOT_PYTHON)) {
@@ -81,6 +86,43 @@ export class SamplingSession {
     this.processes.set(pid, { pid, cmdline: commandLine(pid), pythonVersion: info.version, exited: false });
     native().samplerAdd(this.sampler, t.handle);
     return t;
+  }
+
+  /** Attach one more process: 'ok', 'refused' (not Python, or not ours to read) or 'later' (Python still starting). */
+  addProcess(pid: number): 'ok' | 'refused' | 'later' {
+    return this.tryAttachChild(pid);
+  }
+
+  /** Drop an exited process's record (the agent, once its last profile is flushed): memory stays bounded. */
+  forget(pid: number): void {
+    if (this.targets.has(pid)) return;
+    this.processes.delete(pid);
+    this.namer.forget(pid);
+  }
+
+  /** Processes currently sampled. */
+  get sampledCount(): number {
+    return this.targets.size;
+  }
+
+  /**
+   * Change the sampling rate. The native sampler's rate is fixed when it is
+   * made, so a new one takes over the readers: the old one is stopped and
+   * drained first (its samples are delivered), then the new one starts.
+   */
+  setRate(rateHz: number): void {
+    if (!this.sampler || this.stopped || rateHz === this.opts.rateHz) return;
+    const api = native();
+    const next = api.samplerNew(rateHz, 1 << 22);
+    if (!next) throw new GaugeError(ErrorCode.INVALID, `cannot sample at ${rateHz} Hz`);
+    api.samplerStop(this.sampler);
+    this.tick();
+    for (const t of this.targets.values()) api.samplerRemove(this.sampler, t.handle);
+    api.samplerFree(this.sampler);
+    this.sampler = next;
+    this.opts.rateHz = rateHz;
+    for (const t of this.targets.values()) api.samplerAdd(next, t.handle);
+    if (api.samplerStart(next) < 0) throw new GaugeError(ErrorCode.INVALID, 'cannot start the sampler thread');
   }
 
   private tryAttachChild(pid: number): 'ok' | 'refused' | 'later' {
