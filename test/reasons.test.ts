@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { decodeRecords, type Target } from '../src/reader/target.js';
 import { reasonText } from '../src/reader/reasons.js';
 import { REC_ERROR, REC_HEADER, REC_NO_GIL, TH_ERROR, TH_TRUNCATED, THREAD_HEADER } from '../src/reader/native.js';
-import { mostFrequentReason } from '../src/model/reason-share.js';
+import { mostFrequentReason, ReasonTally, failureSummary } from '../src/model/reason-share.js';
 import type { Sample, ThreadSample } from '../src/sampling/types.js';
 import { repoRoot } from './export-helpers.js';
 
@@ -121,4 +121,14 @@ test('mostFrequentReason: the commonest reason and its share of all failures; no
   assert.deepEqual(lists, { reason: 'thread list changed', count: 2, share: 2 / 3, failures: 3 });
   // A failure the reader gave no reason for still counts, honestly labelled.
   assert.equal(mostFrequentReason([smp([th({ error: true })])])?.reason, 'unknown reason');
+});
+
+test('record summary: failures, their share of thread samples, and the commonest reason; nothing when none failed', () => {
+  const tally = new ReasonTally();
+  assert.equal(failureSummary(tally, 100), '');
+  tally.addSample(smp([th({ truncated: true, reason: 'depth cap' }), th({})]));
+  tally.addSample(
+    smp([th({ truncated: true, reason: 'depth cap' }), th({ error: true, reason: 'frame changed while read' })]),
+  );
+  assert.equal(failureSummary(tally, 200), '3 stacks failed or cut (1.5% of thread samples), mostly depth cap (66.7%)');
 });

@@ -3,6 +3,7 @@
  * target's exit, into a profile file and/or the export destinations; flushes
  * everything on the way out and prints a one-line summary on stderr.
  */
+import { ReasonTally, failureSummary } from '../model/reason-share.js';
 import type { Argv } from 'yargs';
 import { GaugeError, ErrorCode, firstLine } from '../reader/errors.js';
 import { settleLaunched } from '../process/launch.js';
@@ -96,8 +97,14 @@ export async function record(a: RecordArgs): Promise<number> {
     throw err;
   }
   let ticks = 0;
+  let threadSamples = 0;
+  const failures = new ReasonTally();
   session.onSamples((s) => {
     ticks += s.length;
+    for (const x of s) {
+      threadSamples += x.threads.length;
+      failures.addSample(x);
+    }
     recorder?.add(s);
     exports?.push(s);
   });
@@ -154,6 +161,8 @@ export async function record(a: RecordArgs): Promise<number> {
 
   const parts = [`gauge: ${ticks} samples in ${seconds(elapsedMs)} (${reason || 'stopped'})`];
   if (lost) parts.push(`${lost} lost`);
+  const failed = failureSummary(failures, threadSamples);
+  if (failed) parts.push(failed);
   if (written) parts.push(`${written.samples} thread samples → ${written.path} (${written.format})`);
   if (exports) parts.push(exports.status());
   process.stderr.write(parts.join('; ') + '\n');

@@ -4,6 +4,7 @@
  * Pure: samples in, one answer out.
  */
 import type { Sample } from '../sampling/types.js';
+import { pct } from './format.js';
 
 export interface ReasonShare {
   /** The most frequent reason, e.g. 'frame changed while read'. */
@@ -54,4 +55,12 @@ export function mostFrequentReason(samples: Iterable<Sample>): ReasonShare | und
   const tally = new ReasonTally();
   for (const s of samples) tally.addSample(s);
   return tally.top();
+}
+
+/** The record summary's words: "3 stacks failed or cut (1.5% of thread samples), mostly depth cap (100%)"; '' when none. */
+export function failureSummary(tally: ReasonTally, threadSamples: number): string {
+  const top = tally.top();
+  if (!top) return '';
+  const share = pct((100 * top.failures) / Math.max(1, threadSamples));
+  return `${top.failures} stacks failed or cut (${share} of thread samples), mostly ${top.reason} (${pct(100 * top.share)})`;
 }
