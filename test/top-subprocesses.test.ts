@@ -42,13 +42,14 @@ test(
   "Pool(4): the parent and 4 workers are sampled and the workers' hot function leads",
   { skip: noPython },
   async () => {
+    // Long enough for the pool's first tasks to finish on a 2-core box other jobs are loading.
     const run = await runGauge([
       'top',
       '-s',
       '--duration',
-      '6',
+      '15',
       '--delay',
-      '6',
+      '15',
       '--',
       py!.exe,
       join(fixtures, 'top_pool.py'),
@@ -69,13 +70,14 @@ test(
 );
 
 test('maxtasksperchild=1: replaced workers are picked up, exited ones marked gone', { skip: noPython }, async () => {
+  // Long enough for two rounds of tasks (and so replaced workers) on a 2-core box other jobs are loading.
   const run = await runGauge([
     'top',
     '-s',
     '--duration',
-    '8',
+    '20',
     '--delay',
-    '8',
+    '20',
     '--',
     py!.exe,
     join(fixtures, 'top_pool.py'),
