@@ -10,8 +10,9 @@ export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 4; i++) {
     try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string };
-      if (pkg.name === 'gauge') return dir;
+      // By the command it installs, not the package name (the npm name is gauge-profiler).
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { bin?: Record<string, string> };
+      if (pkg.bin?.gauge) return dir;
     } catch {
       /* keep walking up */
     }
