@@ -5,6 +5,8 @@ import { Exit } from './exit-codes.js';
 import { registerDump } from './dump-command.js';
 import { registerTop } from './top-command.js';
 import { registerRecord } from './record-command.js';
+import { registerAgent } from './agent-command.js';
+import { registerDatakit } from './datakit-command.js';
 import { reportAndExit, usageAndExit } from './report.js';
 import { VERSION } from './version.js';
 
@@ -18,7 +20,7 @@ export async function main(argv: string[]): Promise<void> {
     .parserConfiguration({ 'camel-case-expansion': false })
     // Unknown flags and commands are usage errors: a typo must not silently change what is measured.
     .strict()
-    .demandCommand(1, 'Name a command: dump, top or record.')
+    .demandCommand(1, 'Name a command: dump, top, record, agent or datakit.')
     .version(VERSION)
     .alias('version', 'V')
     .help()
@@ -36,6 +38,8 @@ export async function main(argv: string[]): Promise<void> {
   registerDump(cli);
   registerTop(cli);
   registerRecord(cli);
+  registerAgent(cli);
+  registerDatakit(cli);
   try {
     await cli.parseAsync();
   } catch (err) {

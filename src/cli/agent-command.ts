@@ -1,0 +1,191 @@
+/**
+ * `gauge agent`: continuous profiling of every Python process on the host
+ * (or those --match selects), one profile per process per interval to the
+ * destinations the flags or the environment name, within a CPU budget. Runs
+ * until SIGINT/SIGTERM (or --duration), then flushes every open window.
+ */
+import type { Argv } from 'yargs';
+import { Agent } from '../agent/agent.js';
+import { ddAgentUrlFromEnv, ddIdentity, ddTags, otlpEndpointFromEnv, datakitUrl } from '../export/env-config.js';
+import {
+  addExportOptions,
+  MIN_UPLOAD_INTERVAL_S,
+  parseHeaders,
+  withScheme,
+  type ExportArgs,
+} from '../export/pipeline.js';
+import { STOP_SIGNALS } from '../process/signals.js';
+import { MAX_RATE_HZ } from './options.js';
+import { Exit } from './exit-codes.js';
+
+interface AgentArgs extends ExportArgs {
+  rate: number;
+  'max-cpu': number;
+  'min-rate': number;
+  match?: string[];
+  exclude?: string[];
+  'scan-interval': number;
+  'budget-interval-ms'?: number;
+  duration?: number;
+  idle: boolean;
+  gil: boolean;
+  'status-interval'?: number;
+}
+
+/** Each value compiled, or the first one that is not a regular expression. */
+function regexes(list: string[] | undefined, flag: string): RegExp[] | string {
+  const out: RegExp[] = [];
+  for (const s of list ?? []) {
+    try {
+      out.push(new RegExp(String(s)));
+    } catch {
+      // The user's pattern, not ours: say which one.
+      return `${flag}: not a regular expression: ${s}`;
+    }
+  }
+  return out;
+}
+
+/** Destinations from flags; with none, from the environment (OTEL_EXPORTER_OTLP_*, DD_TRACE_AGENT_URL/DD_AGENT_HOST). */
+function destinationsOf(a: AgentArgs): { otlp?: string; datakit?: string; pyroscope?: string } {
+  const flagged = a['otlp-endpoint'] !== undefined || a.jaeger || a.datakit !== undefined || a.pyroscope;
+  if (flagged) {
+    return {
+      otlp: a['otlp-endpoint'] ? withScheme(a['otlp-endpoint']) : a.jaeger ? '' : undefined,
+      datakit: a.datakit === '' ? datakitUrl() : a.datakit,
+      pyroscope: a.pyroscope,
+    };
+  }
+  return { otlp: otlpEndpointFromEnv() ? '' : undefined, datakit: ddAgentUrlFromEnv() };
+}
+
+export function registerAgent(cli: Argv): void {
+  cli.command(
+    'agent',
+    'Profile every Python process on this host, continuously: one profile per process per interval to DataKit, Pyroscope or OTLP.',
+    (y) =>
+      addExportOptions(
+        y
+          .usage(
+            '$0 agent [--match REGEX] [--exclude REGEX] (--datakit [URL] | --pyroscope URL | --jaeger | --otlp-endpoint URL)',
+          )
+          .option('rate', {
+            alias: 'r',
+            type: 'number',
+            default: 19,
+            describe: 'Highest samples per second per process',
+          })
+          .option('max-cpu', {
+            type: 'number',
+            default: 1,
+            describe: 'CPU budget for gauge itself, in % of one core; the rate is lowered to stay within it',
+          })
+          .option('min-rate', {
+            type: 'number',
+            default: 0.1,
+            describe: 'The budget never sets the rate below this (Hz)',
+          })
+          .option('match', {
+            type: 'array',
+            string: true,
+            describe: 'Only command lines matching this regex (repeatable)',
+          })
+          .option('exclude', {
+            type: 'array',
+            string: true,
+            describe: 'Never command lines matching this regex (repeatable)',
+          })
+          .option('scan-interval', { type: 'number', default: 2, describe: 'Seconds between looks for new processes' })
+          .option('duration', { type: 'number', describe: 'Stop after this many seconds (default: until SIGTERM)' })
+          .option('idle', { alias: 'i', type: 'boolean', default: false, describe: 'Include idle threads' })
+          .option('gil', { type: 'boolean', default: false, describe: 'Only samples of threads holding the GIL' })
+          .option('status-interval', { type: 'number', describe: 'Print a status line on stderr every S seconds' })
+          .option('budget-interval-ms', { type: 'number', hidden: true }),
+      )
+        .check((a) => {
+          const args = a as unknown as AgentArgs;
+          if (!(args.rate > 0 && args.rate <= MAX_RATE_HZ))
+            return `--rate must be more than 0 and at most ${MAX_RATE_HZ}`;
+          if (!(args['max-cpu'] > 0 && args['max-cpu'] <= 100))
+            return '--max-cpu must be more than 0 and at most 100 (% of one core)';
+          if (!(args['min-rate'] > 0 && args['min-rate'] <= args.rate))
+            return '--min-rate must be more than 0 and at most --rate';
+          if (!(args['scan-interval'] >= 0.1)) return '--scan-interval must be at least 0.1 seconds';
+          if (args.duration !== undefined && !(args.duration > 0))
+            return '--duration must be a positive number of seconds';
+          if (args.service !== undefined)
+            return '--service does not apply to agent: each process is named by its own DD_SERVICE or OTEL_SERVICE_NAME, else its script';
+          for (const [list, flag] of [
+            [args.match, '--match'],
+            [args.exclude, '--exclude'],
+          ] as const) {
+            const r = regexes(list, flag);
+            if (typeof r === 'string') return r;
+          }
+          const d = destinationsOf(args);
+          if (d.otlp === undefined && !d.datakit && !d.pyroscope)
+            return 'nowhere to send profiles: give --datakit, --pyroscope, --jaeger or --otlp-endpoint (or set OTEL_EXPORTER_OTLP_ENDPOINT, DD_TRACE_AGENT_URL or DD_AGENT_HOST)';
+          return true;
+        })
+        .example(
+          '$0 agent --datakit',
+          'DataKit at DD_TRACE_AGENT_URL, else DD_AGENT_HOST:DD_TRACE_AGENT_PORT, else 127.0.0.1:9529',
+        )
+        .example('$0 agent --pyroscope http://pyroscope:4040 --match gunicorn', 'Only gunicorn processes'),
+    async (a) => process.exit(await runAgent(a as unknown as AgentArgs)),
+  );
+}
+
+export async function runAgent(a: AgentArgs): Promise<number> {
+  const d = destinationsOf(a);
+  const dd = ddIdentity();
+  const log = (line: string): void => void process.stderr.write(`gauge: agent: ${line}\n`);
+  const agent = new Agent({
+    rateHz: a.rate,
+    minRateHz: a['min-rate'],
+    maxCpu: a['max-cpu'] / 100,
+    match: regexes(a.match, '--match') as RegExp[],
+    exclude: regexes(a.exclude, '--exclude') as RegExp[],
+    skip: [process.pid],
+    scanMs: a['scan-interval'] * 1000,
+    budgetMs: a['budget-interval-ms'] ?? 5000,
+    defaults: {
+      env: a.env || dd.env,
+      version: a.version !== undefined && a.version !== '' ? String(a.version) : dd.version,
+    },
+    destinations: {
+      otlpEndpoint: d.otlp,
+      otlpHeaders: parseHeaders(a['otlp-header']),
+      datakit: d.datakit ? withScheme(d.datakit) : undefined,
+      pyroscope: d.pyroscope ? withScheme(d.pyroscope) : undefined,
+      intervalMs: a['upload-interval-ms'] ?? Math.max(MIN_UPLOAD_INTERVAL_S, a['upload-interval'] ?? 60) * 1000,
+      tags: ddTags(),
+      idle: a.idle,
+      gil: a.gil,
+      stripLevels: a['strip-levels'] ?? 0,
+      minSpan: a['min-span'] ?? 2,
+      maxQueue: a['export-queue'] ?? 3,
+      maxBackoffMs: a['export-max-backoff-ms'],
+    },
+    log,
+  });
+  agent.start();
+  log(`started: ${agent.statusLine()}`);
+  const statusTimer =
+    a['status-interval'] && a['status-interval'] > 0
+      ? setInterval(() => {
+          (globalThis as { gc?: () => void }).gc?.();
+          const heap = (process.memoryUsage().heapUsed / 1048576).toFixed(1);
+          const rss = (process.memoryUsage.rss() / 1048576).toFixed(1);
+          log(`status: ${agent.statusLine()}, heap ${heap} MB, rss ${rss} MB`);
+        }, a['status-interval'] * 1000)
+      : undefined;
+  await new Promise<void>((resolve) => {
+    if (a.duration) setTimeout(resolve, a.duration * 1000);
+    for (const sig of STOP_SIGNALS) process.once(sig, () => resolve());
+  });
+  if (statusTimer) clearInterval(statusTimer);
+  await agent.stop();
+  log(`stopped: ${agent.statusLine()}`);
+  return Exit.OK;
+}
