@@ -80,7 +80,7 @@ test('spans: a frame that stays is one activation; a different frame at its dept
     [80, ['main:5', 'handle:10', 'parse:20']],
   ];
   const spans = run(
-    new SpanBuilder(f, { minSamples: 1 }),
+    new SpanBuilder(f, { minSamples: 1, existingAreContext: false }),
     stacks.map(([t, s]) => sample(f, t, s)),
   );
   const byName = (n: string): Activation[] =>
@@ -118,7 +118,7 @@ test('spans: a frame that stays is one activation; a different frame at its dept
 
 test('spans: the same function called again from a different line is a new activation', () => {
   const f = new Frames();
-  const spans = run(new SpanBuilder(f, { minSamples: 1 }), [
+  const spans = run(new SpanBuilder(f, { minSamples: 1, existingAreContext: false }), [
     sample(f, 0, ['main:5', 'step:1']),
     sample(f, 10, ['main:5', 'step:2']),
     sample(f, 20, ['main:6', 'step:1']),
@@ -137,7 +137,7 @@ test('spans: --strip-levels makes the next level the root of a trace; --min-span
     for (let i = 0; i < 6; i++) samples.push(sample(f, (t += 10), ['<module>:1', 'main:5', 'handle:12', 'render:30']));
     samples.push(sample(f, (t += 10), ['<module>:1', 'main:7']));
   }
-  const b = new SpanBuilder(f, { stripLevels: 2, minSamples: 2 });
+  const b = new SpanBuilder(f, { stripLevels: 2, minSamples: 2, existingAreContext: false });
   const spans = run(b, samples);
   assert.deepEqual([...new Set(spans.map((s) => s.name))].sort(), ['handle', 'parse', 'render']);
   assert.equal(b.short, 3, 'the three one-sample log() activations');
@@ -159,7 +159,7 @@ test('spans: --strip-levels makes the next level the root of a trace; --min-span
 
 test('spans: threads that disappear and processes that exit end their activations; torn stacks are skipped', () => {
   const f = new Frames();
-  const b = new SpanBuilder(f, { minSamples: 1 });
+  const b = new SpanBuilder(f, { minSamples: 1, existingAreContext: false });
   const out: Activation[] = [];
   b.add(sample(f, 0, ['main:1', 'work:2']), out);
   b.add(sample(f, 10, [], { error: true }), out);

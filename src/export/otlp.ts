@@ -12,10 +12,11 @@ import type { Attributes, HrTime, SpanContext } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import type { FrameTable, Sample } from '../sampling/types.js';
+import type { FrameTable, ProcessInfo, Sample } from '../sampling/types.js';
 import { VERSION } from '../cli/version.js';
 import { SendQueue, type QueueStats } from './queue.js';
 import { SpanBuilder, type Activation } from './spans.js';
+import { PROFILER_ATTRIBUTES, processAttributes } from './target-resource.js';
 
 export const DEFAULT_OTLP_ENDPOINT = 'http://localhost:4318/v1/traces';
 
@@ -34,6 +35,12 @@ export interface OtlpOptions {
   identity?: Attributes;
   stripLevels: number;
   minSamples: number;
+  /** Longest a span stays open, ms (SpanBuilder's default when absent). */
+  spanTtlMs?: number;
+  /** Spans per trace (SpanBuilder's default when absent). */
+  maxTraceSpans?: number;
+  /** The profiled process behind a pid, for the resource's process.* attributes. */
+  describeProcess?: (pid: number) => ProcessInfo | undefined;
   /** Spans held while the endpoint is unreachable. */
   maxQueue?: number;
   minBackoffMs?: number;
@@ -67,7 +74,8 @@ const EXPORT_SUCCESS = 0;
 
 interface Sdk {
   exporter: OTLPTraceExporter;
-  resource: Resource;
+  /** Defaults, the process's process.* attributes, environment and flags (later wins), per pid. */
+  forPid: (pid: number) => Resource;
 }
 
 async function loadSdk(opts: OtlpOptions): Promise<Sdk> {
@@ -81,15 +89,29 @@ async function loadSdk(opts: OtlpOptions): Promise<Sdk> {
     compression: 'gzip' as ExporterConfig['compression'],
     timeoutMillis: 5000,
   };
-  // Defaults, then OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME (the SDK's detector), then what flags say: later wins.
-  const resource = resourceFromAttributes({
+  // Defaults, then the process, OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME (the SDK's detector), then flags: later wins.
+  const base = resourceFromAttributes({
     'service.name': opts.service,
     'host.name': hostname(),
     'telemetry.sdk.language': 'nodejs',
-  })
-    .merge(detectResources({ detectors: [envDetector] }))
-    .merge(resourceFromAttributes(opts.identity ?? {}));
-  return { exporter: new OTLPTraceExporter(config), resource };
+  });
+  const env = detectResources({ detectors: [envDetector] });
+  const flags = resourceFromAttributes(opts.identity ?? {});
+  const perPid = new Map<number, Resource>();
+  const forPid = (pid: number): Resource => {
+    let r = perPid.get(pid);
+    if (!r) {
+      r = base
+        .merge(resourceFromAttributes(processAttributes(pid, opts.describeProcess?.(pid))))
+        .merge(env)
+        .merge(flags);
+      // Bounded: a long --subprocesses run sees many short-lived workers.
+      if (perPid.size >= 1024) perPid.clear();
+      perPid.set(pid, r);
+    }
+    return r;
+  };
+  return { exporter: new OTLPTraceExporter(config), forPid };
 }
 
 /** Resource attributes for an explicitly given service, version and environment (absent ones are left out). */
@@ -110,6 +132,7 @@ export function toReadableSpan(a: Activation, clock: WallClock, resource: Resour
   const start = clock.unixNs(a.startNs);
   const end = clock.unixNs(a.endNs);
   const attributes: Attributes = {
+    ...PROFILER_ATTRIBUTES,
     'code.function.name': a.name,
     'code.file.path': a.file,
     'code.line.number': a.line,
@@ -118,6 +141,13 @@ export function toReadableSpan(a: Activation, clock: WallClock, resource: Resour
     'process.pid': a.pid,
     'gauge.samples': a.samples,
   };
+  if (a.cut) attributes['gauge.span.cut'] = true;
+  if (a.root) {
+    attributes['gauge.context.stack'] = a.root.context;
+    attributes['gauge.trace.spans_dropped'] = a.root.droppedSpans;
+    if (a.root.cut) attributes['gauge.trace.cut'] = 'ttl';
+    if (a.root.joined) attributes['gauge.trace.joined'] = true;
+  }
   return {
     name: a.name,
     kind: SPAN_KIND_INTERNAL,
@@ -147,12 +177,19 @@ export class OtlpSpanExport {
   private sdk: Promise<Sdk> | undefined;
   private readonly clock = new WallClock();
   private readonly scratch: Activation[] = [];
+  /** Traces whose root span was delivered. */
+  traces = 0;
 
   constructor(
     frames: FrameTable,
     readonly opts: OtlpOptions,
   ) {
-    this.builder = new SpanBuilder(frames, { stripLevels: opts.stripLevels, minSamples: opts.minSamples });
+    this.builder = new SpanBuilder(frames, {
+      stripLevels: opts.stripLevels,
+      minSamples: opts.minSamples,
+      ttlMs: opts.spanTtlMs,
+      maxTraceSpans: opts.maxTraceSpans,
+    });
     this.queue = new SendQueue<Activation>('spans', (batch) => this.send(batch), {
       maxItems: opts.maxQueue ?? 20000,
       batchSize: 1000,
@@ -164,14 +201,16 @@ export class OtlpSpanExport {
 
   private async send(batch: Activation[]): Promise<void> {
     this.sdk ??= loadSdk(this.opts);
-    const { exporter, resource } = await this.sdk;
-    const spans = batch.map((a) => toReadableSpan(a, this.clock, resource));
+    const { exporter, forPid } = await this.sdk;
+    const spans = batch.map((a) => toReadableSpan(a, this.clock, forPid(a.pid)));
     await new Promise<void>((resolve, reject) => {
       exporter.export(spans, (r) => {
         if (r.code === EXPORT_SUCCESS) resolve();
         else reject(r.error ?? new Error('OTLP export failed'));
       });
     });
+    // A trace counts as sent once its root is: the root ends last, after every span under it.
+    for (const a of batch) if (a.root) this.traces++;
   }
 
   private emit(): void {
@@ -190,8 +229,8 @@ export class OtlpSpanExport {
     this.emit();
   }
 
-  stats(): QueueStats {
-    return this.queue.stats;
+  stats(): QueueStats & { traces: number } {
+    return { ...this.queue.stats, traces: this.traces };
   }
 
   async close(timeoutMs?: number): Promise<void> {

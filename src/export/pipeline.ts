@@ -10,6 +10,7 @@ import type { FrameTable, ProcessInfo, Sample } from '../sampling/types.js';
 import { datakitUrl, ddIdentity, ddTags, envNote } from './env-config.js';
 import { DEFAULT_OTLP_ENDPOINT, identityAttributes, OtlpSpanExport } from './otlp.js';
 import type { QueueStats } from './queue.js';
+import { DEFAULT_MAX_TRACE_SPANS, DEFAULT_SPAN_TTL_MS } from './spans.js';
 import { DataKitUploader, PyroscopeUploader, type ProfileUploader, type UploadOptions } from './uploads.js';
 
 export const MIN_UPLOAD_INTERVAL_S = 10;
@@ -31,6 +32,8 @@ export interface ExportArgs {
   version?: string | number;
   env?: string;
   'strip-levels'?: number;
+  'span-ttl'?: number;
+  'trace-spans'?: number;
   'min-span'?: number;
   datakit?: string;
   pyroscope?: string;
@@ -116,7 +119,22 @@ export function addExportOptions<T>(y: Argv<T>): Argv<T & ExportArgs> {
         type: 'number',
         default: 0,
         group: 'Export:',
-        describe: 'Outermost frames that are not spans; the next level starts a trace',
+        describe:
+          'Outermost frames that are always context, never spans (overrides the automatic choice; --span-ttl still ends traces)',
+      })
+      .option('span-ttl', {
+        type: 'number',
+        default: DEFAULT_SPAN_TTL_MS / 1000,
+        group: 'Export:',
+        describe:
+          'Seconds a span may stay open: older frames (and those running when gauge started) become context on ' +
+          'each trace root, so every trace ends and is sent within this',
+      })
+      .option('trace-spans', {
+        type: 'number',
+        default: DEFAULT_MAX_TRACE_SPANS,
+        group: 'Export:',
+        describe: 'Most spans per trace; the rest are counted on the root (gauge.trace.spans_dropped)',
       })
       .option('min-span', {
         type: 'number',
@@ -160,6 +178,10 @@ export function addExportOptions<T>(y: Argv<T>): Argv<T & ExportArgs> {
           return `--upload-interval: at least ${MIN_UPLOAD_INTERVAL_S} seconds`;
         const sl = args['strip-levels'];
         if (sl !== undefined && !(Number.isInteger(sl) && sl >= 0)) return '--strip-levels: a whole number >= 0';
+        const ttl = args['span-ttl'];
+        if (ttl !== undefined && !(ttl >= 0.1)) return '--span-ttl: at least 0.1 seconds';
+        const ts = args['trace-spans'];
+        if (ts !== undefined && !(Number.isInteger(ts) && ts >= 1)) return '--trace-spans: a whole number >= 1';
         const ms = args['min-span'];
         if (ms !== undefined && !(Number.isInteger(ms) && ms >= 1)) return '--min-span: a whole number of samples >= 1';
         return true;
@@ -212,6 +234,9 @@ export function startExports(argv: ExportArgs, session: ExportSession): Exports 
       identity: identityAttributes(flags),
       stripLevels: argv['strip-levels'] ?? 0,
       minSamples: argv['min-span'] ?? 2,
+      spanTtlMs: (argv['span-ttl'] ?? DEFAULT_SPAN_TTL_MS / 1000) * 1000,
+      maxTraceSpans: argv['trace-spans'],
+      describeProcess: (pid) => session.processes.get(pid),
       maxQueue: argv['export-queue'],
       maxBackoffMs,
     });
@@ -253,7 +278,7 @@ export function startExports(argv: ExportArgs, session: ExportSession): Exports 
       if (spans) {
         const s = spans.stats();
         parts.push(
-          `spans ${s.sent} sent ${s.dropped} dropped${s.pending ? ` ${s.pending} queued` : ''}${s.errors ? ` ${s.errors} errors` : ''}`,
+          `spans ${s.sent} sent ${s.dropped} dropped (${s.traces} traces)${s.pending ? ` ${s.pending} queued` : ''}${s.errors ? ` ${s.errors} errors` : ''}`,
         );
       }
       for (const u of uploaders) {

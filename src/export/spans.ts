@@ -11,15 +11,49 @@
  * activation there and all its descendants; the new frames open new ones.
  * An activation spans from the first sample holding it to the first sample
  * that no longer does ("after the last").
+ *
+ * Traces have an end. The outermost frames of a thread are *context*, not
+ * spans: those running when the thread is first seen and those older than
+ * the TTL (serve_forever, a worker's loop). A trace is one activation of the
+ * outermost frame below the context — one request — with the context as an
+ * attribute on its root. When a root reaches the TTL its trace is cut there,
+ * the root joins the context and the frames below start a new trace: no span
+ * stays open past the TTL, none outlives its parent's export. A trace holds
+ * at most maxTraceSpans spans, the rest counted on its root. `stripLevels`
+ * fixes the context depth by hand. A thread sample carrying the
+ * application's own OpenTelemetry span (read from the target) parents the
+ * root under it; a change of that span starts another trace.
  */
-import { randomBytes } from 'node:crypto';
-import type { FrameTable, Sample, ThreadSample } from '../sampling/types.js';
+import { IdSource } from './span-ids.js';
+import type { FrameTable, Sample, ThreadSample, TraceContext } from '../sampling/types.js';
+
+export const DEFAULT_SPAN_TTL_MS = 30_000;
+export const DEFAULT_MAX_TRACE_SPANS = 1000;
+const MAX_CONTEXT_CHARS = 2000;
 
 export interface SpanBuilderOptions {
-  /** Outermost frames that are never spans; the next level starts a trace. */
+  /** Outermost frames that are never spans (manual override; the TTL still ends traces). */
   stripLevels?: number;
   /** Activations seen in fewer samples than this are dropped. */
   minSamples?: number;
+  /** Longest a span may stay open (ms); older frames become context. */
+  ttlMs?: number;
+  /** Spans per trace; the rest are counted on the root. */
+  maxTraceSpans?: number;
+  /** Frames a thread is running when first seen are context (default true). */
+  existingAreContext?: boolean;
+}
+
+/** What a trace root carries besides its own span. */
+export interface RootInfo {
+  /** The context frames above the root, outermost first: "name (file:line) > …". */
+  context: string;
+  /** Spans of the trace not sent because of the cap. */
+  droppedSpans: number;
+  /** The trace was ended by the TTL while its frames still ran. */
+  cut: boolean;
+  /** Parented under the application's own span (OpenTelemetry context read from the target). */
+  joined: boolean;
 }
 
 /** A finished activation, ready to become a span. Times are the samples' CLOCK_MONOTONIC ns. */
@@ -30,9 +64,9 @@ export interface Activation {
   line: number;
   traceId: string;
   spanId: string;
-  /** Undefined for the outermost span of a trace. */
+  /** Undefined for the outermost span of a trace that is not joined to an application span. */
   parentSpanId?: string;
-  /** Depth below the stripped levels: 0 for a trace's root span. */
+  /** Depth below the trace's root: 0 for the root. */
   depth: number;
   pid: number;
   threadId: bigint;
@@ -42,22 +76,43 @@ export interface Activation {
   endNs: bigint;
   /** Samples that held this activation. */
   samples: number;
+  /** Set on a trace's root only. */
+  root?: RootInfo;
+  /** The span ended because the TTL cut its trace, not because the frame returned. */
+  cut?: boolean;
+}
+
+interface Trace {
+  traceId: string;
+  appParent?: string; // the application span the root hangs under
+  context: string;
+  opened: number;
+  dropped: number;
+  cut: boolean;
 }
 
 interface Open {
   func: number;
   line: number;
   frame: number;
-  /** Undefined for a stripped level (not a span). */
-  traceId?: string;
-  spanId?: string;
-  parentSpanId?: string;
+  /** When the frame's activation began (spans restarted by a cut keep it). */
+  firstNs: bigint;
+  /** Span start (the activation's, or the cut that restarted it). */
   startNs: bigint;
   samples: number;
+  /** Undefined for context frames and spans cut off by the cap. */
+  spanId?: string;
+  parentSpanId?: string;
+  trace?: Trace;
+  depth: number;
 }
 
 interface ThreadState {
   open: Open[];
+  /** Frames [0, ctx) are context. */
+  ctx: number;
+  /** The application trace context of the last sample ('' = none). */
+  appKey: string;
   lastNs: bigint;
   /** Last gap between two samples of the thread: the end of whatever is open at a flush. */
   gapNs: bigint;
@@ -67,21 +122,7 @@ interface ThreadState {
   pid: number;
 }
 
-/** Random ids, drawn from a pooled buffer: thousands of spans a second must not cost a syscall each. */
-class IdSource {
-  private pool = Buffer.alloc(0);
-  private pos = 0;
-  hex(bytes: number): string {
-    if (this.pos + bytes > this.pool.length) {
-      this.pool = randomBytes(4096);
-      this.pos = 0;
-    }
-    const s = this.pool.toString('hex', this.pos, this.pos + bytes);
-    this.pos += bytes;
-    // All-zero ids are invalid in OTLP; astronomically unlikely, but cheap to rule out.
-    return /^0+$/.test(s) ? this.hex(bytes) : s;
-  }
-}
+const appKey = (c: TraceContext | undefined): string => (c ? `${c.traceId}/${c.spanId}` : '');
 
 export class SpanBuilder {
   private readonly threads = new Map<string, ThreadState>();
@@ -90,8 +131,13 @@ export class SpanBuilder {
   private readonly ids = new IdSource();
   private readonly strip: number;
   private readonly minSamples: number;
+  private readonly ttlNs: bigint;
+  private readonly cap: number;
+  private readonly existingAreContext: boolean;
   /** Activations dropped for being shorter than minSamples. */
   short = 0;
+  /** Spans not made because their trace reached the cap. */
+  capped = 0;
 
   constructor(
     private readonly frames: FrameTable,
@@ -99,6 +145,9 @@ export class SpanBuilder {
   ) {
     this.strip = Math.max(0, Math.floor(opts.stripLevels ?? 0));
     this.minSamples = Math.max(1, Math.floor(opts.minSamples ?? 2));
+    this.ttlNs = BigInt(Math.max(1, Math.round(opts.ttlMs ?? DEFAULT_SPAN_TTL_MS))) * 1_000_000n;
+    this.cap = Math.max(1, Math.floor(opts.maxTraceSpans ?? DEFAULT_MAX_TRACE_SPANS));
+    this.existingAreContext = opts.existingAreContext ?? true;
   }
 
   /** Function identity of a frame id (name, file, first line), interned. */
@@ -123,12 +172,9 @@ export class SpanBuilder {
     const seen = new Set<string>();
     for (const t of sample.threads) {
       const key = `${sample.pid}:${t.threadId}`;
-      // A torn or cut stack says nothing reliable about depths: skip it, keep what is open.
-      if (t.error || t.truncated) {
-        seen.add(key);
-        continue;
-      }
       seen.add(key);
+      // A torn or cut stack says nothing reliable about depths: skip it, keep what is open.
+      if (t.error || t.truncated) continue;
       this.addThread(key, sample.pid, sample.timeNs, t, out);
     }
     // Threads of this process that are gone ended at this sample.
@@ -142,19 +188,72 @@ export class SpanBuilder {
   }
 
   private addThread(key: string, pid: number, now: bigint, t: ThreadSample, out: Activation[]): void {
+    const n = t.frames.length;
     let st = this.threads.get(key);
+    let d = 0;
     if (!st) {
-      st = { open: [], lastNs: now, gapNs: 0n, name: t.name, nativeId: t.nativeId, threadId: t.threadId, pid };
+      const ctx = this.existingAreContext ? Math.max(n, this.strip) : this.strip;
+      st = {
+        open: [],
+        ctx,
+        appKey: '',
+        lastNs: now,
+        gapNs: 0n,
+        name: t.name,
+        nativeId: t.nativeId,
+        threadId: t.threadId,
+        pid,
+      };
       this.threads.set(key, st);
     } else {
       if (now > st.lastNs) st.gapNs = now - st.lastNs;
       st.lastNs = now;
       if (t.name) st.name = t.name;
+      d = this.match(st, t);
+      this.close(st, d, now, out);
+      // Context frames that returned: the frame now at their depth starts a trace.
+      if (d < st.ctx) st.ctx = Math.max(d, this.strip);
     }
+    const open = st.open;
+    // The application's span changed: whatever runs below the context is now part of another trace.
+    const key2 = appKey(t.traceContext);
+    let restartFrom = key2 !== st.appKey ? st.ctx : -1;
+    st.appKey = key2;
+    // Frames older than the TTL join the context; the trace they rooted is cut.
+    let ctx = st.ctx;
+    while (ctx < open.length && now - open[ctx]!.firstNs >= this.ttlNs) ctx++;
+    if (ctx !== st.ctx) {
+      // Frames below that are half as old would only root a short trace cut again soon: context too.
+      while (ctx < open.length && now - open[ctx]!.firstNs >= this.ttlNs / 2n) ctx++;
+      const root = open[st.ctx];
+      if (root?.trace) root.trace.cut = true;
+      restartFrom = st.ctx;
+    }
+    if (restartFrom >= 0 && restartFrom < open.length) this.restart(st, restartFrom, ctx, now, t.traceContext, out);
+    st.ctx = ctx;
+    for (; d < n; d++) {
+      const frame = t.frames[n - 1 - d]!;
+      const info = this.frames.get(frame);
+      const o: Open = {
+        func: this.funcOf(frame),
+        line: info.line,
+        frame,
+        firstNs: now,
+        startNs: now,
+        samples: 1,
+        depth: 0,
+      };
+      open.push(o);
+      if (d >= st.ctx) this.makeSpan(st, d, t.traceContext);
+    }
+  }
+
+  /** First depth at which this sample differs from what is open. */
+  private match(st: ThreadState, t: ThreadSample): number {
     const n = t.frames.length;
     const open = st.open;
-    // Outermost first: frames are stored innermost first.
     let d = 0;
+    // Outermost first: frames are stored innermost first.
     for (; d < open.length && d < n; d++) {
       const frame = t.frames[n - 1 - d]!;
       const o = open[d]!;
@@ -165,53 +264,115 @@ export class SpanBuilder {
       const prevLine = o.line;
       o.line = line;
       o.frame = frame;
-      if (line !== prevLine && d + 1 < open.length) {
-        d++;
-        break;
-      }
+      if (line !== prevLine && d + 1 < open.length) return d + 1;
     }
-    this.close(st, d, now, out);
-    for (; d < n; d++) {
-      const frame = t.frames[n - 1 - d]!;
-      const info = this.frames.get(frame);
-      const o: Open = { func: this.funcOf(frame), line: info.line, frame, startNs: now, samples: 1 };
-      if (d >= this.strip) {
-        const parent = d > this.strip ? open[d - 1] : undefined;
-        o.traceId = parent?.traceId ?? this.ids.hex(16);
-        o.parentSpanId = parent?.spanId;
-        o.spanId = this.ids.hex(8);
-      }
-      open.push(o);
+    return d;
+  }
+
+  /** Give the open frame at depth d a span: the root of a new trace at the context depth, else its parent's child. */
+  private makeSpan(st: ThreadState, d: number, app: TraceContext | undefined): void {
+    const o = st.open[d]!;
+    let trace: Trace;
+    let parentSpanId: string | undefined;
+    if (d === st.ctx) {
+      trace = {
+        traceId: app?.traceId ?? this.ids.hex(16),
+        appParent: app?.spanId,
+        context: this.describe(st.open, d),
+        opened: 0,
+        dropped: 0,
+        cut: false,
+      };
+      parentSpanId = trace.appParent;
+    } else {
+      const parent = st.open[d - 1]!;
+      trace = parent.trace!;
+      parentSpanId = parent.spanId;
     }
+    o.trace = trace;
+    o.depth = d - st.ctx;
+    if ((d > st.ctx && parentSpanId === undefined) || trace.opened >= this.cap) {
+      trace.dropped++;
+      this.capped++;
+      return;
+    }
+    trace.opened++;
+    o.spanId = this.ids.hex(8);
+    o.parentSpanId = parentSpanId;
+  }
+
+  /** Context frames above depth d, outermost first, cut from the outer end to a bounded length. */
+  private describe(open: Open[], d: number): string {
+    const parts: string[] = [];
+    let len = 0;
+    for (let i = d - 1; i >= 0 && len < MAX_CONTEXT_CHARS; i--) {
+      const info = this.frames.get(open[i]!.frame);
+      const file = info.file.slice(info.file.lastIndexOf('/') + 1);
+      const s = `${info.name} (${file}:${info.line})`;
+      parts.push(s);
+      len += s.length + 3;
+    }
+    if (parts.length < d) parts.push('…');
+    return parts.reverse().join(' > ');
+  }
+
+  /** End the spans at depth >= from now (cut), make [from, ctx) context, and give the frames below ctx new spans. */
+  private restart(
+    st: ThreadState,
+    from: number,
+    ctx: number,
+    now: bigint,
+    app: TraceContext | undefined,
+    out: Activation[],
+  ): void {
+    const open = st.open;
+    for (let i = open.length - 1; i >= from; i--) this.emit(st, open[i]!, now, out, true);
+    const saved = st.ctx;
+    st.ctx = ctx;
+    for (let i = from; i < open.length; i++) {
+      const o = open[i]!;
+      o.spanId = o.parentSpanId = o.trace = undefined;
+      o.startNs = now;
+      o.samples = 1;
+      if (i >= ctx) this.makeSpan(st, i, app);
+    }
+    st.ctx = saved;
+  }
+
+  private emit(st: ThreadState, o: Open, endNs: bigint, out: Activation[], cut: boolean): void {
+    if (o.spanId === undefined) return;
+    if (o.samples < this.minSamples) {
+      this.short++;
+      return;
+    }
+    const info = this.frames.get(o.frame);
+    const tr = o.trace!;
+    const a: Activation = {
+      name: info.name,
+      file: info.file,
+      line: info.firstLine || info.line,
+      traceId: tr.traceId,
+      spanId: o.spanId,
+      parentSpanId: o.parentSpanId,
+      depth: o.depth,
+      pid: st.pid,
+      threadId: st.threadId,
+      nativeId: st.nativeId,
+      threadName: st.name,
+      startNs: o.startNs,
+      endNs: endNs > o.startNs ? endNs : o.startNs + 1n,
+      samples: o.samples,
+    };
+    if (cut) a.cut = true;
+    if (o.depth === 0) {
+      a.root = { context: tr.context, droppedSpans: tr.dropped, cut: tr.cut, joined: tr.appParent !== undefined };
+    }
+    out.push(a);
   }
 
   /** End open activations at depth >= from, innermost first (children before parents). */
   private close(st: ThreadState, from: number, endNs: bigint, out: Activation[]): void {
-    while (st.open.length > from) {
-      const o = st.open.pop()!;
-      if (o.spanId === undefined) continue;
-      if (o.samples < this.minSamples) {
-        this.short++;
-        continue;
-      }
-      const info = this.frames.get(o.frame);
-      out.push({
-        name: info.name,
-        file: info.file,
-        line: info.firstLine || info.line,
-        traceId: o.traceId!,
-        spanId: o.spanId,
-        parentSpanId: o.parentSpanId,
-        depth: st.open.length - this.strip,
-        pid: st.pid,
-        threadId: st.threadId,
-        nativeId: st.nativeId,
-        threadName: st.name,
-        startNs: o.startNs,
-        endNs: endNs > o.startNs ? endNs : o.startNs + 1n,
-        samples: o.samples,
-      });
-    }
+    while (st.open.length > from) this.emit(st, st.open.pop()!, endNs, out, false);
   }
 
   /** A process exited: everything open in it ends after its last sample. */
@@ -231,7 +392,7 @@ export class SpanBuilder {
     return out;
   }
 
-  /** Activations currently open (for tests and status). */
+  /** Frames open, context included (tests). */
   get openCount(): number {
     let n = 0;
     for (const st of this.threads.values()) n += st.open.length;

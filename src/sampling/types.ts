@@ -46,6 +46,14 @@ export interface ThreadSample {
   truncated: boolean;
   /** Why the stack failed (error) or was cut (truncated), e.g. 'frame changed while read'; absent when neither. */
   reason?: string;
+  /** The application's current OpenTelemetry span on this thread, read from the target; absent when it has none. */
+  traceContext?: TraceContext;
+}
+
+/** An OpenTelemetry span context: ids as lowercase hex (32 and 16 digits). */
+export interface TraceContext {
+  traceId: string;
+  spanId: string;
 }
 
 /** Everything sampled at one instant from one process. */

@@ -1,0 +1,177 @@
+/**
+ * Traces with an end, over synthetic samples (no interpreter): frames
+ * running when a thread is first seen and frames older than the TTL are
+ * context on each trace's root; one trace per activation of the outermost
+ * short-lived frame; every span ends within the TTL; traces are capped;
+ * the application's own span context parents the roots.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SpanBuilder, type Activation } from '../src/export/spans.js';
+import type { FrameInfo, FrameTable, Sample, TraceContext } from '../src/sampling/types.js';
+
+class Frames implements FrameTable {
+  readonly infos: FrameInfo[] = [];
+  private readonly ids = new Map<string, number>();
+  id(spec: string): number {
+    let id = this.ids.get(spec);
+    if (id === undefined) {
+      const [name, line] = spec.split(':');
+      id = this.infos.length;
+      this.infos.push({ name: name!, file: `/app/${name}.py`, line: Number(line ?? 1), firstLine: 1 });
+      this.ids.set(spec, id);
+    }
+    return id;
+  }
+  get(id: number): FrameInfo {
+    return this.infos[id]!;
+  }
+}
+
+const MS = 1_000_000n;
+
+function sample(f: Frames, tMs: number, stack: string[], traceContext?: TraceContext): Sample {
+  return {
+    pid: 100,
+    timeNs: BigInt(tMs) * MS,
+    threads: [
+      {
+        pid: 100,
+        threadId: 7n,
+        nativeId: 100,
+        name: 'MainThread',
+        gil: true,
+        state: 'running',
+        cpuNs: 1,
+        frames: stack.map((s) => f.id(s)).reverse(),
+        error: false,
+        truncated: false,
+        traceContext,
+      },
+    ],
+  };
+}
+
+/** Every parent is among the spans (roots excepted), in the same trace, and encloses its child in time. */
+function assertComplete(spans: Activation[]): void {
+  const byId = new Map(spans.map((s) => [s.spanId, s]));
+  assert.equal(byId.size, spans.length, 'span ids are unique');
+  for (const s of spans) {
+    if (s.root) {
+      assert.equal(s.depth, 0);
+      if (!s.root.joined) assert.equal(s.parentSpanId, undefined);
+      continue;
+    }
+    const p = byId.get(s.parentSpanId!);
+    assert.ok(p, `${s.name}: parent ${s.parentSpanId} missing`);
+    assert.equal(p.traceId, s.traceId);
+    assert.ok(s.startNs >= p.startNs && s.endNs <= p.endNs, `${s.name} inside ${p.name}`);
+  }
+}
+
+/** A web worker: serve_forever → handle → parse/render, 200 requests of 50 ms, 10 ms sampling. */
+function worker(f: Frames, requests: number, ctx?: (i: number) => TraceContext): Sample[] {
+  const out: Sample[] = [];
+  let t = 0;
+  const outer = ['<module>:60', 'serve_forever:40'];
+  // Sampling starts in the middle of a request.
+  out.push(sample(f, (t += 10), [...outer, 'handle:10', 'render:31']));
+  out.push(sample(f, (t += 10), [...outer, 'handle:10', 'render:30']));
+  for (let i = 0; i < requests; i++) {
+    const c = ctx?.(i);
+    out.push(sample(f, (t += 10), [...outer.slice(0, 1), 'serve_forever:41'])); // accept()
+    for (let k = 0; k < 2; k++) out.push(sample(f, (t += 10), [...outer, 'handle:10', 'parse:20'], c));
+    for (let k = 0; k < 3; k++) out.push(sample(f, (t += 10), [...outer, 'handle:11', 'render:30'], c));
+  }
+  return out;
+}
+
+function build(b: SpanBuilder, samples: Sample[]): Activation[] {
+  const out: Activation[] = [];
+  for (const s of samples) b.add(s, out);
+  b.flush(out);
+  return out;
+}
+
+test('traces: a worker that was running when sampling began gives one trace per request, rooted at the handler', () => {
+  const f = new Frames();
+  const spans = build(new SpanBuilder(f), worker(f, 200));
+  const roots = spans.filter((s) => s.root);
+  assert.equal(roots.length, 200, 'the request in flight at the start is context, every later one a trace');
+  assert.ok(roots.every((r) => r.name === 'handle'));
+  assert.equal(new Set(roots.map((r) => r.traceId)).size, 200);
+  assert.ok(!spans.some((s) => s.name === 'serve_forever' || s.name === '<module>'), 'outer frames are not spans');
+  for (const r of roots)
+    assert.equal(r.root!.context, '<module> (<module>.py:60) > serve_forever (serve_forever.py:40)');
+  assertComplete(spans);
+  assert.equal(spans.length, 600);
+});
+
+test('traces: frames that outlive the TTL become context; every span ends within the TTL', () => {
+  const f = new Frames();
+  // Launched under gauge: <module> and the loop are seen starting, so they begin as spans.
+  const samples = [sample(f, 0, ['<module>:1'])];
+  samples.push(...worker(f, 100).map((s) => ({ ...s, timeNs: s.timeNs + 10n * MS })));
+  const b = new SpanBuilder(f, { ttlMs: 1000, existingAreContext: false });
+  const spans = build(b, samples);
+  for (const s of spans) assert.ok(s.endNs - s.startNs <= 1000n * MS, `${s.name} open ${s.endNs - s.startNs} ns`);
+  assertComplete(spans);
+  const cut = spans.filter((s) => s.root?.cut);
+  assert.equal(cut.length, 1, 'the first trace, rooted at <module>, was cut by the TTL');
+  assert.equal(cut[0]!.name, '<module>');
+  const late = spans.filter((s) => s.root && s.startNs > 1100n * MS);
+  assert.ok(late.length > 50);
+  for (const r of late) {
+    assert.equal(r.name, 'handle');
+    assert.match(r.root!.context, /^<module> .* > serve_forever /);
+  }
+});
+
+test('traces: a trace holds at most maxTraceSpans spans and its root counts the rest', () => {
+  const f = new Frames();
+  const samples: Sample[] = [sample(f, 0, ['main:1'])];
+  let t = 0;
+  for (let i = 0; i < 20; i++) {
+    samples.push(sample(f, (t += 10), ['main:1', 'batch:5', i % 2 ? 'a:7' : 'b:6']));
+    samples.push(sample(f, (t += 10), ['main:1', 'batch:5', i % 2 ? 'a:7' : 'b:6']));
+  }
+  samples.push(sample(f, t + 10, ['main:2']));
+  const spans = build(new SpanBuilder(f, { maxTraceSpans: 5, minSamples: 1 }), samples);
+  const root = spans.find((s) => s.root)!;
+  assert.equal(root.name, 'batch');
+  assert.equal(spans.length, 5);
+  assert.equal(root.root!.droppedSpans, 16);
+  assertComplete(spans);
+});
+
+test('traces: the application span a thread is in parents each trace, with its trace id; a new one starts another', () => {
+  const f = new Frames();
+  const ctx = (i: number): TraceContext => ({
+    traceId: (i + 1).toString(16).padStart(32, 'a'),
+    spanId: (i + 1).toString(16).padStart(16, 'b'),
+  });
+  const spans = build(new SpanBuilder(f), worker(f, 20, ctx));
+  const roots = spans.filter((s) => s.root);
+  assert.equal(roots.length, 20);
+  for (const [i, r] of roots.entries()) {
+    assert.equal(r.traceId, ctx(i).traceId);
+    assert.equal(r.parentSpanId, ctx(i).spanId);
+    assert.ok(r.root!.joined);
+  }
+  for (const s of spans) assert.ok(roots.some((r) => r.traceId === s.traceId));
+  assertComplete(spans);
+  // The context changes while the handler runs: the trace ends there and the rest joins the new span.
+  const g = new Frames();
+  const one = ['main:1', 'loop:2', 'handle:3', 'work:4'];
+  const more = build(new SpanBuilder(g, { minSamples: 1 }), [
+    sample(g, 0, ['main:1', 'loop:2']),
+    sample(g, 10, one),
+    sample(g, 20, one, ctx(0)),
+    sample(g, 30, one, ctx(0)),
+  ]);
+  const joined = more.filter((s) => s.traceId === ctx(0).traceId);
+  assert.deepEqual(joined.map((s) => s.name).sort(), ['handle', 'work']);
+  assert.equal(joined.find((s) => s.name === 'handle')!.parentSpanId, ctx(0).spanId);
+  assert.equal(joined.find((s) => s.name === 'handle')!.startNs, 20n * MS);
+  assertComplete(more);
+});
