@@ -91,7 +91,11 @@ export class AgentExports {
     const rate = this.rateHz;
     const list: ProfileUploader[] = [];
     if (d.datakit) list.push(new DataKitUploader(d.datakit, this.frames, opts));
-    if (d.pyroscope) list.push(new PyroscopeUploader(d.pyroscope, this.frames, opts));
+    // Pyroscope has no process tag of its own: a pid label keeps processes of one service apart.
+    if (d.pyroscope)
+      list.push(
+        new PyroscopeUploader(d.pyroscope, this.frames, { ...opts, tags: { ...opts.tags, pid: String(id.pid) } }),
+      );
     this.uploaders.set(id.pid, list);
     if (d.otlpEndpoint !== undefined) {
       const resource = resourceOf(id);

@@ -102,7 +102,8 @@ export class ProcessDiscovery {
         this.refused.delete(pid);
         attached.push(pid);
       } else if (result === 'refused') {
-        this.refused.set(pid, { exe, atMs: r?.atMs ?? nowMs });
+        // Processes already running at the first scan are not young: they are past any wrapper's exec.
+        this.refused.set(pid, { exe, atMs: r?.atMs ?? (this.scans === 1 ? -Infinity : nowMs) });
       }
     }
     for (const pid of this.refused.keys()) if (!live.has(pid)) this.refused.delete(pid);
