@@ -1,4 +1,4 @@
-// ESLint for the TypeScript tree (src, test, bench): typescript-eslint's recommended rules, plus the
+// ESLint for the TypeScript tree (src, test, bench: what npm run lint names): typescript-eslint's recommended rules, plus the
 // few type-aware ones that catch real bugs in async code. Formatting is Prettier's (see .prettierrc.json).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
