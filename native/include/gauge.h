@@ -23,7 +23,10 @@
  *         (all ones = unknown)
  *     [6] interpreter id
  *     [7] frame count N
- *   then N frame ids, innermost first (resolve with gauge_frame).
+ *   then N frame ids, innermost first (resolve with gauge_frame);
+ *   then, only when the thread's flags have GAUGE_TH_TRACE, GAUGE_TRACE_WORDS
+ *   words: the thread's current OpenTelemetry trace id (128 bits, most
+ *   significant word first) and span id (64 bits, high word first).
  *
  * Thread order is the interpreter's thread list (newest first), interpreters
  * in list order: the order sys._current_frames() and py-spy dump use.
@@ -60,6 +63,8 @@ enum {
 #define GAUGE_TH_GIL 1u        /* the thread holds the GIL */
 #define GAUGE_TH_ERROR 2u      /* torn or invalid stack: frames dropped */
 #define GAUGE_TH_TRUNCATED 4u  /* deeper than the depth cap: outermost frames cut */
+#define GAUGE_TH_TRACE 8u      /* GAUGE_TRACE_WORDS of OpenTelemetry span context follow the frames */
+#define GAUGE_TRACE_WORDS 6
 
 /* Why a thread's stack failed (GAUGE_TH_ERROR), was cut (GAUGE_TH_TRUNCATED), or a record is partial. */
 enum {
@@ -111,6 +116,15 @@ int gauge_frame(gauge_reader *r, uint32_t id, char *out, int outlen, int32_t *li
  * periodically, not per sample.
  */
 int gauge_thread_names(gauge_reader *r, char *out, int outlen);
+
+/*
+ * Read each thread's current OpenTelemetry span (a target using
+ * OpenTelemetry Python) into its samples (GAUGE_TH_TRACE). Off by default:
+ * it costs a sys.modules lookup every 2 s while OpenTelemetry is absent and
+ * about a dozen small reads per thread per sample while present. Returns 1
+ * when this target's layout supports it (GIL builds 3.7+), else 0.
+ */
+int gauge_set_trace_context(gauge_reader *r, int on);
 
 /* Last error message of this reader (for snapshot failures). */
 int gauge_last_error(gauge_reader *r, char *out, int outlen);

@@ -135,6 +135,15 @@ int gauge_frame(gauge_reader *r, uint32_t id, char *out, int outlen, int32_t *li
   return n < 0 ? -GAUGE_EINVAL : n;
 }
 
+int gauge_set_trace_context(gauge_reader *r, int on) {
+  if (!r) return 0;
+  pthread_mutex_lock(&r->lock);
+  int ok = r->w.layout.ts_context >= 0;
+  r->w.otel_on = on && ok;
+  pthread_mutex_unlock(&r->lock);
+  return ok;
+}
+
 int gauge_last_error(gauge_reader *r, char *out, int outlen) {
   if (!r || !out || outlen <= 0) return -GAUGE_EINVAL;
   pthread_mutex_lock(&r->lock);

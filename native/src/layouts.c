@@ -22,6 +22,20 @@
 #define NAMES_DICT(dk, ik) \
   .dict_kind = dk, .attr_kind = ATTR_DICTOFFSET, .int_kind = ik, .ht_cached_keys = -1, .values_header = 0, .managed_dict = 0
 
+/*
+ * Trace context (otelctx.c). Measured inside each interpreter with ctypes
+ * (PyThreadState_Get, a Context entered with Context.run, a ContextVar set
+ * in it; 3.7.16-3.15.2 GIL builds): PyContext.ctx_vars 24, PyHamtObject.h_root
+ * 16, bitmap node b_bitmap 24 / b_array 32, array node a_array 16,
+ * PyContextVar.var_hash 56, tuple ob_size 16 / ob_item 24 (32 from 3.14).
+ */
+#define TRACE_CTX(tsc, item) \
+  .ts_context = tsc, .ctx_vars = 24, .hamt_root = 16, .hamt_bitmap = 24, .hamt_entries = 32, .hamt_nodes = 16, \
+  .cvar_hash = 56, .var_size = 16, .tuple_item = item
+#define NO_TRACE_CTX \
+  .ts_context = -1, .ctx_vars = -1, .hamt_root = -1, .hamt_bitmap = -1, .hamt_entries = -1, .hamt_nodes = -1, \
+  .cvar_hash = -1, .var_size = -1, .tuple_item = -1
+
 #define OBJ_FRAME_COMMON \
   .frame_kind = FRAME_OBJECT, .f_back = 24, .f_code = 32, .f_owner = -1, .owner_skip_min = 256, .owner_max = 255, \
   .owner_generator = -1, .ts_cframe = -1, .cf_current_frame = -1
@@ -40,6 +54,7 @@ static const py_layout L27 = {
   .bytes_size = 16, .bytes_data = 36, .tp_name = 24, .tp_basicsize = 32, .tp_flags = 168, .tp_dictoffset = 288,
   .dict_keys = -1, .dict_values = -1, .mod_dict = 16, .long_size = -1, .long_digit = 16,
   NAMES_DICT(DICT_27, INT_PY2),
+  NO_TRACE_CTX,
 };
 
 static const py_layout L36 = {
@@ -51,6 +66,7 @@ static const py_layout L36 = {
   .co_firstlineno = 36, .co_filename = 96, .co_name = 104, .co_qualname = -1, .co_linetable = 112,
   .co_code = 40, .co_firsttraceable = -1, .co_read_size = 120,
   .linetable_kind = LT_LNOTAB36, OBJ3, STR_WSTR, NAMES_DICT(DICT_36, INT_LONG_OBSIZE),
+  NO_TRACE_CTX,
 };
 
 #define RT37(tc) \
@@ -64,6 +80,7 @@ static const py_layout L37 = {
   .co_firstlineno = 36, .co_filename = 96, .co_name = 104, .co_qualname = -1, .co_linetable = 112,
   .co_code = 40, .co_firsttraceable = -1, .co_read_size = 120,
   .linetable_kind = LT_LNOTAB36, OBJ3, STR_WSTR, NAMES_DICT(DICT_36, INT_LONG_OBSIZE),
+  TRACE_CTX(256, 24),
 };
 
 static const py_layout L38 = {
@@ -75,6 +92,7 @@ static const py_layout L38 = {
   .co_firstlineno = 40, .co_filename = 104, .co_name = 112, .co_qualname = -1, .co_linetable = 120,
   .co_code = 48, .co_firsttraceable = -1, .co_read_size = 128,
   .linetable_kind = LT_LNOTAB36, OBJ3, STR_WSTR, NAMES_DICT(DICT_36, INT_LONG_OBSIZE),
+  TRACE_CTX(240, 24),
 };
 
 static const py_layout L39 = {
@@ -86,6 +104,7 @@ static const py_layout L39 = {
   .co_firstlineno = 40, .co_filename = 104, .co_name = 112, .co_qualname = -1, .co_linetable = 120,
   .co_code = 48, .co_firsttraceable = -1, .co_read_size = 128,
   .linetable_kind = LT_LNOTAB36, OBJ3, STR_WSTR, NAMES_DICT(DICT_36, INT_LONG_OBSIZE),
+  TRACE_CTX(240, 24),
 };
 
 static const py_layout L310 = {
@@ -97,6 +116,7 @@ static const py_layout L310 = {
   .co_firstlineno = 40, .co_filename = 104, .co_name = 112, .co_qualname = -1, .co_linetable = 120,
   .co_code = 48, .co_firsttraceable = -1, .co_read_size = 128,
   .linetable_kind = LT_LINETABLE310, OBJ3, STR_WSTR, NAMES_DICT(DICT_36, INT_LONG_OBSIZE),
+  TRACE_CTX(240, 24),
 };
 
 /* 3.11+: thread names through managed dicts and shared keys (ht_cached_keys). */
@@ -115,6 +135,7 @@ static const py_layout L311 = {
   .co_code = 184, .co_firsttraceable = 168, .co_read_size = 184,
   .linetable_kind = LT_LOCATIONS311, OBJ3, STR_WSTR, .int_kind = INT_LONG_OBSIZE,
   NAMES_311(ATTR_MANAGED_311, 872, 0),
+  TRACE_CTX(224, 24),
 };
 
 static const py_layout L312 = {
@@ -129,6 +150,7 @@ static const py_layout L312 = {
   .co_code = 192, .co_firsttraceable = 176, .co_read_size = 184,
   .linetable_kind = LT_LOCATIONS311, OBJ3, STR_312, .int_kind = INT_LONG_TAG,
   NAMES_311(ATTR_MANAGED_312, 880, 0),
+  TRACE_CTX(208, 24),
 };
 
 /* 3.13 and 3.14 GIL builds: compared with what the target publishes, never used over it. */
@@ -144,6 +166,7 @@ static const py_layout L313 = {
   .co_code = 200, .co_firsttraceable = 184, .co_read_size = 192,
   .linetable_kind = LT_LOCATIONS311, OBJ3, STR_312, .int_kind = INT_LONG_TAG,
   NAMES_311(ATTR_INLINE_313, 880, 8),
+  TRACE_CTX(208, 24),
 };
 
 static const py_layout L314 = {
@@ -158,6 +181,7 @@ static const py_layout L314 = {
   .co_code = 208, .co_firsttraceable = 192, .co_read_size = 200,
   .linetable_kind = LT_LOCATIONS311, OBJ3, STR_312, .int_kind = INT_LONG_TAG,
   NAMES_311(ATTR_INLINE_313, 880, 8),
+  TRACE_CTX(208, 32),
 };
 
 static py_layout L37_early;
@@ -204,7 +228,8 @@ static const field_ref CODE_FIELDS[] = {F(ob_type, 8), F(co_firstlineno, 4), F(c
 /* Object headers read into LAYOUT_OBJ_MAX bytes. */
 static const field_ref OBJ_FIELDS[] = {F(ob_type, 8), F(str_length, 8), F(str_state, 4), F(bytes_size, 8),
                                        F(dict_keys, 8), F(dict_values, 8), F(long_size, 8), F(long_digit, 12),
-                                       F(mod_dict, 8)};
+                                       F(mod_dict, 8), F(ctx_vars, 8), F(hamt_root, 8), F(hamt_bitmap, 4),
+                                       F(cvar_hash, 8), F(var_size, 8), F(long_digit, 20)};
 /* Type objects read into LAYOUT_TYPE_MAX bytes. */
 static const field_ref TYPE_FIELDS[] = {F(tp_name, 8), F(tp_basicsize, 8), F(tp_flags, 8), F(tp_dictoffset, 8),
                                         F(ht_cached_keys, 8)};
@@ -213,7 +238,8 @@ static const field_ref REMOTE_FIELDS[] = {F(rt_interp_head, 8), F(rt_tstate_curr
                                           F(gil_locked, 4), F(gil_holder, 8), F(gil_enabled, 4), F(is_next, 8),
                                           F(is_threads_head, 8), F(is_id, 8), F(is_modules, 8), F(cf_current_frame, 8),
                                           F(co_code, 0), F(str_ascii_data, 0), F(str_compact_data, 0), F(bytes_data, 0),
-                                          F(values_header, 0)};
+                                          F(values_header, 0), F(ts_context, 8), F(hamt_entries, 0), F(hamt_nodes, 0),
+                                          F(tuple_item, 0)};
 
 static int64_t get(const py_layout *l, const field_ref *f) {
   int64_t v;
@@ -268,6 +294,11 @@ int layout_check(const py_layout *l, char *why, size_t n) {
     return bad(why, n, "unicode strings need a state field");
   if (l->managed_dict < -64 || l->managed_dict > 0)
     return bad(why, n, "managed_dict = %lld outside -64..0", (long long)l->managed_dict);
+  /* Trace context: all of its fields or none (otelctx.c reads them only when ts_context is present). */
+  if (l->ts_context >= 0 && (l->ctx_vars < 0 || l->hamt_root < 0 || l->hamt_bitmap < 0 || l->hamt_entries < 0 ||
+                             l->hamt_nodes < 0 || l->cvar_hash < 0 || l->var_size < 0 || l->tuple_item < 0 ||
+                             l->is_modules < 0 || l->int_kind == INT_PY2))
+    return bad(why, n, "trace-context fields missing");
   if ((unsigned)l->frame_kind > FRAME_INTERP || (unsigned)l->lasti_kind > LASTI_INSTR_PTR ||
       (unsigned)l->linetable_kind > LT_LOCATIONS311 || (unsigned)l->string_kind > STR_UNICODE ||
       (unsigned)l->gil_kind > GIL_INTERP_PTR || (unsigned)l->dict_kind > DICT_311 ||

@@ -97,6 +97,16 @@ typedef struct py_layout {
   int64_t managed_dict;  /* the managed dict word, relative to the object (negative) */
   int64_t long_size, long_digit;
   int64_t mod_dict;
+  /* the current OpenTelemetry span of a thread (otelctx.c): contextvars, HAMT, tuples; -1 = not read */
+  int64_t ts_context;   /* PyThreadState.context (3.7+) */
+  int64_t ctx_vars;     /* PyContext.ctx_vars -> PyHamtObject */
+  int64_t hamt_root;    /* PyHamtObject.h_root */
+  int64_t hamt_bitmap;  /* PyHamtNode_Bitmap.b_bitmap (uint32) */
+  int64_t hamt_entries; /* PyHamtNode_Bitmap.b_array: key/value pairs */
+  int64_t hamt_nodes;   /* PyHamtNode_Array.a_array: 32 child pointers */
+  int64_t cvar_hash;    /* PyContextVar.var_hash */
+  int64_t var_size;     /* PyVarObject.ob_size (tuples, HAMT bitmap nodes) */
+  int64_t tuple_item;   /* PyTupleObject.ob_item */
 } py_layout;
 
 /* Built-in row for major.minor(.micro) (2.7, 3.6-3.14); NULL when there is none. */

@@ -162,6 +162,11 @@ int tn_dict_get(memsrc *m, const py_layout *l, uint64_t d, const char *key, uint
   return dict_get_n(m, l, d, key, keyobj, val, TN_MAX_DICT);
 }
 
+int tn_dict_get_n(memsrc *m, const py_layout *l, uint64_t d, const char *key, uint64_t *keyobj, uint64_t *val,
+                  int64_t max) {
+  return dict_get_n(m, l, d, key, keyobj, val, max);
+}
+
 static int split_get(memsrc *m, const py_layout *l, uint64_t type, uint64_t values, int64_t vcap,
                      const char *key, uint64_t *keyobj, uint64_t *val) {
   uint64_t keys;

@@ -40,6 +40,9 @@ int threadnames_read(memsrc *m, const py_layout *l, tn_cache *c, uint64_t interp
 /* Find key (ASCII) in the dict at d; *val = value. 0 found, 1 absent, -1 unreadable. */
 int tn_dict_get(memsrc *m, const py_layout *l, uint64_t d, const char *key, uint64_t *keyobj,
                 uint64_t *val);
+/* The same over at most max entries (a larger dict is refused: -1). */
+int tn_dict_get_n(memsrc *m, const py_layout *l, uint64_t d, const char *key, uint64_t *keyobj, uint64_t *val,
+                  int64_t max);
 /* Value of an instance attribute (instance dict, 3.11+ managed dict / shared values, 3.13 inline values). */
 int tn_attr_get(memsrc *m, const py_layout *l, uint64_t obj, const char *key, uint64_t *keyobj,
                 uint64_t *val);

@@ -105,7 +105,7 @@ void threadstats_fill(threadstats *ts, uint32_t *rec) {
   for (uint32_t t = 0; t < n && pos + GAUGE_THREAD_HEADER <= rec[0]; t++) {
     uint32_t *th = rec + pos;
     int tid = (int)th[2];
-    pos += GAUGE_THREAD_HEADER + th[7];
+    pos += GAUGE_THREAD_HEADER + th[7] + (th[3] & GAUGE_TH_TRACE ? GAUGE_TRACE_WORDS : 0);
     if (tid <= 0) continue;
     tstat_entry *e = entry_for(ts, tid);
     if (!e) continue;

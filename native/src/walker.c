@@ -509,6 +509,10 @@ int walker_sample(walker *w, uint64_t time_ns, uint32_t *out, int cap) {
   } else if (mem_read_u64(w->m, w->root + (uint64_t)l->rt_interp_head, &interp)) {
     goto fail;
   }
+  /* OpenTelemetry's ContextVar and span key: looked for now and then until found, then rechecked on use. */
+  if (w->otel_on && interp && !w->otel.cvar && time_ns >= w->otel.next_try_ns &&
+      otel_discover(w->m, l, &w->otel, interp) != 0)
+    w->otel.next_try_ns = time_ns + OTEL_RETRY_NS;
   uint64_t holder = 0;
   if (l->gil_kind == GIL_TSTATE_CURRENT_SYM && w->tstate_current) mem_read_u64(w->m, w->tstate_current, &holder);
   else if (l->gil_kind == GIL_RUNTIME) mem_read_u64(w->m, w->root + (uint64_t)l->rt_tstate_current, &holder);
@@ -625,6 +629,9 @@ done:
   for (int t = 0; t < nthreads; t++) {
     thread_rec *th = &threads[t];
     if (th->flags & GAUGE_TH_ERROR) w->thread_errors++;
+    otel_ids ids;
+    int traced = w->otel_on && w->otel.cvar && otel_thread(w->m, l, &w->otel, th->tstate, &ids) == 0;
+    if (traced) th->flags |= GAUGE_TH_TRACE;
     uint32_t hdr[GAUGE_THREAD_HEADER] = {(uint32_t)th->thread_id, (uint32_t)(th->thread_id >> 32),
                                          (uint32_t)th->native_id, th->flags | ((uint32_t)th->why << 16),
                                          0xffffffffu, 0xffffffffu,
@@ -633,6 +640,13 @@ done:
       if (put(out, cap, &pos, hdr[k])) goto nomem;
     for (int d = 0; d < th->depth; d++)
       if (put(out, cap, &pos, (uint32_t)w->raw[th->raw_start + d].code)) goto nomem;
+    if (traced) {
+      uint32_t tw[GAUGE_TRACE_WORDS] = {(uint32_t)(ids.trace_hi >> 32), (uint32_t)ids.trace_hi,
+                                        (uint32_t)(ids.trace_lo >> 32), (uint32_t)ids.trace_lo,
+                                        (uint32_t)(ids.span >> 32),     (uint32_t)ids.span};
+      for (int k = 0; k < GAUGE_TRACE_WORDS; k++)
+        if (put(out, cap, &pos, tw[k])) goto nomem;
+    }
   }
   out[0] = (uint32_t)pos;
   out[1] = (uint32_t)w->pid;

@@ -8,6 +8,7 @@
 #include "frames.h"
 #include "layouts.h"
 #include "memsrc.h"
+#include "otelctx.h"
 
 #define WALK_MAX_INTERPS 64
 #define WALK_MAX_THREADS 4096
@@ -84,6 +85,9 @@ typedef struct walker {
   uint64_t last_pthreads[64];
   int nlast_pthreads;
   uint64_t thread_errors;     /* counted per sample for the sampler */
+  /* each thread's OpenTelemetry span (otelctx.c), when asked for: gauge_set_trace_context */
+  int otel_on;
+  otel_cache otel;
 } walker;
 
 /* 0 ok; -1 out of memory; -2 the layout fails layout_check (never walked). */

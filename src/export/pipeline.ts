@@ -22,6 +22,8 @@ export interface ExportSession {
   readonly processes: Map<number, ProcessInfo>;
   readonly opts: { rateHz: number };
   onProcessExit?(l: (pid: number) => void): void;
+  /** Read each thread's OpenTelemetry span so spans join the application's traces. */
+  readTraceContext?(): void;
 }
 
 export interface ExportArgs {
@@ -227,6 +229,7 @@ export function startExports(argv: ExportArgs, session: ExportSession): Exports 
 
   let spans: OtlpSpanExport | undefined;
   if (otlp) {
+    session.readTraceContext?.();
     spans = new OtlpSpanExport(session.frames, {
       endpoint: argv['otlp-endpoint'] ? withScheme(argv['otlp-endpoint']) : undefined,
       headers: parseHeaders(argv['otlp-header']),

@@ -2,7 +2,7 @@
  * An attached Python process: attach errors become GaugeErrors, records
  * become Samples with session-wide frame ids.
  */
-import type { FrameInfo, Sample, ThreadSample, ThreadState } from '../sampling/types.js';
+import type { FrameInfo, Sample, ThreadSample, ThreadState, TraceContext } from '../sampling/types.js';
 import { GaugeError, ErrorCode } from './errors.js';
 import { FrameRegistry } from './frame-registry.js';
 import {
@@ -15,6 +15,8 @@ import {
   TH_ERROR,
   TH_GIL,
   TH_TRUNCATED,
+  TH_TRACE,
+  TRACE_WORDS,
   THREAD_HEADER,
 } from './native.js';
 import { reasonText, recordReasonCode, threadReasonCode } from './reasons.js';
@@ -82,6 +84,11 @@ export class Target {
     return t;
   }
 
+  /** Read each thread's OpenTelemetry span into its samples (traceContext); false when this target's layout cannot. */
+  readTraceContext(on: boolean): boolean {
+    return native().setTraceContext(this.handle, on ? 1 : 0) === 1;
+  }
+
   info(): TargetInfo {
     const buf = Buffer.alloc(16384);
     const n = native().info(this.handle, buf, buf.length);
@@ -146,6 +153,14 @@ export class Target {
 }
 
 // Thread ids repeat every sample: reuse their BigInts instead of building two per thread per sample.
+const hex8 = (w: number): string => w.toString(16).padStart(8, '0');
+/** The GAUGE_TRACE_WORDS at p: trace id (4 words) and span id (2 words), most significant first. */
+function traceContextOf(words: Uint32Array, p: number): TraceContext {
+  let traceId = '';
+  for (let k = 0; k < 4; k++) traceId += hex8(words[p + k]!);
+  return { traceId, spanId: hex8(words[p + 4]!) + hex8(words[p + 5]!) };
+}
+
 const tidCache = new Map<number, bigint>();
 function threadIdOf(lo: number, hi: number): bigint {
   const key = hi * 4294967296 + lo; // exact: ids are addresses below 2^53
@@ -213,6 +228,10 @@ export function decodeRecords(
           ...(reason && { reason }),
         });
         p = base + depth;
+        if (tflags & TH_TRACE) {
+          threads[threads.length - 1]!.traceContext = traceContextOf(words, p);
+          p += TRACE_WORDS;
+        }
       }
       const sample: Sample = { pid, timeNs, threads };
       if (flags & REC_NO_GIL) sample.noGil = true;

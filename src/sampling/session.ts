@@ -25,6 +25,8 @@ export interface SessionOptions {
   drainMs?: number;
   /** How often each process's Python thread names are re-read, ms (default 1000). */
   threadNamesMs?: number;
+  /** Size of the native sample ring, 32-bit words (default 4 Mi words = 16 MiB). */
+  bufferWords?: number;
 }
 
 export type SampleListener = (samples: readonly Sample[]) => void;
@@ -57,7 +59,7 @@ export class SamplingSession {
   /** Attach and start sampling. Throws GaugeError when the root cannot be read (unless following subprocesses). */
   start(): void {
     const api = native();
-    this.sampler = api.samplerNew(this.opts.rateHz, 1 << 22);
+    this.sampler = api.samplerNew(this.opts.rateHz, this.opts.bufferWords ?? 1 << 22);
     if (!this.sampler) throw new GaugeError(ErrorCode.INVALID, `cannot sample at ${this.opts.rateHz} Hz`);
     try {
       if (this.rootPid) this.attach(this.rootPid);
@@ -78,8 +80,16 @@ export class SamplingSession {
     this.timer = setInterval(() => this.tick(), every);
   }
 
+  /** Read each thread's OpenTelemetry span (targets using OpenTelemetry Python), now and in processes attached later. */
+  readTraceContext(): void {
+    this.traceContext = true;
+    for (const t of this.targets.values()) t.readTraceContext(true);
+  }
+  private traceContext = false;
+
   private attach(pid: number): Target {
     const t = Target.attach(pid, this.frames, { threadStats: true, maxDepth: this.opts.maxDepth });
+    if (this.traceContext) t.readTraceContext(true);
     const info = t.info();
     warnOnce(info);
     this.targets.set(pid, t);
@@ -113,7 +123,7 @@ export class SamplingSession {
   setRate(rateHz: number): void {
     if (!this.sampler || this.stopped || rateHz === this.opts.rateHz) return;
     const api = native();
-    const next = api.samplerNew(rateHz, 1 << 22);
+    const next = api.samplerNew(rateHz, this.opts.bufferWords ?? 1 << 22);
     if (!next) throw new GaugeError(ErrorCode.INVALID, `cannot sample at ${rateHz} Hz`);
     api.samplerStop(this.sampler);
     this.tick();

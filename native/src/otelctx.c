@@ -1,0 +1,164 @@
+/*
+ * A thread's current OpenTelemetry span, read from the target (see
+ * otelctx.h). The HAMT lookup follows CPython's hamt.c: the key's hash
+ * folded to 32 bits picks 5 bits per level; a bitmap node holds key/value
+ * pairs (a NULL key means the value is a child node), an array node 32
+ * children. Collision nodes (two keys with the same 32-bit hash) are not
+ * followed: such a thread reads as having no span.
+ */
+#include "otelctx.h"
+#include "threadnames.h"
+#include <string.h>
+
+#define TPFLAGS_LONG_SUBCLASS (1ull << 24)
+#define TPFLAGS_TUPLE_SUBCLASS (1ull << 26)
+#define TPFLAGS_DICT_SUBCLASS (1ull << 29)
+#define HAMT_MAX_LEVELS 7 /* 32 hash bits, 5 per level */
+
+/* obj's type is named want, or ends in ".want" (3.14 names contextvars types "_contextvars.X"); *seen caches it. */
+static int type_named(memsrc *m, const py_layout *l, uint64_t obj, const char *want, uint64_t *seen) {
+  uint64_t type, name;
+  if (mem_read_u64(m, obj + (uint64_t)l->ob_type, &type) || !type) return 0;
+  if (*seen && type == *seen) return 1;
+  char buf[48];
+  if (mem_read_u64(m, type + (uint64_t)l->tp_name, &name) || mem_read(m, name, buf, sizeof buf - 1)) {
+    /* A short name near the end of a mapping: read just enough for the comparison. */
+    if (!name || mem_read(m, name, buf, strlen(want) + 1)) return 0;
+  }
+  buf[sizeof buf - 1] = 0;
+  const char *dot = strrchr(buf, '.');
+  if (strcmp(buf, want) != 0 && !(dot && strcmp(dot + 1, want) == 0)) return 0;
+  *seen = type;
+  return 1;
+}
+
+/* The object's type has all of these tp_flags bits. */
+static int type_flags(memsrc *m, const py_layout *l, uint64_t obj, uint64_t bits) {
+  uint64_t type, flags;
+  return !mem_read_u64(m, obj + (uint64_t)l->ob_type, &type) && type &&
+         !mem_read_u64(m, type + (uint64_t)l->tp_flags, &flags) && (flags & bits) == bits;
+}
+
+static int module_global(memsrc *m, const py_layout *l, uint64_t modules, const char *mod, const char *name,
+                         uint64_t *out) {
+  uint64_t module, mdict;
+  int rc = tn_dict_get(m, l, modules, mod, 0, &module);
+  if (rc) return rc;
+  if (mem_read_u64(m, module + (uint64_t)l->mod_dict, &mdict) || !mdict ||
+      !type_flags(m, l, mdict, TPFLAGS_DICT_SUBCLASS))
+    return -1;
+  return tn_dict_get_n(m, l, mdict, name, 0, out, TN_MAX_DICT);
+}
+
+int otel_discover(memsrc *m, const py_layout *l, otel_cache *c, uint64_t interp) {
+  if (l->ts_context < 0) return 1;
+  uint64_t modules, rt, cvar, key, hash;
+  if (mem_read_u64(m, interp + (uint64_t)l->is_modules, &modules) || !modules ||
+      !type_flags(m, l, modules, TPFLAGS_DICT_SUBCLASS))
+    return -1;
+  int rc = module_global(m, l, modules, "opentelemetry.context", "_RUNTIME_CONTEXT", &rt);
+  if (rc) return rc;
+  /* Only the contextvars runtime context (the default and the only one OpenTelemetry ships) keeps a ContextVar. */
+  if ((rc = tn_attr_get(m, l, rt, "_current_context", 0, &cvar))) return rc;
+  uint64_t cvar_type = 0;
+  if (!type_named(m, l, cvar, "ContextVar", &cvar_type)) return -1;
+  if ((rc = module_global(m, l, modules, "opentelemetry.trace.propagation", "_SPAN_KEY", &key))) return rc;
+  if (mem_read_u64(m, cvar + (uint64_t)l->cvar_hash, &hash)) return -1;
+  int32_t h = (int32_t)(uint32_t)hash ^ (int32_t)(uint32_t)(hash >> 32);
+  c->cvar = cvar;
+  c->cvar_type = cvar_type;
+  c->cvar_hash = (uint32_t)(h == -1 ? -2 : h);
+  c->span_key = key;
+  return 0;
+}
+
+/* The value keyed by the ContextVar in the HAMT at hamt. 0 found, 1 absent, -1 unreadable. */
+static int hamt_find(memsrc *m, const py_layout *l, otel_cache *c, uint64_t hamt, uint64_t *val) {
+  uint64_t node;
+  if (!type_named(m, l, hamt, "hamt", &c->t_hamt) || mem_read_u64(m, hamt + (uint64_t)l->hamt_root, &node)) return -1;
+  for (int level = 0, shift = 0; level < HAMT_MAX_LEVELS && node; level++, shift += 5) {
+    uint32_t idx = (c->cvar_hash >> shift) & 0x1f;
+    uint64_t pair[2];
+    if (type_named(m, l, node, "hamt_bitmap_node", &c->t_bitmap)) {
+      uint8_t h[LAYOUT_OBJ_MAX]; /* layout_check: var_size and hamt_bitmap end within this */
+      int64_t need = (l->var_size > l->hamt_bitmap ? l->var_size + 8 : l->hamt_bitmap + 4);
+      if (mem_read(m, node, h, (size_t)need)) return -1;
+      uint32_t bitmap = ld_u32(h + l->hamt_bitmap), bit = 1u << idx;
+      int64_t size = (int64_t)ld_u64(h + l->var_size);
+      if (!(bitmap & bit)) return 1;
+      int64_t at = 2 * __builtin_popcount(bitmap & (bit - 1));
+      /* ob_size counts key and value slots: at most two per bit, and the pair must be inside it. */
+      if (size < 2 || size > 64 || at + 2 > size) return -1;
+      if (mem_read(m, node + (uint64_t)l->hamt_entries + (uint64_t)at * 8, pair, sizeof pair)) return -1;
+      if (!pair[0]) { node = pair[1]; continue; } /* a child node */
+      if (pair[0] != c->cvar) return 1;          /* ContextVars compare by identity */
+      *val = pair[1];
+      return pair[1] ? 0 : -1;
+    }
+    if (type_named(m, l, node, "hamt_array_node", &c->t_array)) {
+      if (mem_read_u64(m, node + (uint64_t)l->hamt_nodes + (uint64_t)idx * 8, &node)) return -1;
+      continue;
+    }
+    return 1; /* a collision node, or not a node at all */
+  }
+  return node ? -1 : 1;
+}
+
+int otel_int128(memsrc *m, const py_layout *l, uint64_t obj, uint64_t *hi, uint64_t *lo) {
+  uint8_t b[LAYOUT_OBJ_MAX]; /* layout_check: long_size and five digits end within this */
+  int64_t need = l->long_digit + 20;
+  if (l->long_size + 8 > need) need = l->long_size + 8;
+  if (l->int_kind == INT_PY2 || !type_flags(m, l, obj, TPFLAGS_LONG_SUBCLASS) || mem_read(m, obj, b, (size_t)need))
+    return -1;
+  int64_t ndigits;
+  if (l->int_kind == INT_LONG_TAG) {
+    uint64_t tag = ld_u64(b + l->long_size);
+    if ((tag & 3) == 2) return -1;
+    ndigits = (int64_t)(tag >> 3);
+  } else {
+    ndigits = (int64_t)ld_u64(b + l->long_size);
+  }
+  if (ndigits < 0 || ndigits > 5) return -1;
+  unsigned __int128 v = 0;
+  for (int64_t i = ndigits - 1; i >= 0; i--) {
+    uint32_t d = ld_u32(b + l->long_digit + 4 * i) & 0x3fffffff;
+    if (i == 4 && d > 0xff) return -1; /* more than 128 bits */
+    v = (v << 30) | d;
+  }
+  *hi = (uint64_t)(v >> 64);
+  *lo = (uint64_t)v;
+  return 0;
+}
+
+int otel_thread(memsrc *m, const py_layout *l, otel_cache *c, uint64_t tstate, otel_ids *out) {
+  if (l->ts_context < 0 || !c->cvar) return 1;
+  uint64_t ctx, hamt, context, span, sc, items[2], type;
+  if (mem_read_u64(m, tstate + (uint64_t)l->ts_context, &ctx)) return -1;
+  if (!ctx) return 1; /* the thread never touched a context variable */
+  /* The module globals are alive as long as the module: a ContextVar of another type means it went away. */
+  if (mem_read_u64(m, c->cvar + (uint64_t)l->ob_type, &type) || type != c->cvar_type) {
+    c->cvar = 0;
+    return 1;
+  }
+  if (!type_named(m, l, ctx, "Context", &c->t_context) || mem_read_u64(m, ctx + (uint64_t)l->ctx_vars, &hamt) ||
+      !hamt)
+    return -1;
+  int rc = hamt_find(m, l, c, hamt, &context);
+  if (rc) return rc;
+  /* OpenTelemetry's Context is a dict subclass; the current span is keyed by the _SPAN_KEY object itself. */
+  if (!type_flags(m, l, context, TPFLAGS_DICT_SUBCLASS)) return -1;
+  uint64_t key = c->span_key;
+  if ((rc = tn_dict_get_n(m, l, context, "", &key, &span, OTEL_MAX_CONTEXT))) return rc;
+  if ((rc = tn_attr_get(m, l, span, "_context", &c->attr_key, &sc))) return rc;
+  if (!type_flags(m, l, sc, TPFLAGS_TUPLE_SUBCLASS)) return -1;
+  uint64_t size;
+  if (mem_read_u64(m, sc + (uint64_t)l->var_size, &size) || size < 2 || size > 64 ||
+      mem_read(m, sc + (uint64_t)l->tuple_item, items, sizeof items))
+    return -1;
+  uint64_t span_hi;
+  if (otel_int128(m, l, items[0], &out->trace_hi, &out->trace_lo) || otel_int128(m, l, items[1], &span_hi, &out->span) ||
+      span_hi)
+    return -1;
+  /* INVALID_SPAN (no span started) carries zero ids. */
+  return (out->trace_hi | out->trace_lo) && out->span ? 0 : 1;
+}
