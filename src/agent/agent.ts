@@ -52,7 +52,13 @@ export class Agent {
 
   constructor(private readonly o: AgentOptions) {
     this.budget = new RateBudget({ maxCpu: o.maxCpu, maxRateHz: o.rateHz, minRateHz: o.minRateHz });
-    this.session = new SamplingSession(0, { rateHz: o.rateHz, drainMs: 250, threadNamesMs: 10000 });
+    this.session = new SamplingSession(0, {
+      rateHz: o.rateHz,
+      drainMs: 250,
+      threadNamesMs: 10000,
+      // At agent rates a 2 MiB ring holds many seconds of samples; the default 16 MiB is for 1000 Hz.
+      bufferWords: 1 << 19,
+    });
     this.exports = new AgentExports(this.session.frames, o.destinations, () => this.session.opts.rateHz);
     this.discovery = new ProcessDiscovery(o, (pid) => this.session.addProcess(pid));
   }
