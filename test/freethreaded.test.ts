@@ -246,17 +246,25 @@ for (const { wanted, py, skip } of pythonsOrSkip(['3.14t'])) {
           `# ${p.label}: gauge spin_a ${a}% spin_b ${b}%; fixture ${spin[1]}% / ${spin[2]}%; rest of the machine ${(100 * others).toFixed(0)}% of all CPU`,
         );
 
-        // Each thread's CPU% is what the thread measured for itself. The fixture's window is longer
-        // (it spins from before READY to SIGTERM, around gauge's start and end), so 5 points of slack.
-        assert.ok(Math.abs(a - Number(spin[1])) <= 5, `spin_a: gauge ${a}% vs the thread's own ${spin[1]}%\n${snap}`);
-        assert.ok(Math.abs(b - Number(spin[2])) <= 5, `spin_b: gauge ${b}% vs the thread's own ${spin[2]}%\n${snap}`);
-        assert.match(snap, /Threads 3 {2}Processes 1/);
-
         // Near 100 % each, i.e. truly parallel (with a GIL the two could not exceed 100 % together),
         // holds when the machine had two cores to give (gauge's own ~0.05 core counts as "the rest"):
         // checked then, reported as skipped otherwise.
         const freeCores = cpus().length * (1 - others);
         const quiet = freeCores >= 1.85;
+
+        // Each thread's CPU% is what the thread measured for itself. The fixture's window is longer
+        // (it spins from before READY to SIGTERM, around gauge's start and end), so 5 points of slack;
+        // on a busy machine the threads' share drifts between the two windows, so 10 there.
+        const slack = quiet ? 5 : 10;
+        assert.ok(
+          Math.abs(a - Number(spin[1])) <= slack,
+          `spin_a: gauge ${a}% vs the thread's own ${spin[1]}%\n${snap}`,
+        );
+        assert.ok(
+          Math.abs(b - Number(spin[2])) <= slack,
+          `spin_b: gauge ${b}% vs the thread's own ${spin[2]}%\n${snap}`,
+        );
+        assert.match(snap, /Threads 3 {2}Processes 1/);
         await t.test(
           'each near 100 % when two cores were free',
           { skip: quiet ? false : `only ${freeCores.toFixed(2)} of ${cpus().length} cores were free meanwhile` },
