@@ -2,14 +2,13 @@
 // `npm run build:exe`: gauge as one file, dist/gauge-linux-<arch>, a Node single executable application
 // (https://nodejs.org/api/single-executable-applications.html) that needs neither Node nor a compiler on the box.
 // It is this machine's node binary with a SEA blob injected (postject): the main script packaging/sea-main.cjs,
-// and as assets the CLI bundle (packaging/bundle.mjs), koffi (JavaScript and its native module for this arch) and
+// and as assets the CLI bundle (packaging/bundle.mjs) with koffi's native module for this arch, and
 // the prebuilt reader (native/prebuilt/linux-<arch>, built by `node native/build.mjs`).
 // Only the host's architecture: the executable is the running node binary, so an arm64 one needs an arm64 node.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -28,18 +27,20 @@ mkdirSync(work, { recursive: true });
 run(process.execPath, [join(root, 'packaging', 'bundle.mjs'), join(work, 'app')]);
 writeFileSync(join(work, 'loader.cjs'), 'module.exports = (url) => import(url);\n');
 
-// Asset name = path inside the unpacked tree, which mirrors the npm package's layout.
-const koffiDir = dirname(createRequire(import.meta.url).resolve('koffi/package.json'));
+// Asset name = path inside the unpacked tree, which mirrors the npm package's layout. Of koffi's native modules
+// (app/koffi/<triplet>/koffi.node) only this architecture's travel.
 const files = {};
 const add = (rel, src) => (files[rel] = src);
-for (const f of readdirSync(join(work, 'app'))) add(`app/${f}`, join(work, 'app', f));
+const walk = (dir, rel) => {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) walk(join(dir, e.name), `${rel}${e.name}/`);
+    else add(`${rel}${e.name}`, join(dir, e.name));
+  }
+};
+walk(join(work, 'app'), 'app/');
+for (const rel of Object.keys(files))
+  if (rel.startsWith('app/koffi/') && !rel.match(new RegExp(`^app/koffi/(linux|musl)_${arch}/`))) delete files[rel];
 add('loader.cjs', join(work, 'loader.cjs'));
-add('node_modules/koffi/package.json', join(koffiDir, 'package.json'));
-add('node_modules/koffi/index.js', join(koffiDir, 'index.js'));
-for (const triplet of [`linux_${arch}`, `musl_${arch}`]) {
-  const native = join(koffiDir, 'build', 'koffi', triplet, 'koffi.node');
-  if (existsSync(native)) add(`node_modules/koffi/build/koffi/${triplet}/koffi.node`, native);
-}
 add(`native/prebuilt/linux-${arch}/libgauge.so`, lib);
 
 const hash = createHash('sha256');
