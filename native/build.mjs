@@ -3,7 +3,7 @@
 //                                    native/prebuilt/linux-<arch>/, and the other architecture's prebuilt
 //                                    reader when its cross compiler is installed (Debian: gcc-aarch64-linux-gnu)
 //   node native/build.mjs --install  the npm install hook: nothing when a prebuilt reader for this
-//                                    platform/arch is there (a packed gauge-profiler), else as above
+//                                    platform/arch is there and libc is glibc (a packed gauge-profiler), else as above
 //   node native/build.mjs --all      as the default, but both prebuilt readers are required (npm pack)
 //   node native/build.mjs --lint     the C static check instead (cppcheck, configured here once)
 // On glibc every build force-includes native/compat/glibc-2.17.h, so the readers need no glibc newer than 2.17.
@@ -27,7 +27,7 @@ const CROSS = { x64: 'x86_64-linux-gnu-gcc', arm64: 'aarch64-linux-gnu-gcc' };
 const isGlibc = process.platform === 'linux' && Boolean(process.report?.getReport().header.glibcVersionRuntime);
 
 if (process.argv.includes('--lint')) lint();
-else if (process.argv.includes('--install') && existsSync(prebuiltPath(process.arch))) {
+else if (process.argv.includes('--install') && isGlibc && existsSync(prebuiltPath(process.arch))) {
   console.log(`gauge: using the prebuilt reader native/prebuilt/linux-${process.arch}/libgauge.so`);
 } else {
   build();
