@@ -368,10 +368,13 @@ for (const { wanted, py: found, skip } of pprofPythons)
       // Re-encode what was decoded: the same bytes come back (a true round trip).
       const again = (await import('pprof-format')).Profile.decode(profile.encode());
       assert.equal(again.sample.length, profile.sample.length);
-      assert.equal(
-        byFunction.get('handle'),
-        (byFunction.get('parse') ?? 0) + (byFunction.get('render') ?? 0),
-        'handle time is parse + render',
+      // handle's time is parse + render, plus the moments between the two calls where handle itself is the
+      // leaf: a sampler catches those rarely (a bytecode or two), so at most 2 % of handle.
+      const handle = byFunction.get('handle') ?? 0;
+      const children = (byFunction.get('parse') ?? 0) + (byFunction.get('render') ?? 0);
+      assert.ok(
+        handle >= children && handle - children <= Math.max(3, 0.02 * handle),
+        `handle time is parse + render: ${handle} vs ${children}`,
       );
       within(
         byFunction.get('parse')! / byFunction.get('handle')!,
