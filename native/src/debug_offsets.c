@@ -219,7 +219,7 @@ int debug_offsets_layout(const uint8_t *b, size_t len, py_layout *l, debug_offse
   l->gil_locked = locked - gil;
   l->gil_holder = holder - gil;
   l->gil_enabled = -1;
-  l->f_tlbc_index = l->co_tlbc = -1;
+  l->f_tlbc_index = l->co_tlbc = l->is_tlbc_gen = -1;
   if (ft) {
     /* Relative to the GIL struct itself (its first member: 0). */
     l->gil_enabled = raw(&d, DO_INTERPRETER_STATE_GIL_RUNTIME_STATE_ENABLED);
@@ -228,7 +228,8 @@ int debug_offsets_layout(const uint8_t *b, size_t len, py_layout *l, debug_offse
     /* Thread-local bytecode (3.14+; the fields read 0 in GIL builds): both or neither. */
     l->f_tlbc_index = field(&d, DO_INTERPRETER_FRAME_TLBC_INDEX, raw(&d, FR), 4);
     l->co_tlbc = field(&d, DO_CODE_OBJECT_CO_TLBC, raw(&d, CO), 8);
-    if (l->f_tlbc_index < 0 || l->co_tlbc < 0) l->f_tlbc_index = l->co_tlbc = -1;
+    l->is_tlbc_gen = field(&d, DO_INTERPRETER_STATE_TLBC_GENERATION, raw(&d, IS), 4);
+    if (l->f_tlbc_index < 0 || l->co_tlbc < 0) l->f_tlbc_index = l->co_tlbc = l->is_tlbc_gen = -1;
   }
 
   l->frame_kind = FRAME_INTERP;

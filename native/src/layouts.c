@@ -14,7 +14,8 @@
 #define OBJ3 \
   .ob_type = 8, .string_kind = STR_UNICODE, .str_length = 16, .str_state = 32, .bytes_size = 16, .bytes_data = 32, \
   .tp_name = 24, .tp_basicsize = 32, .tp_flags = 168, .tp_dictoffset = 288, .dict_keys = 32, .dict_values = 40, \
-  .mod_dict = 16, .long_size = 16, .long_digit = 24, .gil_enabled = -1, .f_tlbc_index = -1, .co_tlbc = -1
+  .mod_dict = 16, .long_size = 16, .long_digit = 24, .gil_enabled = -1, .f_tlbc_index = -1, .co_tlbc = -1, \
+  .is_tlbc_gen = -1
 /* PEP 393 strings: characters after PyASCIIObject / PyCompactUnicodeObject (3.12 dropped wstr). */
 #define STR_WSTR .str_ascii_data = 48, .str_compact_data = 72
 #define STR_312 .str_ascii_data = 40, .str_compact_data = 56
@@ -43,7 +44,7 @@
 static const py_layout L27 = {
   .major = 2, .minor = 7, .root_is_interp_head = 1, .rt_interp_head = -1, .rt_tstate_current = -1,
   .gil_kind = GIL_TSTATE_CURRENT_SYM, .is_gil_ptr = -1, .gil_enabled = -1,
-  .is_next = 0, .is_threads_head = 8, .is_id = -1, .is_modules = 16,
+  .is_next = 0, .is_threads_head = 8, .is_id = -1, .is_modules = 16, .is_tlbc_gen = -1,
   .ts_next = 0, .ts_interp = 8, .ts_frame = 16, .ts_thread_id = 144, .ts_native_id = -1, .ts_read_size = 152,
   OBJ_FRAME_COMMON, .f_lasti = 120, .f_tlbc_index = -1, .f_read_size = 128, .lasti_kind = LASTI_BYTES,
   .co_firstlineno = 96, .co_filename = 80, .co_name = 88, .co_qualname = -1, .co_linetable = 104,
@@ -236,7 +237,8 @@ static const field_ref TYPE_FIELDS[] = {F(tp_name, 8), F(tp_basicsize, 8), F(tp_
 /* Offsets only added to remote addresses (never index a local buffer): bounded for sanity. */
 static const field_ref REMOTE_FIELDS[] = {F(rt_interp_head, 8), F(rt_tstate_current, 8), F(is_gil_ptr, 8),
                                           F(gil_locked, 4), F(gil_holder, 8), F(gil_enabled, 4), F(is_next, 8),
-                                          F(is_threads_head, 8), F(is_id, 8), F(is_modules, 8), F(cf_current_frame, 8),
+                                          F(is_threads_head, 8), F(is_id, 8), F(is_modules, 8), F(is_tlbc_gen, 4),
+                                          F(cf_current_frame, 8),
                                           F(co_code, 0), F(str_ascii_data, 0), F(str_compact_data, 0), F(bytes_data, 0),
                                           F(values_header, 0), F(ts_context, 8), F(hamt_entries, 0), F(hamt_nodes, 0),
                                           F(tuple_item, 0)};

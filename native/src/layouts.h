@@ -65,6 +65,7 @@ typedef struct py_layout {
   int64_t gil_enabled; /* free-threaded: int `enabled` in the GIL struct; -1 in GIL builds */
   /* interpreter */
   int64_t is_next, is_threads_head, is_id, is_modules;
+  int64_t is_tlbc_gen; /* free-threaded 3.14+: uint32 bumped when a bytecode-copy index is handed out or freed */
   /* thread */
   int64_t ts_next, ts_interp, ts_frame, ts_thread_id, ts_native_id;
   int64_t ts_cframe; /* >=0: ts_frame is a pointer to a cframe holding current_frame */

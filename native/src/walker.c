@@ -22,7 +22,9 @@ int walker_init(walker *w, memsrc *m, const py_layout *l, frame_cache *fc, uint6
   w->pages = aligned_alloc(4096, PAGE_SLOTS * sizeof *w->pages);
   w->meta = calloc(PAGE_SLOTS, sizeof *w->meta);
   w->ws = calloc(PAGE_SLOTS, sizeof *w->ws);
-  if (!w->pages || !w->meta || !w->ws || u64map_init(&w->distinct, 8192) || u64map_init(&w->tlbc_pairs, 8192)) return -1;
+  if (!w->pages || !w->meta || !w->ws || u64map_init(&w->distinct, 8192) || u64map_init(&w->tlbc_pairs, 8192) ||
+      u64map_init(&w->tlbc_cache, 8192))
+    return -1;
   return 0;
 }
 
@@ -40,6 +42,8 @@ void walker_free(walker *w) {
   free(w->threads);
   u64map_free(&w->distinct);
   u64map_free(&w->tlbc_pairs);
+  u64map_free(&w->tlbc_cache);
+  free(w->tlbc_vals);
   memset(w, 0, sizeof *w);
 }
 
@@ -374,15 +378,38 @@ static uint64_t *tlbc_bases(walker *w, thread_rec *threads, int nthreads, const 
   uint64_t *got = calloc(2 * n, sizeof *got); /* [size, entry] per pair */
   uint64_t *bases = calloc(n, sizeof *bases);
   if (!got || !bases || scratch_reserve(w, 2 * n)) { free(pairs); free(got); free(bases); u64map_clear(&w->tlbc_pairs); return 0; }
+  /* Known copies cost nothing: the same array as last time, and no index handed out or freed since. */
+  size_t k = 0;
   for (size_t i = 0; i < n; i++) {
+    uint32_t ci;
     uint64_t arr = pairs[3 * i + 2];
-    w->reqs[2 * i] = (mem_req){arr, &got[2 * i], 8};
-    w->reqs[2 * i + 1] = (mem_req){arr + 8 + 8 * pairs[3 * i + 1], &got[2 * i + 1], 8};
+    if (u64map_get(&w->tlbc_cache, tlbc_key(pairs[3 * i], (int32_t)pairs[3 * i + 1]), &ci) && w->tlbc_vals[2 * ci] == arr) {
+      bases[i] = w->tlbc_vals[2 * ci + 1];
+      continue;
+    }
+    w->cursors[k / 2] = i;
+    w->reqs[k++] = (mem_req){arr, &got[2 * i], 8};
+    w->reqs[k++] = (mem_req){arr + 8 + 8 * pairs[3 * i + 1], &got[2 * i + 1], 8};
   }
-  readv_each(w->m, w->reqs, (int)(2 * n), w->ok);
-  for (size_t i = 0; i < n; i++)
-    if (w->ok[2 * i] && w->ok[2 * i + 1] && pairs[3 * i + 1] < got[2 * i] && got[2 * i] <= 0xffff)
-      bases[i] = got[2 * i + 1];
+  if (k) readv_each(w->m, w->reqs, (int)k, w->ok);
+  for (size_t j = 0; j < k / 2; j++) {
+    size_t i = (size_t)w->cursors[j];
+    if (!w->ok[2 * j] || !w->ok[2 * j + 1] || pairs[3 * i + 1] >= got[2 * i] || got[2 * i] > 0xffff) continue;
+    bases[i] = got[2 * i + 1];
+    if (!bases[i]) continue;
+    uint64_t key = tlbc_key(pairs[3 * i], (int32_t)pairs[3 * i + 1]);
+    uint32_t ci;
+    if (!u64map_get(&w->tlbc_cache, key, &ci)) {
+      if (VEC_RESERVE(w->tlbc_vals, w->captlbc, 2 * (w->ntlbc + 1), 256) || u64map_put(&w->tlbc_cache, key, (uint32_t)w->ntlbc)) {
+        u64map_clear(&w->tlbc_cache); /* bounded: a cache, start over */
+        w->ntlbc = 0;
+        continue;
+      }
+      ci = (uint32_t)w->ntlbc++;
+    }
+    w->tlbc_vals[2 * ci] = pairs[3 * i + 2];
+    w->tlbc_vals[2 * ci + 1] = bases[i];
+  }
   free(pairs);
   free(got);
   return bases;
@@ -524,9 +551,16 @@ int walker_sample(walker *w, uint64_t time_ns, uint32_t *out, int cap) {
     for (int k = 0; k < ni; k++)
       if (seen_interp[k] == interp) { rflags |= GAUGE_REC_ERROR; rwhy = GAUGE_WHY_INTERP_LIST; goto done; }
     seen_interp[ni] = interp;
-    int64_t offs[4] = {l->is_next, l->is_threads_head, l->is_id, l->gil_kind == GIL_INTERP_PTR ? l->is_gil_ptr : -1};
-    uint64_t v[4];
-    if (read_fields(w->m, interp, offs, v, 4)) { rflags |= GAUGE_REC_ERROR; rwhy = GAUGE_WHY_INTERP_LIST; goto done; }
+    int64_t offs[5] = {l->is_next, l->is_threads_head, l->is_id, l->gil_kind == GIL_INTERP_PTR ? l->is_gil_ptr : -1,
+                       ni == 0 ? l->is_tlbc_gen : -1};
+    uint64_t v[5];
+    if (read_fields(w->m, interp, offs, v, 5)) { rflags |= GAUGE_REC_ERROR; rwhy = GAUGE_WHY_INTERP_LIST; goto done; }
+    if (ni == 0 && l->is_tlbc_gen >= 0 && (uint32_t)v[4] != w->tlbc_gen) {
+      /* A bytecode-copy index was handed out or freed: copies may have moved. */
+      u64map_clear(&w->tlbc_cache);
+      w->ntlbc = 0;
+      w->tlbc_gen = (uint32_t)v[4];
+    }
     uint64_t next_interp = v[0], tstate = v[1];
     int64_t interp_id = l->is_id >= 0 ? (int64_t)v[2] : 0;
     if (l->gil_kind == GIL_INTERP_PTR) {

@@ -67,6 +67,11 @@ typedef struct walker {
   size_t codehdrcap;
   u64map distinct;
   u64map tlbc_pairs; /* (code, bytecode copy) pairs of this sample */
+  /* (code, copy) -> {co_tlbc array, copy's start} kept across samples while tlbc_generation holds */
+  u64map tlbc_cache;
+  uint64_t *tlbc_vals;
+  size_t ntlbc, captlbc;
+  uint64_t tlbc_gen;
   thread_rec *threads;
   int capthreads;
   /* the last sample's thread-state chain (first interpreter): read in one call next time */
