@@ -163,14 +163,18 @@ async function main(): Promise<void> {
       timeRun([process.execPath, '-e', '0']);
       for (const v of variants) for (const c of commands) if (!c.firstFrame) timeRun([...v.argv, ...c.args]);
       for (let r = 0; r < rounds; r++) {
-        node.push(timeRun([process.execPath, '-e', '0']));
-        nodeTty.push(await timeFirstFrame([process.execPath, '-e', 'process.stdout.write("Samples 0")']));
-        for (const c of commands)
-          for (const v of variants) {
+        for (const c of commands) {
+          // Node's own start-up right before each command's runs, and the variants in a rotating order.
+          if (c.firstFrame)
+            nodeTty.push(await timeFirstFrame([process.execPath, '-e', 'process.stdout.write("Samples 0")']));
+          else node.push(timeRun([process.execPath, '-e', '0']));
+          for (let i = 0; i < variants.length; i++) {
+            const v = variants[(i + r) % variants.length]!;
             const argv = [...v.argv, ...c.args];
             const ms = c.firstFrame ? await timeFirstFrame(argv) : timeRun(argv);
             times.set(key(c.name, v.name), [...(times.get(key(c.name, v.name)) ?? []), ms]);
           }
+        }
         process.stdout.write(`round ${r + 1}/${rounds}\n`);
       }
     } finally {
@@ -184,7 +188,8 @@ async function main(): Promise<void> {
     const lines = [
       HEADING,
       '',
-      `Wall milliseconds, median (min–max) of ${rounds} rounds, each round running every command once in turn`,
+      `Wall milliseconds, median (min–max) of ${rounds} rounds; in each round every command runs once per variant,`,
+      `in a rotating order, right after a run of \`node\` alone (the baseline its ratio is taken to)`,
       `(\`npm run build && node dist/bench/startup.js\`, ${new Date().toISOString().slice(0, 10)}, node ${process.version},`,
       `load average ${load} at the end: a busy 2-core machine, so compare the ratios, which are paired in one run).`,
       `\`node -e 0\`: ${fmt(n)} ms. "to first frame" is measured on a pseudo-terminal (script(1)); its baseline is`,
