@@ -175,3 +175,16 @@ test('traces: the application span a thread is in parents each trace, with its t
   assert.equal(joined.find((s) => s.name === 'handle')!.startNs, 20n * MS);
   assertComplete(more);
 });
+
+test('traces: a stack read mid-switch (outer frames missing) neither ends the context nor splits a request', () => {
+  const f = new Frames();
+  const samples = worker(f, 20);
+  // Torn reads, as seen on 3.12 while a context manager's generator is entered: only the generator's frames.
+  for (const i of [8, 30, 31 + 6, 70])
+    samples.splice(i, 0, { ...sample(f, 0, ['use_span:5']), timeNs: samples[i]!.timeNs });
+  const spans = build(new SpanBuilder(f), samples);
+  const roots = spans.filter((s) => s.root);
+  assert.deepEqual([...new Set(roots.map((r) => r.name))], ['handle']);
+  assert.equal(roots.length, 20);
+  assertComplete(spans);
+});

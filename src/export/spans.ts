@@ -111,7 +111,10 @@ interface ThreadState {
   open: Open[];
   /** Frames [0, ctx) are context. */
   ctx: number;
-  /** The application trace context of the last sample ('' = none). */
+  /** A sample that left the context (long-lived frames): applied only when the next one agrees. */
+  held?: { now: bigint; t: ThreadSample };
+  /** The application's span in the last sample, and its key ('' = none). */
+  app?: TraceContext;
   appKey: string;
   lastNs: bigint;
   /** Last gap between two samples of the thread: the end of whatever is open at a flush. */
@@ -188,28 +191,32 @@ export class SpanBuilder {
   }
 
   private addThread(key: string, pid: number, now: bigint, t: ThreadSample, out: Activation[]): void {
-    const n = t.frames.length;
-    let st = this.threads.get(key);
-    let d = 0;
+    const st = this.threads.get(key);
     if (!st) {
-      const ctx = this.existingAreContext ? Math.max(n, this.strip) : this.strip;
-      st = {
-        open: [],
-        ctx,
-        appKey: '',
-        lastNs: now,
-        gapNs: 0n,
-        name: t.name,
-        nativeId: t.nativeId,
-        threadId: t.threadId,
-        pid,
-      };
-      this.threads.set(key, st);
-    } else {
+      const ctx = this.existingAreContext ? Math.max(t.frames.length, this.strip) : this.strip;
+      const { name, nativeId, threadId } = t;
+      const fresh: ThreadState = { open: [], ctx, appKey: '', lastNs: now, gapNs: 0n, name, nativeId, threadId, pid };
+      this.threads.set(key, fresh);
+      return this.apply(fresh, now, t, out, 0);
+    }
+    // A stack read while a generator is entered or left can lack its outer frames: a sample that
+    // ends context frames is held back, and applied only when the next one leaves the context too.
+    const leaves = this.match(st, t, true) < st.ctx;
+    const held = st.held;
+    st.held = undefined;
+    if (held && leaves) this.apply(st, held.now, held.t, out);
+    else if (!held && leaves) return void (st.held = { now, t });
+    this.apply(st, now, t, out);
+  }
+
+  private apply(st: ThreadState, now: bigint, t: ThreadSample, out: Activation[], first?: number): void {
+    const n = t.frames.length;
+    let d = 0;
+    if (first === undefined) {
       if (now > st.lastNs) st.gapNs = now - st.lastNs;
       st.lastNs = now;
       if (t.name) st.name = t.name;
-      d = this.match(st, t);
+      d = this.match(st, t, false);
       this.close(st, d, now, out);
       // Context frames that returned: the frame now at their depth starts a trace.
       if (d < st.ctx) st.ctx = Math.max(d, this.strip);
@@ -219,6 +226,7 @@ export class SpanBuilder {
     const key2 = appKey(t.traceContext);
     let restartFrom = key2 !== st.appKey ? st.ctx : -1;
     st.appKey = key2;
+    st.app = t.traceContext;
     // Frames older than the TTL join the context; the trace they rooted is cut.
     let ctx = st.ctx;
     while (ctx < open.length && now - open[ctx]!.firstNs >= this.ttlNs) ctx++;
@@ -229,27 +237,18 @@ export class SpanBuilder {
       if (root?.trace) root.trace.cut = true;
       restartFrom = st.ctx;
     }
-    if (restartFrom >= 0 && restartFrom < open.length) this.restart(st, restartFrom, ctx, now, t.traceContext, out);
+    if (restartFrom >= 0 && restartFrom < open.length) this.restart(st, restartFrom, ctx, now, out);
     st.ctx = ctx;
     for (; d < n; d++) {
       const frame = t.frames[n - 1 - d]!;
       const info = this.frames.get(frame);
-      const o: Open = {
-        func: this.funcOf(frame),
-        line: info.line,
-        frame,
-        firstNs: now,
-        startNs: now,
-        samples: 1,
-        depth: 0,
-      };
-      open.push(o);
-      if (d >= st.ctx) this.makeSpan(st, d, t.traceContext);
+      open.push({ func: this.funcOf(frame), line: info.line, frame, firstNs: now, startNs: now, samples: 1, depth: 0 });
+      if (d >= st.ctx) this.makeSpan(st, d);
     }
   }
 
-  /** First depth at which this sample differs from what is open. */
-  private match(st: ThreadState, t: ThreadSample): number {
+  /** First depth at which this sample differs from what is open; dry: without counting the sample. */
+  private match(st: ThreadState, t: ThreadSample, dry: boolean): number {
     const n = t.frames.length;
     const open = st.open;
     let d = 0;
@@ -259,19 +258,22 @@ export class SpanBuilder {
       const o = open[d]!;
       if (o.func !== this.funcOf(frame)) break;
       // Same function; continue, but a deeper level only if this frame's call site is unchanged.
-      o.samples++;
       const line = this.frames.get(frame).line;
-      const prevLine = o.line;
-      o.line = line;
-      o.frame = frame;
-      if (line !== prevLine && d + 1 < open.length) return d + 1;
+      const moved = line !== o.line && d + 1 < open.length;
+      if (!dry) {
+        o.samples++;
+        o.line = line;
+        o.frame = frame;
+      }
+      if (moved) return d + 1;
     }
     return d;
   }
 
   /** Give the open frame at depth d a span: the root of a new trace at the context depth, else its parent's child. */
-  private makeSpan(st: ThreadState, d: number, app: TraceContext | undefined): void {
+  private makeSpan(st: ThreadState, d: number): void {
     const o = st.open[d]!;
+    const app = st.app;
     let trace: Trace;
     let parentSpanId: string | undefined;
     if (d === st.ctx) {
@@ -317,14 +319,7 @@ export class SpanBuilder {
   }
 
   /** End the spans at depth >= from now (cut), make [from, ctx) context, and give the frames below ctx new spans. */
-  private restart(
-    st: ThreadState,
-    from: number,
-    ctx: number,
-    now: bigint,
-    app: TraceContext | undefined,
-    out: Activation[],
-  ): void {
+  private restart(st: ThreadState, from: number, ctx: number, now: bigint, out: Activation[]): void {
     const open = st.open;
     for (let i = open.length - 1; i >= from; i--) this.emit(st, open[i]!, now, out, true);
     const saved = st.ctx;
@@ -334,7 +329,7 @@ export class SpanBuilder {
       o.spanId = o.parentSpanId = o.trace = undefined;
       o.startNs = now;
       o.samples = 1;
-      if (i >= ctx) this.makeSpan(st, i, app);
+      if (i >= ctx) this.makeSpan(st, i);
     }
     st.ctx = saved;
   }
