@@ -208,7 +208,11 @@ test('traces: a web worker gives one trace per sampled request, rooted at the ha
   assert.match(String(res['process.executable.name']), /^python/);
   assert.ok(res['host.name']);
   assert.equal(res['service.name'], 'web_worker');
-  const summary = stderr.split('\n').filter((l) => / samples in /.test(l)).at(-1) ?? '';
+  const summary =
+    stderr
+      .split('\n')
+      .filter((l) => / samples in /.test(l))
+      .at(-1) ?? '';
   const traces = Number(/spans \d+ sent \d+ dropped \((\d+) traces\)/.exec(summary)?.[1]);
   assert.equal(traces, spans.filter((s) => s.attributes['gauge.context.stack'] !== undefined).length, stderr);
 });
