@@ -32,7 +32,7 @@ export const DEFAULT_MAX_TRACE_SPANS = 1000;
 const MAX_CONTEXT_CHARS = 2000;
 
 export interface SpanBuilderOptions {
-  /** Outermost frames that are never spans (manual override; the TTL still ends traces). */
+  /** Exactly this many outermost frames are context (manual override; the TTL still ends traces). */
   stripLevels?: number;
   /** Activations seen in fewer samples than this are dropped. */
   minSamples?: number;
@@ -193,7 +193,8 @@ export class SpanBuilder {
   private addThread(key: string, pid: number, now: bigint, t: ThreadSample, out: Activation[]): void {
     const st = this.threads.get(key);
     if (!st) {
-      const ctx = this.existingAreContext ? Math.max(t.frames.length, this.strip) : this.strip;
+      // --strip-levels is the whole rule when given; else what already runs is context.
+      const ctx = this.strip || (this.existingAreContext ? t.frames.length : 0);
       const { name, nativeId, threadId } = t;
       const fresh: ThreadState = { open: [], ctx, appKey: '', lastNs: now, gapNs: 0n, name, nativeId, threadId, pid };
       this.threads.set(key, fresh);
