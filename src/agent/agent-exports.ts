@@ -1,16 +1,20 @@
 /**
  * The agent's destinations, per watched process: one DataKit and/or
- * Pyroscope uploader each (the same uploaders `gauge record` uses, so one
- * profile per process per interval, tagged with that process's identity),
- * and OTLP span exports shared by processes with the same resource
- * (service, env, version, runtime, container). A process that exits is
+ * Pyroscope uploader each (`gauge record`'s uploaders, over the agent's
+ * keep-alive transport), and OTLP span exports shared by processes with the
+ * same resource (service, env, version, runtime, container). Each process
+ * has one recorder, whatever the number of destinations: one timer cuts
+ * every process's window each interval, each window is encoded once and the
+ * same gzipped pprof queued for every destination. A process that exits is
  * flushed — its last window cut and sent, its open spans ended — then
  * dropped; counters of finished destinations are kept as totals only.
  */
 import type { FrameTable, Sample } from '../sampling/types.js';
 import { OtlpSpanExport } from '../export/otlp.js';
+import { ProfileRecorder, type RecorderOptions } from '../export/profile-recorder.js';
 import type { QueueStats } from '../export/queue.js';
-import { DataKitUploader, PyroscopeUploader, type ProfileUploader } from '../export/uploads.js';
+import type { ProfileUploader } from '../export/uploads.js';
+import { AgentDataKitUploader, AgentPyroscopeUploader } from './agent-uploads.js';
 import { extraTags, resourceOf, type ProcessIdentity } from './identity.js';
 
 export interface AgentDestinations {
@@ -36,6 +40,17 @@ interface SpanGroup {
   pids: Set<number>;
 }
 
+interface Profiled {
+  pid: number;
+  recorder: ProfileRecorder;
+  recorderOpts: RecorderOptions;
+  /** Destinations, used as send queues only: their own recorders stay empty, their timers never fire. */
+  uploaders: ProfileUploader[];
+}
+
+/** The uploaders' own interval: longer than any run (setInterval's largest delay), so only the agent's timer cuts. */
+const NEVER_MS = 2 ** 31 - 1;
+
 const ZERO: QueueStats = { sent: 0, dropped: 0, errors: 0, ok: 0, pending: 0 };
 
 function add(into: QueueStats, s: QueueStats): void {
@@ -48,7 +63,8 @@ function add(into: QueueStats, s: QueueStats): void {
 }
 
 export class AgentExports {
-  private readonly uploaders = new Map<number, ProfileUploader[]>();
+  private readonly profiled = new Map<number, Profiled>();
+  private timer: NodeJS.Timeout | undefined;
   private readonly groupOf = new Map<number, string>();
   private readonly groups = new Map<string, SpanGroup>();
   /** Counters of destinations already closed. */
@@ -72,7 +88,7 @@ export class AgentExports {
       env: id.env,
       version: id.version,
       tags: { ...d.tags, ...extraTags(id) },
-      intervalMs: d.intervalMs,
+      intervalMs: NEVER_MS,
       recorder: {
         idle: d.idle,
         gil: d.gil,
@@ -90,13 +106,24 @@ export class AgentExports {
     };
     const rate = this.rateHz;
     const list: ProfileUploader[] = [];
-    if (d.datakit) list.push(new DataKitUploader(d.datakit, this.frames, opts));
+    if (d.datakit) list.push(new AgentDataKitUploader(d.datakit, this.frames, opts));
     // Pyroscope has no process tag of its own: a pid label keeps processes of one service apart.
     if (d.pyroscope)
       list.push(
-        new PyroscopeUploader(d.pyroscope, this.frames, { ...opts, tags: { ...opts.tags, pid: String(id.pid) } }),
+        new AgentPyroscopeUploader(d.pyroscope, this.frames, { ...opts, tags: { ...opts.tags, pid: String(id.pid) } }),
       );
-    this.uploaders.set(id.pid, list);
+    if (list.length) {
+      this.profiled.set(id.pid, {
+        pid: id.pid,
+        recorder: new ProfileRecorder(this.frames, opts.recorder),
+        recorderOpts: opts.recorder,
+        uploaders: list,
+      });
+      if (!this.timer) {
+        this.timer = setInterval(() => this.cutAll(), d.intervalMs);
+        this.timer.unref();
+      }
+    }
     if (d.otlpEndpoint !== undefined) {
       const resource = resourceOf(id);
       const key = JSON.stringify(resource);
@@ -122,9 +149,29 @@ export class AgentExports {
 
   /** Samples of one process. */
   push(pid: number, samples: readonly Sample[]): void {
-    for (const u of this.uploaders.get(pid) ?? []) u.push(samples);
+    this.profiled.get(pid)?.recorder.add(samples);
     const key = this.groupOf.get(pid);
     if (key) this.groups.get(key)?.exp.push(samples);
+  }
+
+  /** Every process's window: cut, encoded once, queued for each destination. */
+  private cutAll(): void {
+    for (const p of this.profiled.values()) this.cut(p);
+  }
+
+  private cut(p: Profiled): void {
+    const r = p.recorder;
+    if (r.samples === 0) return;
+    p.recorder = new ProfileRecorder(this.frames, p.recorderOpts);
+    const endMs = Date.now();
+    const w = {
+      pprofGz: r.pprofGzip(),
+      startMs: r.startedAtMs ?? endMs - this.d.intervalMs,
+      endMs,
+      samples: r.samples,
+      pid: p.pid,
+    };
+    for (const u of p.uploaders) u.queue.push([w]);
   }
 
   private retire(kind: string, s: QueueStats): void {
@@ -133,8 +180,10 @@ export class AgentExports {
 
   /** The process exited: send its last window and spans (bounded wait), then forget it. */
   async close(pid: number, timeoutMs = 5000): Promise<void> {
-    const list = this.uploaders.get(pid) ?? [];
-    this.uploaders.delete(pid);
+    const p = this.profiled.get(pid);
+    this.profiled.delete(pid);
+    if (p) this.cut(p);
+    const list = p?.uploaders ?? [];
     const key = this.groupOf.get(pid);
     this.groupOf.delete(pid);
     const g = key ? this.groups.get(key) : undefined;
@@ -150,14 +199,16 @@ export class AgentExports {
 
   /** Flush and stop everything. */
   async closeAll(): Promise<void> {
-    await Promise.all([...new Set([...this.uploaders.keys(), ...this.groupOf.keys()])].map((pid) => this.close(pid)));
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await Promise.all([...new Set([...this.profiled.keys(), ...this.groupOf.keys()])].map((pid) => this.close(pid)));
   }
 
   /** Counters per destination kind, over every process ever watched. */
   stats(): Record<string, QueueStats> {
     const out: Record<string, QueueStats> = {};
     for (const [k, s] of Object.entries(this.finished)) add((out[k] ??= { ...ZERO }), s);
-    for (const list of this.uploaders.values()) for (const u of list) add((out[u.kind] ??= { ...ZERO }), u.stats());
+    for (const p of this.profiled.values()) for (const u of p.uploaders) add((out[u.kind] ??= { ...ZERO }), u.stats());
     for (const g of this.groups.values()) add((out.spans ??= { ...ZERO }), g.exp.stats());
     return out;
   }

@@ -49,13 +49,16 @@ export class Agent {
   private watchedEver = 0;
   private last = { cpuUs: 0, wallMs: 0 };
   private warm = false;
+  private saidOver = false;
 
   constructor(private readonly o: AgentOptions) {
     this.budget = new RateBudget({ maxCpu: o.maxCpu, maxRateHz: o.rateHz, minRateHz: o.minRateHz });
     this.session = new SamplingSession(0, {
       rateHz: o.rateHz,
       drainMs: 250,
-      threadNamesMs: 10000,
+      // Reading a process's thread names costs about 0.5 ms (a 1 MiB buffer, the threading module's dict);
+      // they change rarely, and a thread started since the last read is labelled "thread (pid, tid)" meanwhile.
+      threadNamesMs: 60000,
       // At agent rates a 2 MiB ring holds many seconds of samples; the default 16 MiB is for 1000 Hz.
       bufferWords: 1 << 19,
     });
@@ -131,6 +134,15 @@ export class Agent {
     });
     this.last = now;
     this.setRate(rate);
+    if (!this.saidOver && this.budget.overBudget(this.session.opts.rateHz)) {
+      // Said once: the status lines (if asked for) keep saying it while it lasts.
+      this.saidOver = true;
+      const share = ((this.budget.cpuShare ?? 0) * 100).toFixed(2);
+      this.o.log(
+        `over the CPU budget at the lowest rate (${fmtHz(this.o.minRateHz)} Hz): ${share} % of one core against ` +
+          `--max-cpu ${(this.o.maxCpu * 100).toFixed(2)}; the rest is fixed cost (discovery, uploads), not sampling`,
+      );
+    }
   }
 
   status(): AgentStatus {
