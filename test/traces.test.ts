@@ -169,7 +169,19 @@ test('traces: a web worker gives one trace per sampled request, rooted at the ha
   }
   // The loop and <module> were running when gauge attached: context, not spans.
   const mine = spans.filter(ofFixture);
-  assert.deepEqual([...new Set(mine.map((s) => s.name))].sort(), ['handle', 'parse', 'render', 'spin']);
+  assert.deepEqual([...new Set(mine.map((s) => s.name))].sort(), [
+    'chunks',
+    'fill',
+    'handle',
+    'parse',
+    'render',
+    'spin',
+  ]);
+  // Generator and coroutine frames say so (co_flags, read with the code object).
+  for (const s of mine) {
+    assert.equal(s.attributes['code.is_generator'], s.name === 'chunks' ? true : undefined, s.name);
+    assert.equal(s.attributes['code.is_coroutine'], s.name === 'fill' ? true : undefined, s.name);
+  }
   const roots = mine.filter((s) => !s.parentSpanId);
   assert.ok(
     roots.every((r) => r.name === 'handle'),
@@ -227,10 +239,14 @@ for (const want of ['3.9', '3.12', '3.14']) {
     if (!otel) return t.skip('no OpenTelemetry Python packages (../shared/pyotel)');
     const { spans, requests } = await runWorker(py, otel, `otel-${want}`);
     const spanOf = new Map(requests.map((r) => [r.trace_id!, r.span_id!]));
-    const mine = spans.filter((s) => ofFixture(s) && ['handle', 'parse', 'render', 'spin'].includes(s.name));
+    const mine = spans.filter(
+      (s) => ofFixture(s) && ['handle', 'parse', 'render', 'chunks', 'fill', 'spin'].includes(s.name),
+    );
     const byId = new Map(spans.map((s) => [s.spanId, s]));
     let joined = 0;
     for (const s of mine) {
+      assert.equal(s.attributes['code.is_generator'], s.name === 'chunks' ? true : undefined, s.name);
+      assert.equal(s.attributes['code.is_coroutine'], s.name === 'fill' ? true : undefined, s.name);
       assert.ok(spanOf.has(s.traceId), `${s.name} carries a request's trace id`);
       const i = requestOf(s, requests);
       assert.ok(

@@ -108,6 +108,12 @@ int gauge_snapshot(gauge_reader *r, uint32_t *out, int cap_words);
  */
 int gauge_frame(gauge_reader *r, uint32_t id, char *out, int outlen, int32_t *lines);
 
+/* What kind of function a frame id runs: GAUGE_FRAME_* bits, 0 for a plain function (or -error). */
+#define GAUGE_FRAME_GENERATOR 1
+#define GAUGE_FRAME_COROUTINE 2
+#define GAUGE_FRAME_ASYNC_GENERATOR 4
+int gauge_frame_kind(gauge_reader *r, uint32_t id);
+
 /*
  * Python thread names (threading.Thread.name) from the target's threading
  * module: "ident\0name\0" pairs, ident in decimal. Returns bytes written

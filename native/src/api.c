@@ -144,6 +144,10 @@ int gauge_set_trace_context(gauge_reader *r, int on) {
   return ok;
 }
 
+int gauge_frame_kind(gauge_reader *r, uint32_t id) {
+  return r ? (int)frames_kind(&r->fc, id) : -GAUGE_EINVAL;
+}
+
 int gauge_last_error(gauge_reader *r, char *out, int outlen) {
   if (!r || !out || outlen <= 0) return -GAUGE_EINVAL;
   pthread_mutex_lock(&r->lock);

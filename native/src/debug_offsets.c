@@ -19,6 +19,7 @@ typedef struct {
   int owner_max;         /* highest _PyFrameOwner value */
   int ft_str_state_shift; /* free-threaded: `interned` widened to a byte */
   int64_t ts_context;     /* PyThreadState.context, GIL builds (free-threaded: not measured, not read) */
+  int64_t co_flags;       /* PyCodeObject.co_flags (GIL header; free-threaded adds its header growth) */
 } unpublished;
 
 /*
@@ -27,9 +28,9 @@ typedef struct {
  * PyContext, HAMT and ContextVar offsets below did not change 3.7-3.15.
  */
 static const unpublished EXTRAS[] = {
-  {13, 184, 32, 288, 880, 0, 3, 0, 208},
-  {14, 192, 32, 288, 880, 1, 4, 6, 208},
-  {15, 192, 32, 288, 888, 1, 3, 6, 232},
+  {13, 184, 32, 288, 880, 0, 3, 0, 208, 48},
+  {14, 192, 32, 288, 880, 1, 4, 6, 208, 48},
+  {15, 192, 32, 288, 888, 1, 3, 6, 232, 48},
 };
 
 /* Upper bounds on published struct sizes: anything larger is not a CPython this reader can trust. */
@@ -244,10 +245,11 @@ int debug_offsets_layout(const uint8_t *b, size_t len, py_layout *l, debug_offse
   int64_t grow = raw(&d, DO_PYOBJECT_SIZE) - 16; /* free-threaded object header growth */
   if (!d.failed && (grow < 0 || grow % 8)) fail(&d, "corrupt _Py_DebugOffsets: pyobject.size = %lld", (long long)grow + 16);
   l->co_firsttraceable = x->co_firsttraceable + grow;
+  l->co_flags = x->co_flags + grow; /* measured: 48 in 3.13-3.15, 64 in 3.13t/3.14t */
   if (!d.failed && l->co_firsttraceable + 4 > l->co_code)
     fail(&d, "corrupt _Py_DebugOffsets: code_object.co_code_adaptive = %lld before the header ends", (long long)l->co_code);
   l->co_read_size = 8 + max64(max64(l->co_filename, l->co_name), max64(l->co_qualname, l->co_linetable));
-  l->co_read_size = max64(l->co_read_size, max64(l->co_firstlineno, l->co_firsttraceable) + 4);
+  l->co_read_size = max64(l->co_read_size, max64(max64(l->co_firstlineno, l->co_firsttraceable), l->co_flags) + 4);
   l->co_read_size = max64(l->co_read_size, max64(l->ob_type, l->co_tlbc) + 8);
   l->linetable_kind = LT_LOCATIONS311;
 

@@ -64,7 +64,8 @@ static uint32_t intern_str(frame_cache *fc, const char *s) {
   return idx;
 }
 
-static uint32_t intern_frame(frame_cache *fc, uint32_t name, uint32_t file, int32_t line, int32_t first) {
+static uint32_t intern_frame(frame_cache *fc, uint32_t name, uint32_t file, int32_t line, int32_t first,
+                             uint32_t kind) {
   uint64_t key[2] = {((uint64_t)name << 32) | file, ((uint64_t)(uint32_t)line << 32) | (uint32_t)first};
   uint64_t h = hash_bytes(key, sizeof key);
   uint32_t id;
@@ -75,7 +76,7 @@ static uint32_t intern_frame(frame_cache *fc, uint32_t name, uint32_t file, int3
   if (fc->nframes >= MAX_FRAMES) return FRAME_ID_UNKNOWN;
   if (VEC_RESERVE(fc->frames, fc->capframes, fc->nframes + 1, 1024)) return FRAME_ID_UNKNOWN;
   id = (uint32_t)fc->nframes++;
-  fc->frames[id] = (frame_entry){name, file, line, first};
+  fc->frames[id] = (frame_entry){name, file, line, first, kind};
   u64map_grow_if_full(&fc->frame_index);
   u64map_put(&fc->frame_index, h, id);
   return id;
@@ -89,6 +90,9 @@ static void header_fields(const py_layout *l, const uint8_t *hdr, code_entry *e)
   e->linetable = ld_u64(hdr + l->co_linetable);
   e->firstlineno = ld_i32(hdr + l->co_firstlineno);
   e->firsttraceable = l->co_firsttraceable >= 0 ? ld_i32(hdr + l->co_firsttraceable) : 0;
+  uint32_t flags = l->co_flags >= 0 ? ld_u32(hdr + l->co_flags) : 0;
+  e->kind = (flags & 0x20 ? FRAME_KIND_GENERATOR : 0) | (flags & 0x180 ? FRAME_KIND_COROUTINE : 0) |
+            (flags & 0x200 ? FRAME_KIND_ASYNC_GENERATOR : 0);
 }
 
 static int same_header(const code_entry *a, const code_entry *b) {
@@ -150,13 +154,20 @@ uint32_t frames_id(frame_cache *fc, const py_layout *l, code_entry *e, int64_t a
   int line = linetable_line(l->linetable_kind, e->lt, e->ltlen, e->firstlineno, addr);
   if (line < 0) line = 0;
   pthread_mutex_lock(&fc->lock);
-  id = intern_frame(fc, e->name_sid, e->file_sid, line, e->firstlineno);
+  id = intern_frame(fc, e->name_sid, e->file_sid, line, e->firstlineno, e->kind);
   pthread_mutex_unlock(&fc->lock);
   if (u64map_put(&fc->lasti_index, key, id)) {
     u64map_clear(&fc->lasti_index); /* bounded: a cache, not a record */
     u64map_put(&fc->lasti_index, key, id);
   }
   return id;
+}
+
+uint32_t frames_kind(frame_cache *fc, uint32_t id) {
+  pthread_mutex_lock(&fc->lock);
+  uint32_t k = id != FRAME_ID_UNKNOWN && id < fc->nframes ? fc->frames[id].kind : 0;
+  pthread_mutex_unlock(&fc->lock);
+  return k;
 }
 
 int frames_describe(frame_cache *fc, uint32_t id, char *out, int outlen, int32_t *lines) {

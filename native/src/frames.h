@@ -17,13 +17,20 @@
 typedef struct {
   uint32_t name_sid, file_sid;
   int32_t line, firstline;
+  uint32_t kind; /* FRAME_KIND_* of the function */
 } frame_entry;
+
+/* What kind of function a frame runs, from its code object's co_flags. */
+#define FRAME_KIND_GENERATOR 1u       /* CO_GENERATOR */
+#define FRAME_KIND_COROUTINE 2u       /* CO_COROUTINE or CO_ITERABLE_COROUTINE */
+#define FRAME_KIND_ASYNC_GENERATOR 4u /* CO_ASYNC_GENERATOR */
 
 typedef struct {
   uint64_t addr;
   /* header fields that identify the code object; any change means re-resolve */
   uint64_t type, filename, name, qualname, linetable;
   int32_t firstlineno, firsttraceable;
+  uint32_t kind; /* FRAME_KIND_* */
   uint32_t gen;
   uint32_t name_sid, file_sid;
   uint8_t *lt;
@@ -61,6 +68,9 @@ code_entry *frames_code(frame_cache *fc, memsrc *m, const py_layout *l, uint64_t
 
 /* Frame id for byte offset `addr` in entry's bytecode (-1 = not started). */
 uint32_t frames_id(frame_cache *fc, const py_layout *l, code_entry *e, int64_t addr);
+
+/* FRAME_KIND_* of a frame id; 0 for plain functions and unknown ids. */
+uint32_t frames_kind(frame_cache *fc, uint32_t id);
 
 /* Copy out a frame's strings; returns bytes written or -1. */
 int frames_describe(frame_cache *fc, uint32_t id, char *out, int outlen, int32_t *lines);

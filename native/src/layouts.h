@@ -82,6 +82,7 @@ typedef struct py_layout {
   /* code */
   int64_t co_firstlineno, co_filename, co_name, co_qualname, co_linetable, co_code, co_firsttraceable;
   int64_t co_tlbc; /* free-threaded 3.14+: _PyCodeArray of per-thread bytecode copies */
+  int64_t co_flags; /* int: CO_GENERATOR, CO_COROUTINE, ... (-1 = not read) */
   int64_t co_read_size;
   int linetable_kind;
   /* objects */

@@ -142,6 +142,8 @@ export function toReadableSpan(a: Activation, clock: WallClock, resource: Resour
     'gauge.samples': a.samples,
   };
   if (a.cut) attributes['gauge.span.cut'] = true;
+  if (a.generator) attributes['code.is_generator'] = true;
+  if (a.coroutine) attributes['code.is_coroutine'] = true;
   if (a.root) {
     attributes['gauge.context.stack'] = a.root.context;
     attributes['gauge.trace.spans_dropped'] = a.root.droppedSpans;

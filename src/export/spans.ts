@@ -5,12 +5,9 @@
  * Stacks are compared outermost first. The frame at depth d continues the
  * same activation as the previous sample's frame at depth d when it is the
  * same function and every shallower frame is still the same function at the
- * same line (the call site did not move). Frame ids alone are not enough:
- * they are per (function, line), so comparing them would split a function
- * into one span per line it executes. The first depth that differs ends the
- * activation there and all its descendants; the new frames open new ones.
- * An activation spans from the first sample holding it to the first sample
- * that no longer does ("after the last").
+ * same line (the call site did not move; frame ids are per line). The first
+ * depth that differs ends the activation there and all its descendants. An
+ * activation spans from the first sample holding it to the first without it.
  *
  * Traces have an end. The outermost frames of a thread are *context*, not
  * spans: those running when the thread is first seen and those older than
@@ -78,6 +75,9 @@ export interface Activation {
   samples: number;
   /** Set on a trace's root only. */
   root?: RootInfo;
+  /** The function is a generator / a coroutine (from the frame). */
+  generator?: boolean;
+  coroutine?: boolean;
   /** The span ended because the TTL cut its trace, not because the frame returned. */
   cut?: boolean;
 }
@@ -360,6 +360,8 @@ export class SpanBuilder {
       samples: o.samples,
     };
     if (cut) a.cut = true;
+    if (info.generator) a.generator = true;
+    if (info.coroutine) a.coroutine = true;
     if (o.depth === 0) {
       a.root = { context: tr.context, droppedSpans: tr.dropped, cut: tr.cut, joined: tr.appParent !== undefined };
     }

@@ -19,6 +19,10 @@ export const TH_TRUNCATED = 4;
 /** GAUGE_TH_TRACE: GAUGE_TRACE_WORDS words of OpenTelemetry span context follow the thread's frames. */
 export const TH_TRACE = 8;
 export const TRACE_WORDS = 6;
+/** gauge_frame_kind bits (GAUGE_FRAME_*). */
+export const FRAME_GENERATOR = 1;
+export const FRAME_COROUTINE = 2;
+export const FRAME_ASYNC_GENERATOR = 4;
 export const OPEN_THREAD_STATS = 1;
 
 /**
@@ -73,6 +77,7 @@ export interface NativeApi {
   frame(r: unknown, id: number, out: Buffer, len: number, lines: Int32Array): number;
   lastError(r: unknown, out: Buffer, len: number): number;
   setTraceContext(r: unknown, on: number): number;
+  frameKind(r: unknown, id: number): number;
   threadNames(r: unknown, out: Buffer, len: number): number;
   samplerNew(hz: number, words: number): unknown;
   samplerAdd(s: unknown, r: unknown): number;
@@ -98,6 +103,7 @@ export function native(): NativeApi {
     frame: lib.func('int gauge_frame(void *r, uint32_t id, _Out_ uint8_t *out, int len, _Out_ int32_t *lines)'),
     lastError: lib.func('int gauge_last_error(void *r, _Out_ uint8_t *out, int len)'),
     setTraceContext: lib.func('int gauge_set_trace_context(void *r, int on)'),
+    frameKind: lib.func('int gauge_frame_kind(void *r, uint32_t id)'),
     threadNames: lib.func('int gauge_thread_names(void *r, _Out_ uint8_t *out, int len)'),
     samplerNew: lib.func('void *gauge_sampler_new(double hz, int words)'),
     samplerAdd: lib.func('int gauge_sampler_add(void *s, void *r)'),

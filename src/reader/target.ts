@@ -17,6 +17,9 @@ import {
   TH_TRUNCATED,
   TH_TRACE,
   TRACE_WORDS,
+  FRAME_GENERATOR,
+  FRAME_COROUTINE,
+  FRAME_ASYNC_GENERATOR,
   THREAD_HEADER,
 } from './native.js';
 import { reasonText, recordReasonCode, threadReasonCode } from './reasons.js';
@@ -102,7 +105,11 @@ export class Target {
     if (n < 0) return { name: '<unknown>', file: '', line: 0, firstLine: 0 };
     const name = cString(this.nameBuf);
     const file = cString(this.nameBuf, Buffer.byteLength(name) + 1);
-    return { name, file, line: this.lines[0]!, firstLine: this.lines[1]! };
+    const info: FrameInfo = { name, file, line: this.lines[0]!, firstLine: this.lines[1]! };
+    const kind = native().frameKind(this.handle, localId);
+    if (kind > 0 && kind & (FRAME_GENERATOR | FRAME_ASYNC_GENERATOR)) info.generator = true;
+    if (kind > 0 && kind & (FRAME_COROUTINE | FRAME_ASYNC_GENERATOR)) info.coroutine = true;
+    return info;
   }
 
   /** One consistent-as-possible snapshot of every thread. */

@@ -17,6 +17,10 @@ export interface FrameInfo {
   line: number;
   /** First line of the function (co_firstlineno): identifies the function together with file and name. */
   firstLine: number;
+  /** The function is a generator (or an async generator), from its code's co_flags; absent when not (or unknown). */
+  generator?: boolean;
+  /** The function is a coroutine (async def, or an async generator), from its code's co_flags. */
+  coroutine?: boolean;
 }
 
 /** One thread as seen in one sample. */
