@@ -15,10 +15,10 @@
 #define TPFLAGS_DICT_SUBCLASS (1ull << 29)
 #define HAMT_MAX_LEVELS 7 /* 32 hash bits, 5 per level */
 
-/* obj's type is named want, or ends in ".want" (3.14 names contextvars types "_contextvars.X"); *seen caches it. */
-static int type_named(memsrc *m, const py_layout *l, uint64_t obj, const char *want, uint64_t *seen) {
-  uint64_t type, name;
-  if (mem_read_u64(m, obj + (uint64_t)l->ob_type, &type) || !type) return 0;
+/* The type at type is named want, or ends in ".want" (3.14 names contextvars types "_contextvars.X"); *seen caches it. */
+static int type_named_at(memsrc *m, const py_layout *l, uint64_t type, const char *want, uint64_t *seen) {
+  uint64_t name;
+  if (!type) return 0;
   if (*seen && type == *seen) return 1;
   char buf[48];
   if (mem_read_u64(m, type + (uint64_t)l->tp_name, &name) || mem_read(m, name, buf, sizeof buf - 1)) {
@@ -32,12 +32,36 @@ static int type_named(memsrc *m, const py_layout *l, uint64_t obj, const char *w
   return 1;
 }
 
-/* The object's type has all of these tp_flags bits. */
-static int type_flags(memsrc *m, const py_layout *l, uint64_t obj, uint64_t bits) {
-  uint64_t type, flags;
-  return !mem_read_u64(m, obj + (uint64_t)l->ob_type, &type) && type &&
-         !mem_read_u64(m, type + (uint64_t)l->tp_flags, &flags) && (flags & bits) == bits;
+static int type_named(memsrc *m, const py_layout *l, uint64_t obj, const char *want, uint64_t *seen) {
+  uint64_t type;
+  return !mem_read_u64(m, obj + (uint64_t)l->ob_type, &type) && type_named_at(m, l, type, want, seen);
 }
+
+/* The type at type has all of these tp_flags bits; c (may be NULL) remembers types' flags. */
+static int flags_at(memsrc *m, const py_layout *l, otel_cache *c, uint64_t type, uint64_t bits) {
+  uint64_t flags;
+  if (!type) return 0;
+  for (unsigned i = 0; c && i < 8; i++)
+    if (c->ftype[i] == type) return (c->fflags[i] & bits) == bits;
+  if (mem_read_u64(m, type + (uint64_t)l->tp_flags, &flags)) return 0;
+  if (c) {
+    c->ftype[c->fnext % 8] = type;
+    c->fflags[c->fnext++ % 8] = flags;
+  }
+  return (flags & bits) == bits;
+}
+
+static int type_flags(memsrc *m, const py_layout *l, otel_cache *c, uint64_t obj, uint64_t bits) {
+  uint64_t type;
+  return !mem_read_u64(m, obj + (uint64_t)l->ob_type, &type) && flags_at(m, l, c, type, bits);
+}
+
+/* The first `upto` bytes of the object at obj (upto <= LAYOUT_OBJ_MAX: the fields passed layout_check's OBJ group). */
+static int head(memsrc *m, uint64_t obj, uint8_t *buf, int64_t upto) {
+  return upto <= 0 || upto > LAYOUT_OBJ_MAX || mem_read(m, obj, buf, (size_t)upto);
+}
+
+static int64_t max2(int64_t a, int64_t b) { return a > b ? a : b; }
 
 static int module_global(memsrc *m, const py_layout *l, uint64_t modules, const char *mod, const char *name,
                          uint64_t *out) {
@@ -45,7 +69,7 @@ static int module_global(memsrc *m, const py_layout *l, uint64_t modules, const 
   int rc = tn_dict_get(m, l, modules, mod, 0, &module);
   if (rc) return rc;
   if (mem_read_u64(m, module + (uint64_t)l->mod_dict, &mdict) || !mdict ||
-      !type_flags(m, l, mdict, TPFLAGS_DICT_SUBCLASS))
+      !type_flags(m, l, 0, mdict, TPFLAGS_DICT_SUBCLASS))
     return -1;
   return tn_dict_get_n(m, l, mdict, name, 0, out, TN_MAX_DICT);
 }
@@ -54,7 +78,7 @@ int otel_discover(memsrc *m, const py_layout *l, otel_cache *c, uint64_t interp)
   if (l->ts_context < 0) return 1;
   uint64_t modules, rt, cvar, key, hash;
   if (mem_read_u64(m, interp + (uint64_t)l->is_modules, &modules) || !modules ||
-      !type_flags(m, l, modules, TPFLAGS_DICT_SUBCLASS))
+      !type_flags(m, l, 0, modules, TPFLAGS_DICT_SUBCLASS))
     return -1;
   int rc = module_global(m, l, modules, "opentelemetry.context", "_RUNTIME_CONTEXT", &rt);
   if (rc) return rc;
@@ -74,15 +98,17 @@ int otel_discover(memsrc *m, const py_layout *l, otel_cache *c, uint64_t interp)
 
 /* The value keyed by the ContextVar in the HAMT at hamt. 0 found, 1 absent, -1 unreadable. */
 static int hamt_find(memsrc *m, const py_layout *l, otel_cache *c, uint64_t hamt, uint64_t *val) {
-  uint64_t node;
-  if (!type_named(m, l, hamt, "hamt", &c->t_hamt) || mem_read_u64(m, hamt + (uint64_t)l->hamt_root, &node)) return -1;
+  uint8_t h[LAYOUT_OBJ_MAX]; /* layout_check: ob_type, hamt_root, var_size and hamt_bitmap end within this */
+  if (head(m, hamt, h, max2(l->ob_type, l->hamt_root) + 8) ||
+      !type_named_at(m, l, ld_u64(h + l->ob_type), "hamt", &c->t_hamt))
+    return -1;
+  uint64_t node = ld_u64(h + l->hamt_root);
+  int64_t need = max2(max2(l->ob_type, l->var_size) + 8, l->hamt_bitmap + 4);
   for (int level = 0, shift = 0; level < HAMT_MAX_LEVELS && node; level++, shift += 5) {
     uint32_t idx = (c->cvar_hash >> shift) & 0x1f;
-    uint64_t pair[2];
-    if (type_named(m, l, node, "hamt_bitmap_node", &c->t_bitmap)) {
-      uint8_t h[LAYOUT_OBJ_MAX]; /* layout_check: var_size and hamt_bitmap end within this */
-      int64_t need = (l->var_size > l->hamt_bitmap ? l->var_size + 8 : l->hamt_bitmap + 4);
-      if (mem_read(m, node, h, (size_t)need)) return -1;
+    if (head(m, node, h, need)) return -1;
+    uint64_t type = ld_u64(h + l->ob_type), pair[2];
+    if (type_named_at(m, l, type, "hamt_bitmap_node", &c->t_bitmap)) {
       uint32_t bitmap = ld_u32(h + l->hamt_bitmap), bit = 1u << idx;
       int64_t size = (int64_t)ld_u64(h + l->var_size);
       if (!(bitmap & bit)) return 1;
@@ -95,7 +121,7 @@ static int hamt_find(memsrc *m, const py_layout *l, otel_cache *c, uint64_t hamt
       *val = pair[1];
       return pair[1] ? 0 : -1;
     }
-    if (type_named(m, l, node, "hamt_array_node", &c->t_array)) {
+    if (type_named_at(m, l, type, "hamt_array_node", &c->t_array)) {
       if (mem_read_u64(m, node + (uint64_t)l->hamt_nodes + (uint64_t)idx * 8, &node)) return -1;
       continue;
     }
@@ -104,11 +130,11 @@ static int hamt_find(memsrc *m, const py_layout *l, otel_cache *c, uint64_t hamt
   return node ? -1 : 1;
 }
 
-int otel_int128(memsrc *m, const py_layout *l, uint64_t obj, uint64_t *hi, uint64_t *lo) {
-  uint8_t b[LAYOUT_OBJ_MAX]; /* layout_check: long_size and five digits end within this */
-  int64_t need = l->long_digit + 20;
-  if (l->long_size + 8 > need) need = l->long_size + 8;
-  if (l->int_kind == INT_PY2 || !type_flags(m, l, obj, TPFLAGS_LONG_SUBCLASS) || mem_read(m, obj, b, (size_t)need))
+/* otel_int128 with the type's flags remembered in c (may be NULL). */
+static int int128(memsrc *m, const py_layout *l, otel_cache *c, uint64_t obj, uint64_t *hi, uint64_t *lo) {
+  uint8_t b[LAYOUT_OBJ_MAX]; /* layout_check: ob_type, long_size and five digits end within this */
+  int64_t need = max2(max2(l->long_digit + 20, l->long_size + 8), l->ob_type + 8);
+  if (l->int_kind == INT_PY2 || head(m, obj, b, need) || !flags_at(m, l, c, ld_u64(b + l->ob_type), TPFLAGS_LONG_SUBCLASS))
     return -1;
   int64_t ndigits;
   if (l->int_kind == INT_LONG_TAG) {
@@ -130,9 +156,14 @@ int otel_int128(memsrc *m, const py_layout *l, uint64_t obj, uint64_t *hi, uint6
   return 0;
 }
 
+int otel_int128(memsrc *m, const py_layout *l, uint64_t obj, uint64_t *hi, uint64_t *lo) {
+  return int128(m, l, 0, obj, hi, lo);
+}
+
 int otel_thread(memsrc *m, const py_layout *l, otel_cache *c, uint64_t tstate, otel_ids *out) {
   if (l->ts_context < 0 || !c->cvar) return 1;
-  uint64_t ctx, hamt, context, span, sc, items[2], type;
+  uint8_t h[LAYOUT_OBJ_MAX]; /* layout_check: ob_type, ctx_vars and var_size end within this */
+  uint64_t ctx, context, span, sc, items[2], type;
   if (mem_read_u64(m, tstate + (uint64_t)l->ts_context, &ctx)) return -1;
   if (!ctx) return 1; /* the thread never touched a context variable */
   /* The module globals are alive as long as the module: a ContextVar of another type means it went away. */
@@ -140,23 +171,23 @@ int otel_thread(memsrc *m, const py_layout *l, otel_cache *c, uint64_t tstate, o
     c->cvar = 0;
     return 1;
   }
-  if (!type_named(m, l, ctx, "Context", &c->t_context) || mem_read_u64(m, ctx + (uint64_t)l->ctx_vars, &hamt) ||
-      !hamt)
+  if (head(m, ctx, h, max2(l->ob_type, l->ctx_vars) + 8) ||
+      !type_named_at(m, l, ld_u64(h + l->ob_type), "Context", &c->t_context) || !ld_u64(h + l->ctx_vars))
     return -1;
-  int rc = hamt_find(m, l, c, hamt, &context);
+  int rc = hamt_find(m, l, c, ld_u64(h + l->ctx_vars), &context);
   if (rc) return rc;
   /* OpenTelemetry's Context is a dict subclass; the current span is keyed by the _SPAN_KEY object itself. */
-  if (!type_flags(m, l, context, TPFLAGS_DICT_SUBCLASS)) return -1;
+  if (!type_flags(m, l, c, context, TPFLAGS_DICT_SUBCLASS)) return -1;
   uint64_t key = c->span_key;
   if ((rc = tn_dict_get_n(m, l, context, "", &key, &span, OTEL_MAX_CONTEXT))) return rc;
   if ((rc = tn_attr_get(m, l, span, "_context", &c->attr_key, &sc))) return rc;
-  if (!type_flags(m, l, sc, TPFLAGS_TUPLE_SUBCLASS)) return -1;
-  uint64_t size;
-  if (mem_read_u64(m, sc + (uint64_t)l->var_size, &size) || size < 2 || size > 64 ||
-      mem_read(m, sc + (uint64_t)l->tuple_item, items, sizeof items))
+  /* The span's SpanContext: a tuple subclass (trace_id, span_id, ...). */
+  if (head(m, sc, h, max2(l->ob_type, l->var_size) + 8) ||
+      !flags_at(m, l, c, ld_u64(h + l->ob_type), TPFLAGS_TUPLE_SUBCLASS))
     return -1;
-  uint64_t span_hi;
-  if (otel_int128(m, l, items[0], &out->trace_hi, &out->trace_lo) || otel_int128(m, l, items[1], &span_hi, &out->span) ||
+  uint64_t size = ld_u64(h + l->var_size), span_hi;
+  if (size < 2 || size > 64 || mem_read(m, sc + (uint64_t)l->tuple_item, items, sizeof items)) return -1;
+  if (int128(m, l, c, items[0], &out->trace_hi, &out->trace_lo) || int128(m, l, c, items[1], &span_hi, &out->span) ||
       span_hi)
     return -1;
   /* INVALID_SPAN (no span started) carries zero ids. */

@@ -29,6 +29,8 @@ typedef struct otel_cache {
   uint64_t span_key;  /* the str keying the current span in a Context */
   uint64_t attr_key;  /* the interned "_context" attribute name, once matched */
   uint64_t t_bitmap, t_array, t_hamt, t_context; /* types seen by name once, then compared by address */
+  uint64_t ftype[8], fflags[8]; /* tp_flags of types seen (int, tuple and dict subclasses): one read saved per object */
+  unsigned fnext;
   uint64_t next_try_ns;
 } otel_cache;
 
