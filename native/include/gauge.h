@@ -127,7 +127,8 @@ int gauge_thread_names(gauge_reader *r, char *out, int outlen);
  * Read each thread's current OpenTelemetry span (a target using
  * OpenTelemetry Python) into its samples (GAUGE_TH_TRACE). Off by default:
  * it costs a sys.modules lookup every 2 s while OpenTelemetry is absent and
- * about 16 small reads per thread per sample while a span is current (measured on 3.12: 7 -> 24 process_vm_readv calls per one-thread snapshot). Returns 1
+ * about 16 small reads per thread per sample while a span is current
+ * (3.12, one thread: 7 -> 24 process_vm_readv calls per snapshot). Returns 1
  * when this target's layout supports it (GIL builds 3.7+), else 0.
  */
 int gauge_set_trace_context(gauge_reader *r, int on);
