@@ -251,3 +251,46 @@ __attribute__((destructor)) static void after_exit(void) { nap(">\\n", "HARD_EXI
     }
   }
 });
+
+test(
+  'top --batch into a reader that goes away (| head -1): stops at once, no stack trace, the launched program ends',
+  { timeout: 90000 },
+  async () => {
+    const py = requirePythons().at(-1)!;
+    const pidFile = join(tmp, 'epipe.pid');
+    // The fixture records its pid, so the test can tell whether the launched program outlived gauge.
+    const prog = `import os, time\nopen(${JSON.stringify(pidFile)}, "w").write(str(os.getpid()))\nwhile True:\n    sum(range(1000))\n`;
+    const script = join(tmp, 'epipe.py');
+    writeFileSync(script, prog);
+    const started = Date.now();
+    const sh = spawn(
+      'sh',
+      [
+        '-c',
+        `"${process.execPath}" "${gaugeBin}" top --batch --delay 0.5 --duration 60 -- "${py.exe}" "${script}" | head -1`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true' } },
+    );
+    children.push(sh);
+    let stderr = '';
+    sh.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const code = await new Promise<number | null>((r) => sh.once('exit', r));
+    const elapsed = Date.now() - started;
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    let alive = true;
+    for (let i = 0; i < 100 && alive; i++) {
+      try {
+        process.kill(pid, 0);
+        await new Promise((r) => setTimeout(r, 100));
+      } catch {
+        alive = false; // ESRCH: gone, as it should be
+      }
+    }
+    if (alive) process.kill(pid, 'SIGKILL'); // never leave it spinning (it holds our stderr pipe open)
+    sh.stderr!.destroy();
+    assert.equal(code, 0);
+    assert.ok(elapsed < 45000, 'gauge kept running after its reader left');
+    assert.doesNotMatch(stderr, /EPIPE|node:events|\n\s+at /, `stack trace on stderr:\n${stderr}`);
+    assert.equal(alive, false, 'the launched program outlived gauge');
+  },
+);

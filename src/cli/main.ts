@@ -10,7 +10,20 @@ import { registerDatakit } from './datakit-command.js';
 import { reportAndExit, usageAndExit } from './report.js';
 import { VERSION } from './version.js';
 
+/** The reader of our output went away (`gauge top --batch | head`): stop as if interrupted, no stack trace. */
+function stopWhenStdoutCloses(): void {
+  let gone = false;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') reportAndExit(err);
+    if (gone) return;
+    gone = true;
+    // The commands' own SIGTERM handling stops sampling and a launched program cleanly.
+    process.kill(process.pid, 'SIGTERM');
+  });
+}
+
 export async function main(argv: string[]): Promise<void> {
+  stopWhenStdoutCloses();
   const cli = yargs(hideBin(argv))
     .scriptName('gauge')
     .usage(
