@@ -11,6 +11,9 @@ import { RateBudget } from '../src/agent/budget.js';
 import { selected } from '../src/agent/discover.js';
 import { datakitUrl, ddAgentUrlFromEnv, ddIdentity, ddTags, otlpEndpointFromEnv } from '../src/export/env-config.js';
 import { datakitAddress } from '../src/cli/datakit-command.js';
+import { multipart, post } from '../src/agent/agent-uploads.js';
+import { Receiver } from './export-helpers.js';
+import type { Server } from 'node:http';
 
 test('environ: only the named variables come out; a value is not matched by a longer name', () => {
   const block = Buffer.from(
@@ -127,4 +130,39 @@ test('datakit: -H/-P win over DD_* variables, which win over 127.0.0.1:9529', ()
   assert.equal(datakitAddress({}, { DD_TRACE_AGENT_URL: 'http://dk:9529' }), 'http://dk:9529');
   assert.equal(datakitAddress({ host: 'h' }, { DD_TRACE_AGENT_URL: 'http://dk:9529' }), 'http://h:9529');
   assert.equal(datakitAddress({ port: 1 }, { DD_AGENT_HOST: 'a', DD_TRACE_AGENT_PORT: '2' }), 'http://a:1');
+});
+
+test('agent transport: the multipart parts a receiver parses, one kept-alive connection, an upload after the server dropped idle connections', async () => {
+  const rx = new Receiver();
+  await rx.start();
+  const sockets = new Set<unknown>();
+  (rx as unknown as { server: Server }).server.on('connection', (s) => sockets.add(s));
+  try {
+    const pprof = Buffer.from([0x1f, 0x8b, 0, 1, 2, 3, 0xff]);
+    const m = multipart([
+      { name: 'event', filename: 'event.json', type: 'application/json', data: '{"family":"python"}' },
+      { name: 'auto.pprof', filename: 'auto.pprof', type: 'application/octet-stream', data: pprof },
+    ]);
+    await post('datakit', `${rx.url}/profiling/v1/input`, m.body, m.contentType);
+    await post('datakit', `${rx.url}/profiling/v1/input`, m.body, m.contentType);
+    assert.equal(rx.datakit.length, 2);
+    const parts = rx.datakit[0]!.parts;
+    assert.deepEqual(
+      parts.map((p) => [p.name, p.filename, p.contentType]),
+      [
+        ['event', 'event.json', 'application/json'],
+        ['auto.pprof', 'auto.pprof', 'application/octet-stream'],
+      ],
+    );
+    assert.equal(parts[0]!.data.toString(), '{"family":"python"}');
+    assert.deepEqual(parts[1]!.data, pprof);
+    assert.equal(sockets.size, 1, 'uploads share a kept-alive connection');
+    // The server drops its idle connections (as its keep-alive timeout does): the next upload still succeeds.
+    (rx as unknown as { server: Server }).server.closeIdleConnections();
+    await post('datakit', `${rx.url}/profiling/v1/input`, m.body, m.contentType);
+    assert.equal(rx.datakit.length, 3);
+    await assert.rejects(post('datakit', `${rx.url}/elsewhere`, m.body, m.contentType), /datakit: HTTP 400/);
+  } finally {
+    await rx.stop();
+  }
 });
