@@ -13,6 +13,7 @@
 struct gauge_sampler {
   pthread_t thread;
   pthread_mutex_t lock; /* readers list and ring */
+  pthread_cond_t wake;  /* stop wakes the thread at once, however slow the rate */
   int running, stop;
   double hz;
   gauge_reader *readers[MAX_READERS];
@@ -44,6 +45,11 @@ gauge_sampler *gauge_sampler_new(double hz, int buffer_words) {
   s->scratch = malloc((size_t)s->scratchcap * sizeof *s->scratch);
   s->rng = monotonic_ns() | 1;
   pthread_mutex_init(&s->lock, 0);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* deadlines are monotonic_ns() values */
+  pthread_cond_init(&s->wake, &ca);
+  pthread_condattr_destroy(&ca);
   if (!s->ring || !s->scratch) { gauge_sampler_free(s); return 0; }
   s->stats[7] = 0;
   return s;
@@ -147,7 +153,9 @@ static void *sampler_main(void *arg) {
     /* Uniform in [0.5, 1.5) periods: the mean rate holds, the phase never locks to the target's loops. */
     next += (uint64_t)(period * (0.5 + rand_unit(s)));
     struct timespec ts = {(time_t)(next / 1000000000ull), (long)(next % 1000000000ull)};
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, 0) == EINTR) {}
+    pthread_mutex_lock(&s->lock);
+    while (!s->stop && pthread_cond_timedwait(&s->wake, &s->lock, &ts) == 0) {} /* woken early: stop, or spurious */
+    pthread_mutex_unlock(&s->lock);
   }
   return 0;
 }
@@ -164,6 +172,7 @@ void gauge_sampler_stop(gauge_sampler *s) {
   if (!s || !s->running) return;
   pthread_mutex_lock(&s->lock);
   s->stop = 1;
+  pthread_cond_signal(&s->wake);
   pthread_mutex_unlock(&s->lock);
   pthread_join(s->thread, 0);
   s->running = 0;
@@ -175,6 +184,7 @@ void gauge_sampler_free(gauge_sampler *s) {
   free(s->ring);
   free(s->scratch);
   pthread_mutex_destroy(&s->lock);
+  pthread_cond_destroy(&s->wake);
   free(s);
 }
 
