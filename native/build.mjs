@@ -8,7 +8,7 @@
 //   node native/build.mjs --lint     the C static check instead (cppcheck, configured here once)
 // On glibc every build force-includes native/compat/glibc-2.17.h, so the readers need no glibc newer than 2.17.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -34,6 +34,16 @@ else if (process.argv.includes('--install') && isGlibc && existsSync(prebuiltPat
   prebuilt(process.argv.includes('--all'));
 }
 
+/*
+ * Put a built library in place by rename, never by writing over it: a running gauge has the old
+ * file mapped, and rewriting its pages under it ends in SIGBUS.
+ */
+function replaceFile(from, to) {
+  const tmp = `${to}.${process.pid}.tmp`;
+  copyFileSync(from, tmp);
+  renameSync(tmp, to);
+}
+
 function prebuiltPath(arch) {
   return join(here, 'prebuilt', `linux-${arch}`, 'libgauge.so');
 }
@@ -46,7 +56,7 @@ function works(cc) {
 function prebuilt(required) {
   if (!isGlibc) return;
   mkdirSync(dirname(prebuiltPath(process.arch)), { recursive: true });
-  copyFileSync(join(out, 'libgauge.so'), prebuiltPath(process.arch));
+  replaceFile(join(out, 'libgauge.so'), prebuiltPath(process.arch));
   for (const [arch, cc] of Object.entries(CROSS)) {
     if (arch === process.arch) continue;
     if (!works(cc)) {
