@@ -19,6 +19,7 @@
 #include "../src/linetable.h"
 #include "../src/pystring.h"
 #include "../src/threadnames.h"
+#include "../src/otelctx.h"
 #include "../src/walker.h"
 
 #define BASE 0x7f0000000000ull
@@ -90,6 +91,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!bad && interp && l->is_modules >= 0) {
     tn_cache c = {0};
     for (int i = 0; i < 2; i++) threadnames_read(&m, l, &c, interp, names, 8); /* the second from the cache */
+  }
+
+  /* The application's OpenTelemetry span: discovery through sys.modules, then the per-thread HAMT walk. */
+  if (!bad && interp && l->ts_context >= 0) {
+    otel_cache oc = {0};
+    otel_ids ids;
+    otel_discover(&m, l, &oc, interp);
+    if (!oc.cvar) {
+      /* Reach the HAMT walk even where discovery found nothing: a ContextVar and span key the input points at. */
+      oc.cvar = obj;
+      oc.span_key = BASE + (rootoff * 7) % (len + 1);
+      if (mem_read_u64(&m, obj + (uint64_t)l->ob_type, &oc.cvar_type)) oc.cvar_type = 0;
+      oc.cvar_hash = (uint32_t)tcur;
+    }
+    uint64_t ts = 0;
+    if (mem_read_u64(&m, interp + (uint64_t)l->is_threads_head, &ts) == 0)
+      for (int i = 0; i < 4 && ts; i++) {
+        otel_thread(&m, l, &oc, ts, &ids);
+        if (mem_read_u64(&m, ts + (uint64_t)l->ts_next, &ts)) break;
+      }
+    otel_thread(&m, l, &oc, obj, &ids);
+    uint64_t hi, lo;
+    otel_int128(&m, l, obj, &hi, &lo);
   }
 
   /* The lone object readers at an address of the input's choosing. */
