@@ -369,11 +369,13 @@ for (const { wanted, py: found, skip } of pprofPythons)
       const again = (await import('pprof-format')).Profile.decode(profile.encode());
       assert.equal(again.sample.length, profile.sample.length);
       // handle's time is parse + render, plus the moments between the two calls where handle itself is the
-      // leaf: a sampler catches those rarely (a bytecode or two), so at most 2 % of handle.
+      // leaf (a bytecode or two). Read from outside while the target runs, a rare sample can also be torn
+      // the other way: the inner frame read before handle's slot in the data stack was reused by the next
+      // call, so parse shows without handle (once in ~1,000 samples on 3.14t under load). 2 % either way.
       const handle = byFunction.get('handle') ?? 0;
       const children = (byFunction.get('parse') ?? 0) + (byFunction.get('render') ?? 0);
       assert.ok(
-        handle >= children && handle - children <= Math.max(3, 0.02 * handle),
+        Math.abs(handle - children) <= Math.max(3, 0.02 * handle),
         `handle time is parse + render: ${handle} vs ${children}`,
       );
       within(
