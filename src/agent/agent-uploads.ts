@@ -92,15 +92,7 @@ export async function post(what: string, url: string, body: Buffer, contentType:
 /** DataKitUploader's multipart (event.json + auto.pprof), over the shared connections. */
 export class AgentDataKitUploader extends DataKitUploader {
   protected override async send(w: UploadWindow): Promise<void> {
-    const event = {
-      attachments: ['auto.pprof'],
-      family: 'python',
-      format: 'pprof',
-      version: '4',
-      start: new Date(w.startMs).toISOString(),
-      end: new Date(w.endMs).toISOString(),
-      tags_profiler: this.tags(w),
-    };
+    const event = this.event(w);
     const m = multipart([
       { name: 'event', filename: 'event.json', type: 'application/json', data: JSON.stringify(event) },
       { name: 'auto.pprof', filename: 'auto.pprof', type: 'application/octet-stream', data: w.pprofGz },
@@ -112,14 +104,7 @@ export class AgentDataKitUploader extends DataKitUploader {
 /** PyroscopeUploader's /ingest query and "profile" part, over the shared connections. */
 export class AgentPyroscopeUploader extends PyroscopeUploader {
   protected override async send(w: UploadWindow): Promise<void> {
-    const q = new URLSearchParams({
-      name: this.appName(),
-      from: String(Math.floor(w.startMs / 1000)),
-      until: String(Math.ceil(w.endMs / 1000)),
-      format: 'pprof',
-      sampleRate: String(Math.round(this.opts.recorder.rateHz ?? 100)),
-      spyName: 'gauge',
-    });
+    const q = this.ingestQuery(w);
     const m = multipart([
       { name: 'profile', filename: 'profile.pprof', type: 'application/octet-stream', data: w.pprofGz },
     ]);

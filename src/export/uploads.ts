@@ -136,8 +136,9 @@ export class DataKitUploader extends ProfileUploader {
       .join(',');
   }
 
-  protected async send(w: UploadWindow): Promise<void> {
-    const event = {
+  /** DataKit's event.json for one window: the profile's family, format, time span and tags. */
+  protected event(w: UploadWindow): Record<string, unknown> {
+    return {
       attachments: ['auto.pprof'],
       family: 'python',
       format: 'pprof',
@@ -146,6 +147,10 @@ export class DataKitUploader extends ProfileUploader {
       end: new Date(w.endMs).toISOString(),
       tags_profiler: this.tags(w),
     };
+  }
+
+  protected async send(w: UploadWindow): Promise<void> {
+    const event = this.event(w);
     const form = new FormData();
     form.append('event', new Blob([JSON.stringify(event)], { type: 'application/json' }), 'event.json');
     form.append(
@@ -180,8 +185,9 @@ export class PyroscopeUploader extends ProfileUploader {
     return `${clean(this.opts.service)}{${labels.join(',')}}`;
   }
 
-  protected async send(w: UploadWindow): Promise<void> {
-    const q = new URLSearchParams({
+  /** Pyroscope's /ingest query for one window: app name with labels, time span, rate. */
+  protected ingestQuery(w: UploadWindow): URLSearchParams {
+    return new URLSearchParams({
       name: this.appName(),
       from: String(Math.floor(w.startMs / 1000)),
       until: String(Math.ceil(w.endMs / 1000)),
@@ -189,6 +195,10 @@ export class PyroscopeUploader extends ProfileUploader {
       sampleRate: String(Math.round(this.opts.recorder.rateHz ?? 100)),
       spyName: 'gauge',
     });
+  }
+
+  protected async send(w: UploadWindow): Promise<void> {
+    const q = this.ingestQuery(w);
     const form = new FormData();
     form.append(
       'profile',
