@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import busboy from 'busboy';
 import protobuf from 'protobufjs';
 import { Profile } from 'pprof-format';
+import type { FrameInfo, FrameTable } from '../src/sampling/types.js';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -325,4 +326,23 @@ export function checkSpeedscope(file: unknown): string[] {
       errs.push(`profiles[${i}]: endValue does not match the weights`);
   }
   return errs;
+}
+
+/** A frame table over named frames: "fn:line" (firstLine is derived per function). */
+export class Frames implements FrameTable {
+  readonly infos: FrameInfo[] = [];
+  private readonly ids = new Map<string, number>();
+  id(spec: string): number {
+    let id = this.ids.get(spec);
+    if (id === undefined) {
+      const [name, line] = spec.split(':');
+      id = this.infos.length;
+      this.infos.push({ name: name!, file: `/app/${name}.py`, line: Number(line ?? 1), firstLine: 1 });
+      this.ids.set(spec, id);
+    }
+    return id;
+  }
+  get(id: number): FrameInfo {
+    return this.infos[id]!;
+  }
 }

@@ -12,27 +12,8 @@ import { SpanBuilder, type Activation } from '../src/export/spans.js';
 import { SendQueue } from '../src/export/queue.js';
 import { ProfileRecorder, formatFromPath } from '../src/export/profile-recorder.js';
 import { serviceFromCommand } from '../src/export/pipeline.js';
-import { checkSpeedscope } from './export-helpers.js';
-import type { FrameInfo, FrameTable, Sample, ThreadSample } from '../src/sampling/types.js';
-
-/** A frame table over named frames: "fn:line" (firstLine is derived per function). */
-class Frames implements FrameTable {
-  readonly infos: FrameInfo[] = [];
-  private readonly ids = new Map<string, number>();
-  id(spec: string): number {
-    let id = this.ids.get(spec);
-    if (id === undefined) {
-      const [name, line] = spec.split(':');
-      id = this.infos.length;
-      this.infos.push({ name: name!, file: `/app/${name}.py`, line: Number(line ?? 1), firstLine: 1 });
-      this.ids.set(spec, id);
-    }
-    return id;
-  }
-  get(id: number): FrameInfo {
-    return this.infos[id]!;
-  }
-}
+import { checkSpeedscope, Frames } from './export-helpers.js';
+import type { Sample, ThreadSample } from '../src/sampling/types.js';
 
 const MS = 1_000_000n;
 

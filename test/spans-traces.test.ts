@@ -7,26 +7,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Frames } from './export-helpers.js';
 import { SpanBuilder, type Activation } from '../src/export/spans.js';
-import type { FrameInfo, FrameTable, Sample, TraceContext } from '../src/sampling/types.js';
-
-class Frames implements FrameTable {
-  readonly infos: FrameInfo[] = [];
-  private readonly ids = new Map<string, number>();
-  id(spec: string): number {
-    let id = this.ids.get(spec);
-    if (id === undefined) {
-      const [name, line] = spec.split(':');
-      id = this.infos.length;
-      this.infos.push({ name: name!, file: `/app/${name}.py`, line: Number(line ?? 1), firstLine: 1 });
-      this.ids.set(spec, id);
-    }
-    return id;
-  }
-  get(id: number): FrameInfo {
-    return this.infos[id]!;
-  }
-}
+import type { Sample, TraceContext } from '../src/sampling/types.js';
 
 const MS = 1_000_000n;
 
