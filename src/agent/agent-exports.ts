@@ -48,9 +48,6 @@ interface Profiled {
   uploaders: ProfileUploader[];
 }
 
-/** The uploaders' own interval: longer than any run (setInterval's largest delay), so only the agent's timer cuts. */
-const NEVER_MS = 2 ** 31 - 1;
-
 const ZERO: QueueStats = { sent: 0, dropped: 0, errors: 0, ok: 0, pending: 0 };
 
 function add(into: QueueStats, s: QueueStats): void {
@@ -88,7 +85,7 @@ export class AgentExports {
       env: id.env,
       version: id.version,
       tags: { ...d.tags, ...extraTags(id) },
-      intervalMs: NEVER_MS,
+      intervalMs: 0, // the agent's one timer cuts every process's window; the uploaders only send
       recorder: {
         idle: d.idle,
         gil: d.gil,

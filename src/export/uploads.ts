@@ -22,6 +22,7 @@ export interface UploadOptions {
   service: string;
   env?: string;
   version?: string;
+  /** Window length; 0 = the owner cuts windows itself and uses this only as a send queue (the agent). */
   intervalMs: number;
   /** More tags (DD_TAGS; the agent's container id, pod uid): after gauge's own, in DataKit tags and Pyroscope labels. */
   tags?: Readonly<Record<string, string>>;
@@ -48,7 +49,7 @@ async function check(res: Response, what: string): Promise<void> {
 
 export abstract class ProfileUploader {
   private recorder: ProfileRecorder;
-  private readonly timer: NodeJS.Timeout;
+  private readonly timer?: NodeJS.Timeout;
   readonly queue: SendQueue<UploadWindow>;
   abstract readonly kind: string;
 
@@ -63,8 +64,10 @@ export abstract class ProfileUploader {
       minBackoffMs: opts.minBackoffMs ?? 2000,
       maxBackoffMs: opts.maxBackoffMs ?? 60000,
     });
-    this.timer = setInterval(() => this.cut(), opts.intervalMs);
-    this.timer.unref();
+    if (opts.intervalMs > 0) {
+      this.timer = setInterval(() => this.cut(), opts.intervalMs);
+      this.timer.unref();
+    }
   }
 
   push(samples: readonly Sample[]): void {
