@@ -7,58 +7,28 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { compileNative, nativeDir, runUnitTests, sanitizerEnv } from './helpers/native-cc.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const nativeDir = join(root, 'native');
 // The reader core: no /proc, no threads, so it runs over an image.
 const coreSources = readdirSync(join(nativeDir, 'src'))
   .filter((f) => f.endsWith('.c') && !['api.c', 'attach.c', 'sampler.c', 'threadstat.c'].includes(f))
   .map((f) => join(nativeDir, 'src', f));
-const out = mkdtempSync(join(tmpdir(), 'gauge-native-'));
-
-function sanitizerFlags(): string[] {
-  // Some toolchains ship without the sanitizer runtimes; fall back visibly.
-  const probe = spawnSync('cc', ['-fsanitize=address,undefined', '-x', 'c', '-o', join(out, 'probe'), '-'], {
-    input: 'int main(void){return 0;}',
-    encoding: 'utf8',
-  });
-  if (probe.status === 0)
-    return ['-fsanitize=address,undefined', '-fno-sanitize-recover=undefined', '-fno-omit-frame-pointer'];
-  console.log('# sanitizers unavailable in this compiler; running the native tests without them');
-  return [];
-}
-const flags = ['-std=gnu11', '-g', '-O1', '-Wall', '-Wextra', '-Werror', ...sanitizerFlags()];
-const env = { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0', UBSAN_OPTIONS: 'print_stacktrace=1' };
 
 test('walker unit tests: rows 2.7, 3.6-3.14; _Py_DebugOffsets of 3.13.0, 3.13.5t, 3.14.10, 3.14.7t, 3.15.2, a future 3.16', () => {
-  const exe = join(out, 'test_walker');
-  execFileSync('cc', [...flags, '-o', exe, join(nativeDir, 'test', 'test_walker.c'), ...coreSources, '-pthread']);
-  const r = spawnSync(exe, [], { encoding: 'utf8', env });
-  const summary = /(\d+) passed, (\d+) failed/.exec(r.stdout);
-  assert.ok(summary, `no summary from test_walker:\n${r.stdout}\n${r.stderr}`);
-  assert.equal(r.status, 0, r.stdout + r.stderr);
-  assert.equal(Number(summary[2]), 0, r.stdout);
-  assert.ok(Number(summary[1]) >= 800, `only ${summary[1]} checks ran`);
+  runUnitTests(compileNative('test_walker', [join(nativeDir, 'test', 'test_walker.c'), ...coreSources]), 800);
 });
 
 test('fuzz regression corpus replays without a crash or sanitizer report', () => {
-  const exe = join(out, 'replay');
-  execFileSync('cc', [
-    ...flags,
-    '-o',
-    exe,
+  const exe = compileNative('replay', [
     join(nativeDir, 'fuzz', 'replay.c'),
     join(nativeDir, 'fuzz', 'fuzz_reader.c'),
     ...coreSources,
-    '-pthread',
   ]);
   const corpus = join(nativeDir, 'fuzz', 'corpus');
-  const r = spawnSync(exe, [corpus], { encoding: 'utf8', env, timeout: 240000 });
+  const r = spawnSync(exe, [corpus], { encoding: 'utf8', env: sanitizerEnv, timeout: 240000 });
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.doesNotMatch(r.stderr, /runtime error|AddressSanitizer/);
   const n = Number(/replayed (\d+) inputs/.exec(r.stdout + r.stderr)?.[1] ?? 0);
