@@ -26,6 +26,7 @@ import {
   type ViewOptions,
 } from './queries.js';
 import { ProcessRecord } from './records.js';
+import { callTree, type CallTree } from './call-tree.js';
 import type { ThreadWindow, Window } from './windows.js';
 
 export { OTHER_ID } from './count-table.js';
@@ -131,6 +132,7 @@ export class ProfileModel {
   private countStack(frames: readonly number[], w: ThreadWindow, idle: boolean): void {
     const n = frames.length;
     if (n === 0) return;
+    w.stacks.count(frames, idle);
     const gen = ++this.gen;
     if (gen === 0x7fffffff) {
       this.gen = 1;
@@ -184,6 +186,11 @@ export class ProfileModel {
   /** The functions (or lines) table. */
   functions(o: ViewOptions = {}): FunctionView {
     return functionView(this.query, o);
+  }
+
+  /** The call tree of the same samples the functions table counts (tree and flame views). */
+  callTree(o: ViewOptions = {}): CallTree {
+    return callTree(this.query, o);
   }
 
   /** Threads, ordered by process then first appearance; all-idle threads only with idle. */

@@ -8,6 +8,10 @@ import type { ProcessInfo, SamplerStats } from '../sampling/types.js';
 import type { ProfileModel } from './profile.js';
 import type { FunctionView, SortKey, ThreadRow } from './queries.js';
 import type { Window } from './windows.js';
+import type { CallTree } from './call-tree.js';
+
+/** What the body shows: the functions table, the call tree or the flame graph. */
+export type Pane = 'table' | 'tree' | 'flame';
 
 export interface ViewState {
   sort: SortKey;
@@ -22,6 +26,7 @@ export interface ViewState {
   filter: string;
   fullFilenames: boolean;
   paused: boolean;
+  pane: Pane;
 }
 
 export const defaultView = (): ViewState => ({
@@ -32,6 +37,7 @@ export const defaultView = (): ViewState => ({
   filter: '',
   fullFilenames: false,
   paused: false,
+  pane: 'table',
 });
 
 export interface Header {
@@ -71,6 +77,8 @@ export interface Snapshot {
   processes: ProcessInfo[];
   /** Label of the active thread/process filter, if any. */
   scopeLabel?: string;
+  /** The call tree in scope, built only for the tree and flame panes. */
+  tree?: CallTree;
 }
 
 export interface SnapshotSource {
@@ -100,6 +108,18 @@ export function buildSnapshot(
     limit: extra.limit ?? 200,
   });
   const threads = model.threads({ window: view.window, idle: view.idle });
+  const tree =
+    view.pane === 'table'
+      ? undefined
+      : model.callTree({
+          byLine: view.byLine,
+          idle: view.idle,
+          window: view.window,
+          pid: view.pid,
+          thread: view.thread,
+          filter: view.filter || undefined,
+          sort: view.sort,
+        });
   let scopeLabel: string | undefined;
   if (view.thread) {
     const t = threads.find((x) => x.key === view.thread);
@@ -135,6 +155,7 @@ export function buildSnapshot(
     threads,
     processes: [...src.processes.values()],
     scopeLabel,
+    tree,
   };
 }
 
@@ -143,11 +164,12 @@ export function threadLabel(t: ThreadRow): string {
   return t.name ? `${id} ${t.name}` : id;
 }
 
-/** Filter cycle for t/Tab: all → each process (when several) → each thread → all. */
+/** Filter cycle for t/Tab and →: all → each process (when several) → each thread → all; step -1 (←) goes back. */
 export function nextScope(
   view: ViewState,
   threads: ThreadRow[],
   processes: number[],
+  step = 1,
 ): Pick<ViewState, 'thread' | 'pid'> {
   // Explicit undefineds: the result is spread over the view and must clear the other filter.
   const scopes: Array<Pick<ViewState, 'thread' | 'pid'>> = [{ thread: undefined, pid: undefined }];
@@ -155,7 +177,7 @@ export function nextScope(
   if (multi) for (const pid of processes) scopes.push({ pid, thread: undefined });
   for (const t of threads) scopes.push({ thread: t.key, pid: undefined });
   const i = scopes.findIndex((s) => s.thread === view.thread && s.pid === view.pid);
-  return scopes[(i + 1) % scopes.length]!;
+  return scopes[(((i + step) % scopes.length) + scopes.length) % scopes.length]!;
 }
 
 export const SORT_KEYS: SortKey[] = ['own', 'total', 'ownTime', 'totalTime'];

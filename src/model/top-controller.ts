@@ -84,9 +84,9 @@ export class TopController {
     this.redraw();
   }
 
-  cycleScope(): void {
+  cycleScope(step = 1): void {
     const pids = [...this.source.processes.keys()];
-    this.update(nextScope(this.view, this.snapshot.threads, pids));
+    this.update(nextScope(this.view, this.snapshot.threads, pids, step));
   }
 
   reset(): void {

@@ -7,6 +7,7 @@
  */
 import { CountTable } from './count-table.js';
 import { ReasonTally } from './reason-share.js';
+import { StackTrie } from './stack-trie.js';
 
 export type Window = 'cumulative' | 'last';
 
@@ -44,15 +45,19 @@ export class ThreadTally {
 export class ThreadWindow extends ThreadTally {
   readonly funcs: CountTable;
   readonly lines: CountTable;
+  /** Whole stacks, for the call tree and flame graph. */
+  readonly stacks: StackTrie;
   constructor(cap: number) {
     super();
     this.funcs = new CountTable(cap);
     this.lines = new CountTable(cap);
+    this.stacks = new StackTrie(cap);
   }
   addAll(o: ThreadWindow): void {
     this.addTally(o);
     this.funcs.addAll(o.funcs);
     this.lines.addAll(o.lines);
+    this.stacks.addAll(o.stacks);
   }
 }
 

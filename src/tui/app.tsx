@@ -9,6 +9,8 @@ import type { ChalkInstance } from 'chalk';
 import { layout } from './layout.js';
 import { SORT_KEYS } from '../model/snapshot.js';
 import type { TopController } from '../model/top-controller.js';
+import { TreeNav } from '../model/tree-nav.js';
+import { paneKey } from './views/pane.js';
 
 export interface AppProps {
   controller: TopController;
@@ -60,6 +62,7 @@ export function App({ controller, chalk, onQuit, onSave, size }: AppProps): Reac
   const helpRef = useRef(false);
   const editRef = useRef<string | undefined>(undefined);
   const [, setTick] = useState(0);
+  const nav = useRef(new TreeNav()).current;
   const setHelp = (v: boolean): void => {
     helpRef.current = v;
     setTick((t) => t + 1);
@@ -103,6 +106,7 @@ export function App({ controller, chalk, onQuit, onSave, size }: AppProps): Reac
       if (input !== 'q') return;
     }
     if (input === 'q') return onQuit();
+    if (paneKey(input, key, { controller, nav, width, height })) return setTick((t) => t + 1);
     if (input >= '1' && input <= '4') return controller.update({ sort: SORT_KEYS[Number(input) - 1]! });
     switch (input) {
       case 'l':
@@ -132,7 +136,14 @@ export function App({ controller, chalk, onQuit, onSave, size }: AppProps): Reac
     else if (key.escape && controller.view.filter) controller.update({ filter: '' });
   }
 
-  const lines = layout(controller.snapshot, { width, height, chalk, help: helpRef.current, editing: editRef.current });
+  const lines = layout(controller.snapshot, {
+    width,
+    height,
+    chalk,
+    help: helpRef.current,
+    editing: editRef.current,
+    nav,
+  });
   return (
     <Box flexDirection="column" width={width} height={lines.length}>
       {lines.map((l, i) => (

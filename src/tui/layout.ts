@@ -9,6 +9,9 @@ import { duration, functionLabel, pct, truncate } from '../model/format.js';
 import { headerText } from '../model/header-text.js';
 import { threadLabel, type Snapshot } from '../model/snapshot.js';
 import type { Row, SortKey, ThreadRow } from '../model/queries.js';
+import type { TreeNav } from '../model/tree-nav.js';
+import { heat } from './views/cells.js';
+import { PANE_HELP, paneBody, paneFooter } from './views/pane.js';
 
 export interface LayoutOptions {
   width: number;
@@ -17,6 +20,8 @@ export interface LayoutOptions {
   help: boolean;
   /** The text filter being typed (undefined when not editing). */
   editing?: string;
+  /** Place in the tree and flame panes (only those panes read it). */
+  nav?: TreeNav;
 }
 
 type Style = (s: string) => string;
@@ -59,6 +64,7 @@ export const HELP_LINES: Array<[string, string]> = [
   ['p', 'pause the display (sampling continues)'],
   ['r', 'reset the counts'],
   ['s', 'save the profile recorded so far'],
+  ...PANE_HELP,
   ['?', 'this help (any key closes it)'],
   ['q  Ctrl-C', 'quit'],
 ];
@@ -92,13 +98,6 @@ function cell(r: Row, key: SortKey): string {
     case 'totalTime':
       return duration(r.totalTime);
   }
-}
-
-function heat(chalk: ChalkInstance, p: number): Style | undefined {
-  if (p >= 25) return (s) => chalk.red.bold(s);
-  if (p >= 10) return (s) => chalk.yellow(s);
-  if (p >= 2) return (s) => chalk.green(s);
-  return undefined;
 }
 
 /** The header: the shared wording (model/header-text.ts), coloured and fitted to the width. */
@@ -296,6 +295,8 @@ export function layout(s: Snapshot, o: LayoutOptions): string[] {
   const body = h - footer - hdrN;
   if (o.help) {
     out.push(...helpLines(opts, body));
+  } else if (body > 0 && s.tree && o.nav) {
+    out.push(...paneBody(s, o.nav, w, o.chalk, body));
   } else if (body > 0) {
     const threadCount = s.threads.length + (s.processes.length > 1 ? s.processes.length : 0);
     const tp = body >= 10 ? Math.min(threadCount + 1, Math.max(2, Math.floor(body / 3))) : 0;
@@ -307,6 +308,6 @@ export function layout(s: Snapshot, o: LayoutOptions): string[] {
     }
   }
   while (out.length < h - footer) out.push('');
-  if (footer) out.push(footerLine(opts));
+  if (footer) out.push(s.tree && o.editing === undefined ? paneFooter(s, w, o.chalk) : footerLine(opts));
   return out.slice(0, h);
 }

@@ -1,0 +1,185 @@
+/**
+ * The call tree of `gauge top`'s tree and flame views, merged from the
+ * per-thread stack tries in scope with the same rules as the functions
+ * table: the same threads, window, idle choice, text filter and
+ * denominator, so a node's %Total equals its function's row when the
+ * function is not recursive. Pure: records in, tree out.
+ */
+import { OTHER_ID } from './count-table.js';
+import type { QueryContext, SortKey, ViewOptions } from './queries.js';
+import type { TrieNode } from './stack-trie.js';
+
+export interface TreeNode {
+  /** Path from the root: ids joined by '/'; stable across refreshes while the stack exists. */
+  key: string;
+  /** Function id (line id in the per-line view), OTHER_ID for folded stacks; -2 for the root. */
+  id: number;
+  name: string;
+  file: string;
+  line: number;
+  own: number;
+  total: number;
+  ownPct: number;
+  totalPct: number;
+  ownTime: number;
+  totalTime: number;
+  depth: number;
+  children: TreeNode[];
+  parent: TreeNode | undefined;
+}
+
+export interface CallTree {
+  /** "all": every stack in scope; its children are the outermost frames. */
+  root: TreeNode;
+  /** The percentage denominator (thread samples in scope), as in the table. */
+  samples: number;
+}
+
+export const ROOT_ID = -2;
+
+interface Building {
+  id: number;
+  own: number;
+  total: number;
+  ownTime: number;
+  totalTime: number;
+  kids: Map<number, Building>;
+}
+
+const building = (id: number): Building => ({ id, own: 0, total: 0, ownTime: 0, totalTime: 0, kids: new Map() });
+
+export function callTree(ctx: QueryContext, o: ViewOptions = {}): CallTree {
+  const window = o.window ?? 'cumulative';
+  const byLine = !!o.byLine;
+  const idle = !!o.idle;
+  const top = building(ROOT_ID);
+  let samples = 0;
+  const add = (into: Building, from: TrieNode, interval: number): void => {
+    if (!from.children) return;
+    for (const c of from.children.values()) {
+      const own = c.own + (idle ? c.ownIdle : 0);
+      const total = c.total + (idle ? c.totalIdle : 0);
+      if (total === 0) continue;
+      const id = c.id === OTHER_ID || byLine ? c.id : ctx.functions.idOf(c.id);
+      let b = into.kids.get(id);
+      if (!b) into.kids.set(id, (b = building(id)));
+      b.own += own;
+      b.total += total;
+      b.ownTime += own * interval;
+      b.totalTime += total * interval;
+      add(b, c, interval);
+    }
+  };
+  for (const p of ctx.processes) {
+    if (o.pid !== undefined && p.pid !== o.pid) continue;
+    const interval = p.window('cumulative').interval(ctx.rateHz);
+    for (const t of p.threads.values()) {
+      if (o.thread !== undefined && t.key !== o.thread) continue;
+      for (const w of t.windows(window)) {
+        samples += w.counted + (idle ? w.countedIdle : 0);
+        add(top, w.stacks.root, interval);
+      }
+    }
+  }
+  const filter = o.filter?.toLowerCase() || undefined;
+  const order = siblingOrder(o.sort ?? 'total');
+  const finish = (b: Building, parent: TreeNode | undefined, matched: boolean): TreeNode | undefined => {
+    const d = b.id === ROOT_ID ? { name: 'all', file: '', line: 0 } : describe(ctx, b.id, byLine);
+    const hit =
+      matched ||
+      (!!filter &&
+        b.id !== ROOT_ID &&
+        (d.name.toLowerCase().includes(filter) || d.file.toLowerCase().includes(filter)));
+    const node: TreeNode = {
+      key: parent ? (parent.id === ROOT_ID ? String(b.id) : `${parent.key}/${b.id}`) : '',
+      id: b.id,
+      ...d,
+      own: 0,
+      total: 0,
+      ownPct: 0,
+      totalPct: 0,
+      ownTime: 0,
+      totalTime: 0,
+      depth: parent ? parent.depth + 1 : -1,
+      children: [],
+      parent,
+    };
+    for (const k of b.kids.values()) {
+      const c = finish(k, node, hit);
+      if (c) node.children.push(c);
+    }
+    if (!filter || hit) {
+      node.own = b.own;
+      node.total = b.total;
+      node.ownTime = b.ownTime;
+      node.totalTime = b.totalTime;
+    } else {
+      // Only the stacks through a matching frame count: those are all below this node.
+      for (const c of node.children) {
+        node.total += c.total;
+        node.totalTime += c.totalTime;
+      }
+    }
+    if (node.total === 0 && parent) return undefined;
+    node.children.sort(order);
+    return node;
+  };
+  const root = finish(top, undefined, false)!;
+  // The root stands for every counted sample (stacks with no frames too); filtered, for the matches.
+  if (filter) {
+    root.total = root.children.reduce((a, c) => a + c.total, 0);
+    root.totalTime = root.children.reduce((a, c) => a + c.totalTime, 0);
+  } else {
+    root.total = samples;
+    root.totalTime = root.children.reduce((a, c) => a + c.totalTime, 0);
+  }
+  const pcts = (n: TreeNode): void => {
+    n.ownPct = samples ? (100 * n.own) / samples : 0;
+    n.totalPct = samples ? (100 * Math.min(n.total, samples)) / samples : 0;
+    for (const c of n.children) pcts(c);
+  };
+  pcts(root);
+  return { root, samples };
+}
+
+function describe(ctx: QueryContext, id: number, byLine: boolean): { name: string; file: string; line: number } {
+  if (id === OTHER_ID) return { name: '(other)', file: '', line: 0 };
+  if (byLine) return ctx.frames.get(id);
+  const f = ctx.functions.get(id);
+  return { name: f.name, file: f.file, line: f.firstLine };
+}
+
+/** Siblings by the table's sort key (own or total), then the other count, then name: stable across refreshes. */
+function siblingOrder(sort: SortKey): (a: TreeNode, b: TreeNode) => number {
+  const byOwn = sort === 'own' || sort === 'ownTime';
+  return (a, b) =>
+    (byOwn ? b.own - a.own || b.total - a.total : b.total - a.total || b.own - a.own) ||
+    (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id - b.id);
+}
+
+/** The hottest path: from the root, the child with the largest total at each level. */
+export function hottestPath(tree: CallTree): TreeNode[] {
+  const out: TreeNode[] = [];
+  let n = tree.root;
+  while (n.children.length) {
+    let best = n.children[0]!;
+    for (const c of n.children) if (c.total > best.total) best = c;
+    out.push(best);
+    n = best;
+  }
+  return out;
+}
+
+/** The node at a key, or the deepest existing node on its path (a stack that vanished falls back to its caller). */
+export function findNode(tree: CallTree, key: string | undefined): TreeNode {
+  let n = tree.root;
+  if (!key) return n;
+  const ids = key.split('/');
+  for (let i = 0; i < ids.length; i++) {
+    const want = ids.slice(0, i + 1).join('/');
+    const next = n.children.find((c) => c.key === want);
+    if (!next) break;
+    n = next;
+  }
+  return n;
+}

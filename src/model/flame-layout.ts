@@ -1,0 +1,45 @@
+/**
+ * The terminal flame graph (an icicle: callers above callees) as boxes on a
+ * grid: the zoomed frame spans the full width, each child gets columns in
+ * proportion to its total, in sibling order. Box edges are rounded from the
+ * running sum, so siblings never overlap and their widths add up; a box
+ * narrower than a column is left out with everything below it.
+ */
+import { findNode, type CallTree, type TreeNode } from './call-tree.js';
+
+export interface FlameBox {
+  node: TreeNode;
+  /** Row below the zoomed frame (0 = the zoomed frame itself). */
+  level: number;
+  x: number;
+  width: number;
+}
+
+/** Boxes in depth-first order (the order ↑/↓ walk them), at most `levels` rows deep. */
+export function flameBoxes(tree: CallTree, zoom: string | undefined, width: number, levels: number): FlameBox[] {
+  const top = findNode(tree, zoom);
+  const out: FlameBox[] = [];
+  if (width < 1 || levels < 1 || top.total <= 0) return out;
+  const scale = width / top.total;
+  const place = (n: TreeNode, level: number, x: number, w: number): void => {
+    out.push({ node: n, level, x, width: w });
+    if (level + 1 >= levels) return;
+    let sum = 0;
+    for (const c of n.children) {
+      const x0 = x + Math.round(sum * scale);
+      sum += Math.min(c.total, n.total);
+      const x1 = Math.min(x + w, x + Math.round(sum * scale));
+      if (x1 - x0 >= 1) place(c, level + 1, x0, x1 - x0);
+    }
+  };
+  place(top, 0, 0, width);
+  return out;
+}
+
+/** The box to select after moving by delta in depth-first order from the current one (or the widest leaf-ward start). */
+export function stepBox(boxes: FlameBox[], selected: string | undefined, delta: number): FlameBox | undefined {
+  if (boxes.length === 0) return undefined;
+  const i = boxes.findIndex((b) => b.node.key === selected);
+  if (i < 0) return boxes[0];
+  return boxes[Math.min(boxes.length - 1, Math.max(0, i + delta))];
+}
