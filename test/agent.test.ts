@@ -112,7 +112,7 @@ test(
         rx.url,
         '--datakit',
         rx.url,
-        '-d',
+        '--upload-interval',
         '10',
         '--duration',
         '40',

@@ -15,7 +15,7 @@ import {
   type ExportArgs,
 } from '../export/pipeline.js';
 import { STOP_SIGNALS } from '../process/signals.js';
-import { MAX_RATE_HZ } from './options.js';
+import { addCountOptions, MAX_RATE_HZ } from './options.js';
 import { Exit } from './exit-codes.js';
 
 interface AgentArgs extends ExportArgs {
@@ -27,6 +27,7 @@ interface AgentArgs extends ExportArgs {
   'scan-interval': number;
   'budget-interval-ms'?: number;
   duration?: number;
+  mode?: string;
   idle: boolean;
   gil: boolean;
   'status-interval'?: number;
@@ -65,7 +66,7 @@ export function registerAgent(cli: Argv): void {
     'Profile every Python process on this host, continuously: one profile per process per interval to DataKit, Pyroscope or OTLP.',
     (y) =>
       addExportOptions(
-        y
+        addCountOptions(y, 'Stop after this many seconds (default: until SIGTERM)')
           .usage(
             '$0 agent [--match REGEX] [--exclude REGEX] (--datakit [URL] | --pyroscope URL | --jaeger | --otlp-endpoint URL)',
           )
@@ -96,9 +97,6 @@ export function registerAgent(cli: Argv): void {
             describe: 'Never command lines matching this regex (repeatable)',
           })
           .option('scan-interval', { type: 'number', default: 2, describe: 'Seconds between looks for new processes' })
-          .option('duration', { type: 'number', describe: 'Stop after this many seconds (default: until SIGTERM)' })
-          .option('idle', { alias: 'i', type: 'boolean', default: false, describe: 'Include idle threads' })
-          .option('gil', { type: 'boolean', default: false, describe: 'Only samples of threads holding the GIL' })
           .option('status-interval', { type: 'number', describe: 'Print a status line on stderr every S seconds' })
           .option('budget-interval-ms', { type: 'number', hidden: true }),
       )
@@ -111,8 +109,6 @@ export function registerAgent(cli: Argv): void {
           if (!(args['min-rate'] > 0 && args['min-rate'] <= args.rate))
             return '--min-rate must be more than 0 and at most --rate';
           if (!(args['scan-interval'] >= 0.1)) return '--scan-interval must be at least 0.1 seconds';
-          if (args.duration !== undefined && !(args.duration > 0))
-            return '--duration must be a positive number of seconds';
           if (args.service !== undefined)
             return '--service does not apply to agent: each process is named by its own DD_SERVICE or OTEL_SERVICE_NAME, else its script';
           for (const [list, flag] of [

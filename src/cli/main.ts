@@ -1,7 +1,6 @@
 /** gauge's command line: yargs wiring, usage errors and exit codes. */
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { Exit } from './exit-codes.js';
 import { registerDump } from './dump-command.js';
 import { registerTop } from './top-command.js';
 import { registerRecord } from './record-command.js';
@@ -9,6 +8,8 @@ import { registerAgent } from './agent-command.js';
 import { registerDatakit } from './datakit-command.js';
 import { reportAndExit, usageAndExit } from './report.js';
 import { VERSION } from './version.js';
+import { unknownArgumentMessage } from './suggest.js';
+import { firstLine } from '../reader/errors.js';
 
 /** The reader of our output went away (`gauge top --batch | head`): stop as if interrupted, no stack trace. */
 function stopWhenStdoutCloses(): void {
@@ -22,9 +23,27 @@ function stopWhenStdoutCloses(): void {
   });
 }
 
+const COMMANDS = ['dump', 'top', 'record', 'agent', 'datakit'];
+
+/** Where the help for what was typed is: `gauge top --help` after `gauge top ...`. */
+function helpHint(args: readonly string[]): string {
+  const command = args.find((a) => !a.startsWith('-'));
+  return command && COMMANDS.includes(command) ? `gauge ${command} --help` : 'gauge --help';
+}
+
+/** Every option name (and alias) the command being parsed knows. */
+function optionNames(cli: Argv): string[] {
+  // getOptions() is on the instance, though not in yargs' type declarations; it holds the command's options here.
+  const o = (
+    cli as unknown as { getOptions(): { key: Record<string, unknown>; alias: Record<string, string[]> } }
+  ).getOptions();
+  return [...Object.keys(o.key), ...Object.values(o.alias).flat()];
+}
+
 export async function main(argv: string[]): Promise<void> {
   stopWhenStdoutCloses();
-  const cli = yargs(hideBin(argv))
+  const args = hideBin(argv);
+  const cli = yargs(args)
     .scriptName('gauge')
     .usage(
       '$0 <command> [options]\n\nA live, top-like sampling profiler for Python: reads stacks from outside the process.',
@@ -39,14 +58,14 @@ export async function main(argv: string[]): Promise<void> {
     .help()
     .alias('help', 'h')
     .wrap(Math.min(100, process.stdout.columns || 100))
-    .fail((msg, err, y) => {
+    .fail((msg, err) => {
       // A check() that returns a string: a bad value, not a misuse of the command; one line is enough.
-      if (typeof err === 'string') usageAndExit(err);
+      if (typeof err === 'string') usageAndExit(`${err} (see ${helpHint(args)})`);
       if (err) reportAndExit(err);
-      if (/^Unknown arguments?:/.test(msg)) usageAndExit(`${msg} (see gauge --help, or gauge COMMAND --help)`);
-      process.stderr.write(`gauge: ${msg}\n\n`);
-      y.showHelp((s) => process.stderr.write(s + '\n'));
-      process.exit(Exit.USAGE);
+      // Every usage error is one line and where to read more, never the whole help.
+      const known = { options: optionNames(cli), commands: COMMANDS };
+      const line = unknownArgumentMessage(msg, args, known) ?? firstLine(msg);
+      usageAndExit(`${line} (see ${helpHint(args)})`);
     });
   registerDump(cli);
   registerTop(cli);

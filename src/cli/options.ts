@@ -1,9 +1,12 @@
 /**
  * Options more than one command takes, declared and validated once: what to
- * read (--pid, or `-- cmd args` for top and record) and how to sample it.
- * Every bad value is a yargs check failure: one line, exit code 2.
+ * read (--pid, or `-- cmd args` for top and record), how to sample it and
+ * what to count (--mode, --idle, --gil), and for how long (-d/--duration,
+ * as py-spy and CPython's profiling.sampling spell it). Every bad value is a
+ * yargs check failure: one line, exit code 2.
  */
 import type { Argv } from 'yargs';
+import { MODES } from '../model/modes.js';
 
 export const MAX_RATE_HZ = 10000;
 
@@ -33,27 +36,60 @@ export function addProcessOptions<T>(y: Argv<T>, pidDescription: string) {
     .check((a) => pidProblem(a.pid) ?? true);
 }
 
-/** What top and record share: --pid or `-- cmd args`, --rate, --duration, --subprocesses, --idle, --gil. */
+/** -d/--duration, --mode, -i/--idle, -g/--gil: what top, record and agent share besides the target. */
+export function addCountOptions<T>(y: Argv<T>, durationDescription = 'Stop after this many seconds') {
+  return (
+    y
+      .option('duration', { alias: 'd', type: 'number', describe: durationDescription })
+      .option('mode', {
+        type: 'string',
+        describe: 'What to count: cpu (work on a CPU; the default), wall (idle too, as --idle), gil (as --gil)',
+      })
+      .option('idle', {
+        alias: 'i',
+        type: 'boolean',
+        default: false,
+        describe: 'Include idle threads (sleeping, blocked on I/O or locks): --mode wall',
+      })
+      .option('gil', {
+        alias: 'g',
+        type: 'boolean',
+        default: false,
+        describe: 'Only count samples of threads holding the GIL: --mode gil',
+      })
+      .check((a) => {
+        if (a.duration !== undefined && !(a.duration > 0)) {
+          return `--duration must be a positive number of seconds, not ${a.duration}`;
+        }
+        if (a.mode !== undefined) {
+          if (!(MODES as readonly string[]).includes(a.mode)) {
+            return `--mode must be one of ${MODES.join(', ')}, not ${a.mode}`;
+          }
+          if ((a.idle && a.mode !== 'wall') || (a.gil && a.mode !== 'gil')) {
+            return `--mode ${a.mode} contradicts ${a.idle ? '--idle' : '--gil'}`;
+          }
+        }
+        return true;
+      })
+      // After validation: --mode is carried as the --idle/--gil it stands for, which is what commands read.
+      .middleware((a) => {
+        const f = a as { mode?: string; idle: boolean; gil: boolean };
+        if (f.mode === 'wall') f.idle = true;
+        if (f.mode === 'gil') f.gil = true;
+      })
+  );
+}
+
+/** What top and record share: --pid or `-- cmd args`, --rate, --subprocesses and the count options. */
 export function addSamplingOptions<T>(y: Argv<T>) {
-  return addProcessOptions(y, 'Process to profile (or `-- cmd args` to launch one)')
+  return addCountOptions(addProcessOptions(y, 'Process to profile (or `-- cmd args` to launch one)'))
     .option('rate', { alias: 'r', type: 'number', default: 100, describe: 'Samples per second' })
-    .option('duration', { type: 'number', describe: 'Stop after this many seconds' })
-    .option('idle', {
-      alias: 'i',
-      type: 'boolean',
-      default: false,
-      describe: 'Include idle threads (sleeping, blocked on I/O or locks)',
-    })
-    .option('gil', { type: 'boolean', default: false, describe: 'Only count samples of threads holding the GIL' })
     .check((a) => {
       const command = launchCommand(a);
       if (a.pid !== undefined && command.length) return 'give either --pid or a command after --, not both';
       if (a.pid === undefined && !command.length) return 'nothing to profile: give --pid PID or a command after --';
       if (!(a.rate > 0 && a.rate <= MAX_RATE_HZ)) {
         return `--rate must be more than 0 and at most ${MAX_RATE_HZ} samples per second, not ${a.rate}`;
-      }
-      if (a.duration !== undefined && !(a.duration > 0)) {
-        return `--duration must be a positive number of seconds, not ${a.duration}`;
       }
       return true;
     });

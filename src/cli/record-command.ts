@@ -48,11 +48,14 @@ export function registerRecord(cli: Argv): void {
           .option('format', {
             alias: 'f',
             type: 'string',
-            choices: PROFILE_FORMATS as unknown as string[],
-            describe: 'File format (default: from the extension)',
+            // Checked below rather than with yargs' choices, whose failure is several lines long.
+            describe: `File format: ${PROFILE_FORMATS.join(', ')} (default: from the extension)`,
           })
           .option('status-interval', { type: 'number', describe: 'Print a status line on stderr every S seconds' }),
       ).check((a) => {
+        if (a.format !== undefined && !(PROFILE_FORMATS as readonly string[]).includes(a.format)) {
+          return `--format must be one of ${PROFILE_FORMATS.join(', ')}, not ${a.format}`;
+        }
         if (a.output !== undefined && !a.format && !formatFromPath(a.output)) {
           return `cannot tell the format of ${a.output}: name it .speedscope.json, .pb.gz or .folded, or pass --format`;
         }

@@ -156,8 +156,8 @@ export function addExportOptions<T>(y: Argv<T>): Argv<T & ExportArgs> {
         group: 'Export:',
         describe: 'Upload pprof profiles to Pyroscope, e.g. http://127.0.0.1:4040',
       })
+      // Only a long name: -d is --duration, as in py-spy and CPython's profiling.sampling.
       .option('upload-interval', {
-        alias: 'd',
         type: 'number',
         default: 60,
         group: 'Export:',
