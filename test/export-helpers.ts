@@ -146,6 +146,12 @@ export class Receiver {
   readonly datakit: Upload[] = [];
   readonly pyroscope: Upload[] = [];
   readonly errors: string[] = [];
+  /**
+   * When set, decoded spans go here with the Unix time (ns) their request
+   * arrived, instead of being kept: a long stream (the traces bench) is
+   * analysed as it comes.
+   */
+  onSpans: ((spans: ReceivedSpan[], receivedNs: bigint) => void) | undefined;
   private server: Server | undefined;
   port = 0;
 
@@ -177,13 +183,15 @@ export class Receiver {
   }
 
   private async handle(req: IncomingMessage): Promise<void> {
+    const receivedNs = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
     let body = await readBody(req);
     const url = new URL(req.url ?? '/', 'http://x');
     if (req.method !== 'POST') throw new Error(`unexpected ${req.method} ${url.pathname}`);
     if (url.pathname === '/v1/traces') {
       if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
       const spans = decodeOtlp(body);
-      this.spans.push(...spans);
+      if (this.onSpans) this.onSpans(spans, receivedNs);
+      else this.spans.push(...spans);
       this.traceRequests.push({ headers: req.headers, spans: spans.length });
     } else if (url.pathname === '/profiling/v1/input') {
       this.datakit.push({

@@ -110,6 +110,36 @@ test('traces: frames that outlive the TTL become context; every span ends within
   }
 });
 
+test('traces: a trace cut by the TTL ends at the TTL mark, not at the first sample past it', () => {
+  // Sampled every 7 ms: the TTL (1 s) of main and loop falls between the samples at 994 and 1001 ms.
+  const run = (leafMs: number) => {
+    const f = new Frames();
+    const samples: Sample[] = [];
+    for (let t = 0; t <= 2500; t += 7)
+      samples.push(sample(f, t, ['main:1', 'loop:2', Math.floor(t / leafMs) % 2 ? 'a:3' : 'b:4']));
+    const spans = build(new SpanBuilder(f, { ttlMs: 1000, existingAreContext: false }), samples);
+    for (const s of spans) assert.ok(s.endNs - s.startNs <= 1000n * MS, `${s.name} open ${s.endNs - s.startNs} ns`);
+    assertComplete(spans);
+    return spans;
+  };
+  // The leaf runs on through the cut (900-1200 ms): it ends at the mark and goes on in a new trace from there.
+  const through = run(300);
+  assert.deepEqual(
+    through.filter((s) => s.cut).map((s) => [s.name, s.endNs]),
+    [
+      ['a', 1000n * MS],
+      ['loop', 1000n * MS],
+      ['main', 1000n * MS],
+    ],
+  );
+  const next = through.find((s) => s.name === 'a' && s.startNs === 1000n * MS);
+  assert.ok(next?.root, 'the leaf roots a new trace from the cut');
+  assert.equal(next.root.context, 'main (main.py:1) > loop (loop.py:2)');
+  // The leaf returns at the sample past the mark (a: 900-1000 ms, b from 1000): it ends with its parents.
+  const returned = run(100);
+  assert.equal(returned.find((s) => s.name === 'a' && s.startNs === 903n * MS)?.endNs, 1000n * MS);
+});
+
 test('traces: a trace holds at most maxTraceSpans spans and its root counts the rest', () => {
   const f = new Frames();
   const samples: Sample[] = [sample(f, 0, ['main:1'])];

@@ -13,13 +13,13 @@
  * spans: those running when the thread is first seen and those older than
  * the TTL (serve_forever, a worker's loop). A trace is one activation of the
  * outermost frame below the context — one request — with the context as an
- * attribute on its root. When a root reaches the TTL its trace is cut there,
- * the root joins the context and the frames below start a new trace: no span
- * stays open past the TTL, none outlives its parent's export. A trace holds
- * at most maxTraceSpans spans, the rest counted on its root. `stripLevels`
- * fixes the context depth by hand. A thread sample carrying the
- * application's own OpenTelemetry span (read from the target) parents the
- * root under it; a change of that span starts another trace.
+ * attribute on its root. When a root reaches the TTL its trace is cut at that
+ * mark, the root joins the context and the frames below start a new trace: no
+ * span stays open past the TTL, none outlives its parent's export. A trace
+ * holds at most maxTraceSpans spans, the rest counted on its root.
+ * `stripLevels` fixes the context depth by hand. A thread sample carrying the
+ * application's OpenTelemetry span (read from the target) parents the root
+ * under it; a change of that span starts another trace.
  */
 import { IdSource } from './span-ids.js';
 import type { FrameTable, Sample, ThreadSample, TraceContext } from '../sampling/types.js';
@@ -164,8 +164,7 @@ export class SpanBuilder {
         g = this.funcIds.size;
         this.funcIds.set(key, g);
       }
-      this.funcOfFrame[frame] = g;
-      f = g;
+      f = this.funcOfFrame[frame] = g;
     }
     return f;
   }
@@ -213,12 +212,16 @@ export class SpanBuilder {
   private apply(st: ThreadState, now: bigint, t: ThreadSample, out: Activation[], first?: number): void {
     const n = t.frames.length;
     let d = 0;
+    // A trace the TTL cuts here ends at its mark, which lies between the last sample and this one: what ends now, too.
+    let endNs = now;
     if (first === undefined) {
       if (now > st.lastNs) st.gapNs = now - st.lastNs;
       st.lastNs = now;
       if (t.name) st.name = t.name;
       d = this.match(st, t, false);
-      this.close(st, d, now, out);
+      const mark = st.ctx < d ? st.open[st.ctx]!.firstNs + this.ttlNs : now;
+      if (mark < now) endNs = mark;
+      this.close(st, d, endNs, out);
       // Context frames that returned: the frame now at their depth starts a trace.
       if (d < st.ctx) st.ctx = Math.max(d, this.strip);
     }
@@ -238,7 +241,7 @@ export class SpanBuilder {
       if (root?.trace) root.trace.cut = true;
       restartFrom = st.ctx;
     }
-    if (restartFrom >= 0 && restartFrom < open.length) this.restart(st, restartFrom, ctx, now, out);
+    if (restartFrom >= 0 && restartFrom < open.length) this.restart(st, restartFrom, ctx, endNs, out);
     st.ctx = ctx;
     for (; d < n; d++) {
       const frame = t.frames[n - 1 - d]!;
@@ -319,7 +322,7 @@ export class SpanBuilder {
     return parts.reverse().join(' > ');
   }
 
-  /** End the spans at depth >= from now (cut), make [from, ctx) context, and give the frames below ctx new spans. */
+  /** End the spans at depth >= from at `now` (cut), make [from, ctx) context, and give the frames below ctx new spans. */
   private restart(st: ThreadState, from: number, ctx: number, now: bigint, out: Activation[]): void {
     const open = st.open;
     for (let i = open.length - 1; i >= from; i--) this.emit(st, open[i]!, now, out, true);
@@ -392,8 +395,6 @@ export class SpanBuilder {
 
   /** Frames open, context included (tests). */
   get openCount(): number {
-    let n = 0;
-    for (const st of this.threads.values()) n += st.open.length;
-    return n;
+    return [...this.threads.values()].reduce((n, st) => n + st.open.length, 0);
   }
 }
