@@ -79,7 +79,8 @@ enum {
   GAUGE_WHY_THREAD_LIST = 8,      /* the thread list changed or could not be read */
   GAUGE_WHY_INTERP_LIST = 9,      /* the interpreter list changed or could not be read */
   GAUGE_WHY_DEPTH_CAP = 10,       /* deeper than the depth cap: outermost frames cut */
-  GAUGE_WHY_NO_MEMORY = 11        /* gauge ran out of memory */
+  GAUGE_WHY_NO_MEMORY = 11,       /* gauge ran out of memory */
+  GAUGE_WHY_TASK_LIST = 12        /* asyncio: a task registry changed or could not be read */
 };
 
 /* Open flags. */
@@ -132,6 +133,34 @@ int gauge_thread_names(gauge_reader *r, char *out, int outlen);
  * when this target's layout supports it (GIL builds 3.7+), else 0.
  */
 int gauge_set_trace_context(gauge_reader *r, int on);
+
+/*
+ * asyncio tasks (CPython 3.8-3.15, GIL builds) of the main interpreter: every
+ * pending task, at most max_tasks, with its name, its loop's thread, its
+ * await chain and the tasks awaiting it. out gets:
+ *   [0] words written  [1] task count  [2] GAUGE_ASYNC_* | (GAUGE_WHY_* << 8)
+ *   [3] registry entries seen (done and dead ones included; more than [1] when capped)
+ *   then per task GAUGE_TASK_HEADER words:
+ *     [0] task address, low  [1] high (id() of the task)
+ *     [2] Python thread id of the task's loop, low  [3] high (0: loop not running)
+ *     [4] GAUGE_TASK_* | (GAUGE_WHY_* << 16)  [5] byte offset of its name in names
+ *     [6] awaiting task count A  [7] frame count F
+ *   then A task addresses (2 words each, low first), F frame ids, innermost
+ *   first: the coroutine chain (a running task: its own coroutine only; its
+ *   callees are on its thread's stack).
+ * names gets each name NUL-terminated. Returns words written or -error;
+ * -GAUGE_EVERSION when gauge has no asyncio layout for this target (message in gauge_last_error).
+ */
+#define GAUGE_ASYNC_HEADER 4
+#define GAUGE_TASK_HEADER 8
+#define GAUGE_ASYNC_CAPPED 1u     /* more tasks than max_tasks: the rest left out */
+#define GAUGE_ASYNC_ERROR 2u      /* a task registry could not be read (whole or in part) */
+#define GAUGE_ASYNC_NO_ASYNCIO 4u /* asyncio never imported */
+#define GAUGE_TASK_RUNNING 1u     /* the task being stepped now */
+#define GAUGE_TASK_ERROR 2u       /* chain torn or unreadable: frames dropped, reason in the flags */
+#define GAUGE_TASK_TRUNCATED 4u   /* longer than the chain cap */
+#define GAUGE_TASK_PURE_PYTHON 8u /* a pure-Python task (attributes read from its dict) */
+int gauge_async_tasks(gauge_reader *r, int max_tasks, uint32_t *out, int cap_words, char *names, int names_cap);
 
 /* Last error message of this reader (for snapshot failures). */
 int gauge_last_error(gauge_reader *r, char *out, int outlen);

@@ -52,6 +52,7 @@ int elf_open(elf_file *e, const char *path) {
         if (sh[i].sh_name >= n) continue;
         const char *nm = names + sh[i].sh_name;
         if (!strcmp(nm, ".PyRuntime")) e->pyruntime_sec = sh[i].sh_addr;
+        if (!strcmp(nm, ".AsyncioDebug")) { e->asynciodebug_sec = sh[i].sh_addr; e->asynciodebug_size = sh[i].sh_size; }
         if (!strcmp(nm, ".rodata")) { e->rodata_off = sh[i].sh_offset; e->rodata_size = sh[i].sh_size; }
       }
     }

@@ -15,6 +15,7 @@ typedef struct {
   int is_exec;          /* ET_EXEC: addresses are absolute */
   uint64_t load_vaddr;  /* page-aligned vaddr of the segment mapped at file offset 0 */
   uint64_t pyruntime_sec; /* .PyRuntime section address (3.10+), 0 if absent */
+  uint64_t asynciodebug_sec, asynciodebug_size; /* .AsyncioDebug (3.14+ _asyncio), 0 if absent */
   uint64_t rodata_off, rodata_size;
   void *shdrs;
   int shnum;

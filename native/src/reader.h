@@ -3,6 +3,7 @@
 #define GAUGE_READER_H
 #include <limits.h>
 #include <pthread.h>
+#include "asyncio_tasks.h"
 #include "frames.h"
 #include "memsrc.h"
 #include "threadstat.h"
@@ -30,6 +31,7 @@ struct gauge_reader {
   unsigned calibrate_tries;
   char err[512];
   struct tn_cache *tn; /* threadnames.c state, allocated on first use */
+  struct aio_state aio; /* asyncio_api.c state: nothing allocated, zero until first use */
 };
 
 /* Take one record: walker + tid calibration + (optionally) thread stats. */

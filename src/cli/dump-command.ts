@@ -11,10 +11,28 @@ export function registerDump(cli: Argv): void {
       addProcessOptions(y, 'Process to read')
         .demandOption('pid')
         .option('json', { type: 'boolean', default: false, describe: 'Machine-readable output (schema in README)' })
-        .option('max-depth', { type: 'number', default: 2048, describe: 'Frames read per thread before cutting' }),
+        .option('max-depth', { type: 'number', default: 2048, describe: 'Frames read per thread before cutting' })
+        .option('async', {
+          type: 'boolean',
+          default: false,
+          describe: 'Also show the asyncio tasks of each event-loop thread: who awaits whom, each await chain',
+        })
+        .option('max-tasks', {
+          type: 'number',
+          default: 20000,
+          describe: 'asyncio tasks read before cutting (--async)',
+        }),
     (a) => {
-      dump({ pid: a.pid!, json: a.json, subprocesses: a.subprocesses, maxDepth: a['max-depth'] }, (s) =>
-        process.stdout.write(s),
+      dump(
+        {
+          pid: a.pid!,
+          json: a.json,
+          subprocesses: a.subprocesses,
+          maxDepth: a['max-depth'],
+          async: a.async,
+          maxTasks: a['max-tasks'],
+        },
+        (s) => process.stdout.write(s),
       );
     },
   );

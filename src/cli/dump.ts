@@ -7,12 +7,16 @@ import { ErrorCode, GaugeError } from '../reader/errors.js';
 import { resolveThreadNames } from '../process/thread-names.js';
 import { warnOnce } from '../reader/warnings.js';
 import type { Sample } from '../sampling/types.js';
+import { dumpTasks, renderTaskTree, type DumpTaskJson } from './dump-async.js';
 
 export interface DumpOptions {
   pid: number;
   json: boolean;
   subprocesses: boolean;
   maxDepth?: number;
+  /** Also read the asyncio tasks (--async). */
+  async?: boolean;
+  maxTasks?: number;
 }
 
 /** JSON schema of `gauge dump --json` (stable; documented in README). */
@@ -26,6 +30,10 @@ export interface DumpJson {
   no_gil: boolean;
   command_line: string;
   threads: DumpThreadJson[];
+  /** Only with --async: every pending asyncio task (dump-async.ts). */
+  tasks?: DumpTaskJson[];
+  tasks_capped?: boolean;
+  tasks_error?: string | null;
   subprocesses?: DumpJson[];
 }
 export interface DumpThreadJson {
@@ -41,7 +49,7 @@ export interface DumpThreadJson {
   frames: { name: string; file: string; line: number }[];
 }
 
-function dumpOne(pid: number, frames: FrameRegistry, maxDepth?: number): DumpJson {
+function dumpOne(pid: number, frames: FrameRegistry, maxDepth?: number, opts?: DumpOptions): DumpJson {
   const target = Target.attach(pid, frames, { threadStats: true, maxDepth });
   try {
     const info = target.info();
@@ -50,6 +58,7 @@ function dumpOne(pid: number, frames: FrameRegistry, maxDepth?: number): DumpJso
     target.snapshot();
     const sample: Sample = target.snapshot();
     const names = resolveThreadNames(target, sample);
+    const tasks = opts?.async ? dumpTasks(target, sample, frames, opts.maxTasks) : {};
     return {
       pid,
       python_version: info.version,
@@ -69,6 +78,7 @@ function dumpOne(pid: number, frames: FrameRegistry, maxDepth?: number): DumpJso
           return { name: f.name, file: f.file, line: f.line };
         }),
       })),
+      ...tasks,
     };
   } finally {
     target.close();
@@ -88,7 +98,7 @@ export function dump(opts: DumpOptions, write: (s: string) => void): void {
   let root: DumpJson;
   let rootError: GaugeError | undefined;
   try {
-    root = dumpOne(opts.pid, frames, opts.maxDepth);
+    root = dumpOne(opts.pid, frames, opts.maxDepth, opts);
   } catch (err) {
     // With --subprocesses a non-Python parent (a shell script, a supervisor) is fine: its descendants are the point.
     const notPython =
@@ -103,7 +113,7 @@ export function dump(opts: DumpOptions, write: (s: string) => void): void {
     root.subprocesses = [];
     for (const child of listDescendants(opts.pid)) {
       try {
-        root.subprocesses.push({ ...dumpOne(child, frames, opts.maxDepth), ppid: parents.get(child) ?? 0 });
+        root.subprocesses.push({ ...dumpOne(child, frames, opts.maxDepth, opts), ppid: parents.get(child) ?? 0 });
       } catch (err) {
         // Not Python (a shell between us and the workers) or gone: nothing to show. Anything else
         // (permission denied, an unsupported version) is the user's to know, as for the root.
@@ -135,12 +145,15 @@ export function renderText(d: DumpJson): string {
         ? 'Not Python; its Python descendants follow.'
         : `Python v${p.python_version}${p.no_gil ? ' (free-threaded: no GIL, so no thread holds one)' : ''}`,
     );
+    if (p.tasks_capped) lines.push(`asyncio: more tasks than --max-tasks; ${p.tasks?.length} shown`);
+    if (p.tasks_error) lines.push(`asyncio: task list read in part (${p.tasks_error})`);
     lines.push('');
     for (const t of p.threads) {
       lines.push(threadLabel(t));
       if (t.error) lines.push(`    <stack not read: ${t.error_reason ?? 'changed while reading'}; try again>`);
       for (const f of t.frames) lines.push(`    ${f.name} (${f.file}:${f.line})`);
       if (t.truncated) lines.push('    ... (deeper frames cut at the depth limit; see --max-depth)');
+      if (p.tasks) lines.push(...renderTaskTree(p.tasks, t.thread_id));
       lines.push('');
     }
   };

@@ -79,6 +79,7 @@ export interface NativeApi {
   setTraceContext(r: unknown, on: number): number;
   frameKind(r: unknown, id: number): number;
   threadNames(r: unknown, out: Buffer, len: number): number;
+  asyncTasks(r: unknown, maxTasks: number, out: Uint32Array, cap: number, names: Buffer, namesCap: number): number;
   samplerNew(hz: number, words: number): unknown;
   samplerAdd(s: unknown, r: unknown): number;
   samplerRemove(s: unknown, r: unknown): number;
@@ -105,6 +106,9 @@ export function native(): NativeApi {
     setTraceContext: lib.func('int gauge_set_trace_context(void *r, int on)'),
     frameKind: lib.func('int gauge_frame_kind(void *r, uint32_t id)'),
     threadNames: lib.func('int gauge_thread_names(void *r, _Out_ uint8_t *out, int len)'),
+    asyncTasks: lib.func(
+      'int gauge_async_tasks(void *r, int max, _Out_ uint32_t *out, int cap, _Out_ uint8_t *names, int ncap)',
+    ),
     samplerNew: lib.func('void *gauge_sampler_new(double hz, int words)'),
     samplerAdd: lib.func('int gauge_sampler_add(void *s, void *r)'),
     samplerRemove: lib.func('int gauge_sampler_remove(void *s, void *r)'),

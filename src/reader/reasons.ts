@@ -15,6 +15,7 @@ const REASONS: Record<number, string> = {
   9: 'interpreter list changed', // GAUGE_WHY_INTERP_LIST
   10: 'depth cap', // GAUGE_WHY_DEPTH_CAP
   11: 'out of memory', // GAUGE_WHY_NO_MEMORY
+  12: 'task list changed', // GAUGE_WHY_TASK_LIST (asyncio registries)
 };
 
 /** The words for a GAUGE_WHY_* code; undefined for GAUGE_WHY_NONE (0). */
