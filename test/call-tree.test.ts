@@ -202,8 +202,9 @@ test('flame boxes: widths in proportion to totals, siblings side by side, narrow
   assert.ok(flameBoxes(tree, undefined, 0, 10).length === 0 && flameBoxes(tree, undefined, 10, 0).length === 0);
   const nav = new TreeNav();
   nav.selected = stepBox(boxes, undefined, 1)?.node.key;
-  assert.equal(findNode(tree, nav.selected).name, 'all');
-  for (let i = 0; i < 2; i++) nav.selected = stepBox(boxes, nav.selected, 1)!.node.key;
+  assert.equal(findNode(tree, nav.selected).name, 'main', 'from the top box, shown selected at first');
+  assert.equal(stepBox(boxes, nav.selected, -5)!.node.name, 'all', 'clamped');
+  nav.selected = stepBox(boxes, nav.selected, 1)!.node.key;
   assert.equal(findNode(tree, nav.selected).name, 'handle');
   nav.zoomIn(tree);
   const zoomed = flameBoxes(tree, nav.zoom, 120, 10);

@@ -11,6 +11,7 @@ import { STOP_SIGNALS } from '../process/signals.js';
 import { startSession } from '../sampling/start-session.js';
 import { addExportOptions, startExports, type ExportArgs } from '../export/pipeline.js';
 import {
+  FORMAT_EXTENSIONS,
   formatFromPath,
   PROFILE_FORMATS,
   ProfileRecorder,
@@ -43,7 +44,7 @@ export function registerRecord(cli: Argv): void {
           .option('output', {
             alias: 'o',
             type: 'string',
-            describe: 'Profile file (.speedscope.json, .pb.gz, .folded)',
+            describe: 'Profile file (.speedscope.json, .pb.gz, .folded, .svg)',
           })
           .option('format', {
             alias: 'f',
@@ -57,7 +58,7 @@ export function registerRecord(cli: Argv): void {
           return `--format must be one of ${PROFILE_FORMATS.join(', ')}, not ${a.format}`;
         }
         if (a.output !== undefined && !a.format && !formatFromPath(a.output)) {
-          return `cannot tell the format of ${a.output}: name it .speedscope.json, .pb.gz or .folded, or pass --format`;
+          return `cannot tell the format of ${a.output}: name it ${FORMAT_EXTENSIONS}, or pass --format`;
         }
         if (a.output === undefined && a.format) return '--format needs -o FILE';
         const anyExport = a['otlp-endpoint'] !== undefined || a.jaeger || a.datakit !== undefined || a.pyroscope;

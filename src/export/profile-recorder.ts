@@ -22,9 +22,12 @@ import {
 import { isIdle } from '../sampling/idle.js';
 import type { FrameTable, Sample, ThreadSample } from '../sampling/types.js';
 import { VERSION } from '../cli/version.js';
+import { flameGraphSvg } from './flamegraph-svg.js';
 
-export type ProfileFormat = 'speedscope' | 'pprof' | 'collapsed';
-export const PROFILE_FORMATS: readonly ProfileFormat[] = ['speedscope', 'pprof', 'collapsed'];
+export type ProfileFormat = 'speedscope' | 'pprof' | 'collapsed' | 'svg';
+export const PROFILE_FORMATS: readonly ProfileFormat[] = ['speedscope', 'pprof', 'collapsed', 'svg'];
+/** What to name a file so its format is known (errors say it). */
+export const FORMAT_EXTENSIONS = '.speedscope.json, .pb.gz, .folded or .svg';
 
 export interface RecorderOptions {
   /** Include idle thread samples (default: left out, as in top). */
@@ -68,6 +71,7 @@ export function formatFromPath(path: string): ProfileFormat | undefined {
   if (p.endsWith('.speedscope.json') || p.endsWith('.json')) return 'speedscope';
   if (p.endsWith('.pb') || p.endsWith('.pb.gz') || p.endsWith('.pprof') || p.endsWith('.pprof.gz')) return 'pprof';
   if (p.endsWith('.txt') || p.endsWith('.folded') || p.endsWith('.collapsed')) return 'collapsed';
+  if (p.endsWith('.svg')) return 'svg';
   return undefined;
 }
 
@@ -194,13 +198,25 @@ export class ProfileRecorder {
 
   /** collapsed stacks: `outer;...;inner count` per line, counts summing to the thread samples recorded. */
   collapsed(): string {
+    return this.folded()
+      .map(([k, n]) => `${k} ${n}\n`)
+      .join('');
+  }
+
+  /**
+   * Distinct stacks as `outer;...;inner` (no ';' or newline inside a frame) and their counts, sorted.
+   * Frames are lines (`name (file:line)`), or functions (`name (file:first line)`) for the SVG graph.
+   */
+  private folded(byFunction = false): Array<[string, number]> {
     const labels = new Map<number, string>();
     const label = (id: number): string => {
       let l = labels.get(id);
       if (l === undefined) {
         const f = this.frameInfo(id);
         // ';' separates frames and a newline ends the line; flamegraph.pl takes the count after the last space.
-        l = (f.file ? `${f.name} (${f.file}:${f.line})` : f.name).replace(/;/g, ':').replace(/[\r\n]/g, ' ');
+        l = (f.file ? `${f.name} (${f.file}:${byFunction ? f.firstLine : f.line})` : f.name)
+          .replace(/;/g, ':')
+          .replace(/[\r\n]/g, ' ');
         labels.set(id, l);
       }
       return l;
@@ -220,10 +236,7 @@ export class ProfileRecorder {
         agg.set(key, (agg.get(key) ?? 0) + n);
       }
     }
-    return [...agg]
-      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-      .map(([k, n]) => `${k} ${n}\n`)
-      .join('');
+    return [...agg].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   }
 
   /** speedscope file format: one sampled profile per thread, samples in time order, weights in ms. */
@@ -368,15 +381,19 @@ export class ProfileRecorder {
         return this.pprofGzip();
       case 'collapsed':
         return Buffer.from(this.collapsed());
+      case 'svg':
+        return Buffer.from(
+          flameGraphSvg(
+            this.folded(true).map(([k, n]) => [k.split(';'), n]),
+            `gauge flame graph${name ? ': ' + name : ''} (${this.total} samples)`,
+          ),
+        );
     }
   }
 
   async write(path: string, format?: ProfileFormat): Promise<WriteResult> {
     const f = format ?? formatFromPath(path);
-    if (!f)
-      throw new Error(
-        `cannot tell the format of ${path}: name it .speedscope.json, .pb.gz or .folded, or pass --format`,
-      );
+    if (!f) throw new Error(`cannot tell the format of ${path}: name it ${FORMAT_EXTENSIONS}, or pass --format`);
     await writeFile(path, this.encode(f, path.split('/').pop()));
     return { path, format: f, samples: this.total };
   }

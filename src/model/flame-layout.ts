@@ -1,7 +1,7 @@
 /**
  * The terminal flame graph (an icicle: callers above callees) as boxes on a
  * grid: the zoomed frame spans the full width, each child gets columns in
- * proportion to its total, in sibling order. Box edges are rounded from the
+ * proportion to its total, widest first. Box edges are rounded from the
  * running sum, so siblings never overlap and their widths add up; a box
  * narrower than a column is left out with everything below it.
  */
@@ -25,7 +25,9 @@ export function flameBoxes(tree: CallTree, zoom: string | undefined, width: numb
     out.push({ node: n, level, x, width: w });
     if (level + 1 >= levels) return;
     let sum = 0;
-    for (const c of n.children) {
+    // Widest first whatever the table's sort: the hot path reads from the left.
+    const kids = n.children.length > 1 ? [...n.children].sort((a, b) => b.total - a.total) : n.children;
+    for (const c of kids) {
       const x0 = x + Math.round(sum * scale);
       sum += Math.min(c.total, n.total);
       const x1 = Math.min(x + w, x + Math.round(sum * scale));
@@ -36,10 +38,9 @@ export function flameBoxes(tree: CallTree, zoom: string | undefined, width: numb
   return out;
 }
 
-/** The box to select after moving by delta in depth-first order from the current one (or the widest leaf-ward start). */
+/** The box delta steps away in depth-first order; with none selected (or gone) the top box is the current one. */
 export function stepBox(boxes: FlameBox[], selected: string | undefined, delta: number): FlameBox | undefined {
   if (boxes.length === 0) return undefined;
-  const i = boxes.findIndex((b) => b.node.key === selected);
-  if (i < 0) return boxes[0];
+  const i = Math.max(0, boxes.findIndex((b) => b.node.key === selected));
   return boxes[Math.min(boxes.length - 1, Math.max(0, i + delta))];
 }
