@@ -64,7 +64,7 @@ test('svg: one box per frame, widths in proportion to samples, siblings side by 
 test(
   'record -o out.svg: Chromium shows the hot function at its measured share of the width',
   { skip: !chromium && 'chromium not installed (Debian: apt-get install chromium)', timeout: 120000 },
-  async () => {
+  async (t) => {
     const py =
       requirePythons().find((p) => p.mm[0] === 3 && p.mm[1] >= 11 && !p.freeThreaded) ?? requirePythons().at(-1)!;
     const out = join(dir, 'hot.svg');
