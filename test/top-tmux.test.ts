@@ -3,16 +3,18 @@
  * server), keys are sent, the screen is captured after each step, the window
  * is resized to 40×12 and back, and after quitting (q, SIGTERM, Ctrl-C after
  * the target died) the terminal must be restored: no alternate screen left,
- * cursor visible. The pane's shell prints gauge's status and stays, so the
+ * cursor visible. The call tree and flame graph panes are driven the same
+ * way at 120×40 and 60×15 on the web worker and the demo. The pane's shell prints gauge's status and stays, so the
  * terminal state can be read after gauge is gone.
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import stringWidth from 'string-width';
 import { requirePythons } from './helpers/pythons.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -289,3 +291,102 @@ test(
     for (const k of kids) assert.ok(!alive(k), `launched program ${k} still running after a hang-up`);
   },
 );
+
+/** The hottest leaf the tree opens at, per fixture: the fixture's own design says which path does the most work. */
+const VIEW_TARGETS = [
+  {
+    name: 'web',
+    // handle -> render (chunks 3 x 5 ms + fill 10 ms) outweighs parse (15 ms); in render, chunks (15) outweighs fill (10).
+    args: (): string[] => {
+      const report = join(workDir, 'web-report.json');
+      writeFileSync(report + '.go', '');
+      return [py.exe, join(fixtures, 'web_worker.py'), report];
+    },
+    ready: /spin \(/,
+    path: ['handle', 'render', 'chunks'],
+    leaf: /^>.*· spin \(/m,
+    wide: ['render', 'parse'],
+  },
+  {
+    name: 'demo',
+    // On the cruncher thread (reached with →): cruncher -> count_primes -> is_prime or cruncher -> mandelbrot_row.
+    args: (): string[] => [py.exe, join(fixtures, 'demo_workload.py')],
+    ready: /is_prime \(/,
+    thread: /only thread \d+ cruncher/,
+    path: ['cruncher'],
+    leaf: /^>.*· (is_prime|mandelbrot_row) \(/m,
+    wide: undefined,
+  },
+];
+
+/** Every line of the screen at most width columns, at most height lines. */
+function assertFitsPane(scr: string, width: number, height: number): void {
+  const lines = scr.replace(/\n+$/, '').split('\n');
+  assert.ok(lines.length <= height, `${lines.length} lines on a ${height}-line pane`);
+  for (const l of lines) assert.ok(stringWidth(l) <= width, `wider than ${width}: ${JSON.stringify(l)}`);
+}
+
+/** The width of the box whose label starts "|name" (NO_COLOR: boxes start with "|" or ">"), up to the next box. */
+function boxWidth(line: string, name: string): number {
+  const at = line.search(new RegExp(`[|>]${name}\\b`));
+  if (at < 0) return -1;
+  const next = line.slice(at + 1).search(/[|>]/);
+  return next < 0 ? line.replace(/\s+$/, '').length - at : next + 1;
+}
+
+for (const target of VIEW_TARGETS)
+  for (const [w, h] of [
+    [120, 40],
+    [60, 15],
+  ] as const)
+    test(
+      `tmux: ${target.name} at ${w}x${h}: call tree (F) opens the hot path, flame graph (G) shows it widest; resize to 20x5 and back; q restores`,
+      { skip: !haveTmux && 'tmux not installed', timeout: 180000 },
+      async () => {
+        const s = `views-${target.name}-${w}`;
+        start(s, ['top', '--delay', '0.5', '--', ...target.args()], w, h);
+        await waitFor(s, 'data in the table', (x) => target.ready.test(x));
+        if (target.thread) {
+          for (let n = 0; n < 8 && !target.thread.test(screen(s)); n++) {
+            const before = screen(s);
+            keys(s, 'Right');
+            await waitFor(s, 'the thread filter to move', (x) => x !== before);
+          }
+          await waitFor(s, 'the thread picked with →', (x) => target.thread.test(x));
+        }
+        keys(s, 'F');
+        const opened = (x: string): boolean =>
+          /Call tree/.test(x) && target.leaf.test(x) && target.path.every((p) => new RegExp(`▾ ${p} \\(`).test(x));
+        let scr = await waitFor(s, 'the call tree with the hot path open', opened);
+        assertFitsPane(scr, w, h);
+        tmux('resize-window', '-t', s, '-x', '20', '-y', '5');
+        scr = await waitFor(s, 'the tree at 20x5', (x) => x.split('\n').every((l) => stringWidth(l) <= 20));
+        assertFitsPane(scr, 20, 5);
+        tmux('resize-window', '-t', s, '-x', String(w), '-y', String(h));
+        await waitFor(s, 'the tree again', opened);
+
+        keys(s, 'G');
+        const flame = (x: string): boolean => {
+          if (!/Flame graph: all/.test(x) || !/^> total 100%/m.test(x)) return false;
+          if (!target.wide) return /[|>](is_prime|mandelbrot_row)\b/.test(x);
+          const row = x.split('\n').find((l) => boxWidth(l, target.wide[0]!) > 0 && boxWidth(l, target.wide[1]!) > 0);
+          return !!row && boxWidth(row, target.wide[0]!) > boxWidth(row, target.wide[1]!);
+        };
+        scr = await waitFor(s, 'the flame graph, the hot callee widest', flame);
+        assertFitsPane(scr, w, h);
+        tmux('resize-window', '-t', s, '-x', '20', '-y', '5');
+        scr = await waitFor(s, 'the flame graph at 20x5', (x) => x.split('\n').every((l) => stringWidth(l) <= 20));
+        assertFitsPane(scr, 20, 5);
+        tmux('resize-window', '-t', s, '-x', String(w), '-y', String(h));
+        await waitFor(s, 'the flame graph again', flame);
+        // Zoom into the selected box's first callee and back out.
+        keys(s, 'Down');
+        keys(s, 'Enter');
+        await waitFor(s, 'zoomed', (x) => /zoomed into/.test(x));
+        keys(s, 'Escape');
+        await waitFor(s, 'zoomed out', (x) => /Flame graph: all/.test(x));
+
+        keys(s, 'q');
+        await assertRestored(s, 0);
+      },
+    );
