@@ -8,6 +8,7 @@
  */
 #include "asyncio_tasks.h"
 #include "../include/gauge.h"
+#include "memcache.h"
 #include "pystring.h"
 #include "threadnames.h"
 #include "vec.h"
@@ -463,7 +464,10 @@ static int assign_awaiters(ctx *x) {
 
 int asyncio_read_tasks(memsrc *m, const py_layout *l, const aio_layout *a, aio_cache *c, frame_cache *fc, uint64_t interp,
              int max_tasks, aio_result *out) {
-  ctx x = {.m = m, .l = l, .a = a, .c = c, .fc = fc, .out = out};
+  /* Tasks, coroutines and futures sit packed in a few heap pages: read each page once, not each object. */
+  memcache mc;
+  if (memcache_init(&mc, m, AIO_CACHE_PAGES)) return -1;
+  ctx x = {.m = &mc.src, .l = l, .a = a, .c = c, .fc = fc, .out = out};
   out->ntasks = out->nframes = out->nawaiters = out->nnames = 0;
   out->flags = 0;
   out->why = 0;
@@ -497,6 +501,8 @@ done:
   free(x.cands);
   free(x.pairs);
   free(x.waits);
+  m->gone |= mc.src.gone;
+  memcache_free(&mc);
   return rc;
 }
 

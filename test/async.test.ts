@@ -1,0 +1,211 @@
+/**
+ * Acceptance of `gauge dump --async` (issue 14) on every CPython >= 3.8
+ * found: the fixture's own asyncio.all_tasks(), names, cr_await chains
+ * (f_code, f_lineno) and awaiting relations are the truth, and the dump
+ * must equal it; 10,000 pending tasks are read within 1 s, and a cap says
+ * it cut; versions without an asyncio layout fail with one line.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { findPythons, type Python } from './helpers/pythons.js';
+import { dump as dumpInProcess, type DumpJson } from '../src/cli/dump.js';
+import { FrameRegistry } from '../src/reader/frame-registry.js';
+import { Target } from '../src/reader/target.js';
+import { readAsyncTasks } from '../src/reader/async-tasks.js';
+import { GaugeError, ErrorCode } from '../src/reader/errors.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const fixture = join(root, 'test', 'fixtures', 'async_tasks.py');
+const gaugeBin = join(root, 'bin', 'gauge');
+
+const children = new Set<ChildProcess>();
+after(() => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+interface Frame {
+  name: string;
+  file: string;
+  line: number;
+}
+interface TruthTask {
+  id: number;
+  name: string;
+  awaited_by: number[];
+  frames: Frame[];
+}
+interface Truth {
+  pid: number;
+  thread_id: number;
+  tasks: TruthTask[];
+}
+
+/** Starts the fixture and resolves with its truth line. */
+function start(py: Python, args: string[] = []): Promise<{ child: ChildProcess; truth: Truth }> {
+  const child = spawn(py.exe, [fixture, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+  });
+  children.add(child);
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    // Generous: an interpreter starting on a loaded 2-core box can take many seconds.
+    const timer = setTimeout(() => reject(new Error(`fixture on ${py.label}: no truth in 120 s; ${stderr}`)), 120000);
+    createInterface({ input: child.stdout! }).once('line', (line) => {
+      clearTimeout(timer);
+      resolve({ child, truth: JSON.parse(line) as Truth });
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`fixture on ${py.label} exited with ${code}: ${stderr}`));
+    });
+  });
+}
+
+function stop(child: ChildProcess): void {
+  child.kill('SIGKILL');
+  children.delete(child);
+}
+
+function dumpJson(pid: number, maxTasks?: number): DumpJson {
+  let out = '';
+  dumpInProcess({ pid, json: true, subprocesses: false, async: true, maxTasks }, (s) => (out += s));
+  return JSON.parse(out) as DumpJson;
+}
+
+const all = findPythons();
+const gil = all.filter((p) => !p.freeThreaded && (p.mm[0] > 3 || (p.mm[0] === 3 && p.mm[1] >= 8)));
+if (gil.length === 0)
+  test('asyncio tasks: no CPython >= 3.8 found', { skip: 'no CPython >= 3.8 GIL build found' }, () => {});
+
+for (const py of gil) {
+  test(`dump --async --json equals asyncio.all_tasks() and cr_await chains on ${py.label}`, async () => {
+    const { child, truth } = await start(py);
+    try {
+      const d = dumpJson(child.pid!);
+      assert.equal(d.tasks_capped, false);
+      assert.equal(d.tasks_error, null);
+      const tasks = d.tasks!;
+      const byId = new Map(tasks.map((t) => [t.id, t]));
+      assert.deepEqual(
+        [...byId.keys()].sort((a, b) => a - b),
+        truth.tasks.map((t) => t.id).sort((a, b) => a - b),
+        'same tasks',
+      );
+      const names = new Set(truth.tasks.map((t) => t.name));
+      for (const n of ['sleeper', 'waiter', 'gather-a', 'gather-b', 'gatherer', 'consumer', 'busy'])
+        assert.ok(names.has(n), `fixture has ${n}`);
+      if (py.mm[1] >= 11 || py.mm[0] > 3) for (const n of ['tg-parent', 'tg-a', 'tg-b']) assert.ok(names.has(n));
+      for (const want of truth.tasks) {
+        const got = byId.get(want.id)!;
+        assert.equal(got.name, want.name);
+        assert.equal(got.thread_id, truth.thread_id, `${want.name}: its loop's thread`);
+        assert.equal(got.error_reason, null, `${want.name}: ${got.error_reason}`);
+        assert.deepEqual(
+          [...got.awaited_by].sort((a, b) => a - b),
+          want.awaited_by,
+          `${want.name}: awaited by`,
+        );
+        if (want.name === 'busy') {
+          // It runs or waits in sleep(0) whenever gauge looks: its own coroutine is the outermost frame either way.
+          assert.equal(got.frames.at(-1)?.name, 'busy');
+          if (got.state === 'running') assert.equal(got.frames[0]?.name, 'crunch');
+          continue;
+        }
+        assert.equal(got.state, 'pending', want.name);
+        assert.deepEqual(got.frames, want.frames, `${want.name}: await chain`);
+      }
+      assert.ok(tasks.filter((t) => t.state === 'running').length <= 1, 'at most one running task per loop');
+    } finally {
+      stop(child);
+    }
+  });
+}
+
+test('dump --async text: one task tree under the loop thread', async (t) => {
+  const py = gil.at(-1);
+  if (!py) return t.skip('no CPython >= 3.8 GIL build found');
+  const { child } = await start(py);
+  try {
+    const r = spawnSync(process.execPath, [gaugeBin, 'dump', '--pid', String(child.pid), '--async'], {
+      encoding: 'utf8',
+      timeout: 180000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^ {4}asyncio tasks \(\d+\):$/m);
+    // The awaited task is printed under its awaiter, indented one step further.
+    assert.match(r.stdout, /^( +)Task "waiter" \(pending\).*\n(?:\1 {4}.*\n)*\1 {2}Task "sleeper" \(pending\)/m);
+    assert.match(r.stdout, /^( +)Task "gatherer" \(pending\).*\n(?:\1 {4}.*\n)*\1 {2}Task "gather-[ab]" \(pending\)/m);
+  } finally {
+    stop(child);
+  }
+});
+
+/** 10,000 pending tasks on one loop per registry kind: WeakSet (<=3.11), WeakSet + eager set (3.12/3.13), task lists (3.14+). */
+const scale = ['3.10', '3.12', '3.14']
+  .map((v) => gil.find((p) => `${p.mm[0]}.${p.mm[1]}` === v))
+  .filter((p): p is Python => p !== undefined);
+for (const py of scale) {
+  test(`10,000 pending tasks read within 1 s, and the cap reported, on ${py.label}`, async () => {
+    const { child, truth } = await start(py, ['10000']);
+    try {
+      assert.ok(truth.tasks.length >= 10000);
+      const frames = new FrameRegistry();
+      const target = Target.attach(child.pid!, frames);
+      try {
+        const ms: number[] = [];
+        let count = 0;
+        for (let i = 0; i < 3; i++) {
+          const t0 = process.hrtime.bigint();
+          count = readAsyncTasks(target).tasks.length;
+          ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        }
+        ms.sort((a, b) => a - b);
+        console.log(
+          `${py.label}: ${count} tasks in ${ms.map((m) => m.toFixed(0)).join('/')} ms (load ${loadavg()[0]!.toFixed(2)})`,
+        );
+        assert.equal(count, truth.tasks.length);
+        assert.ok(ms[0]! < 1000, `fastest of 3 reads took ${ms[0]} ms`);
+        const capped = readAsyncTasks(target, 100);
+        assert.equal(capped.capped, true);
+        assert.equal(capped.tasks.length, 100);
+        assert.ok(capped.seen >= 10000);
+      } finally {
+        target.close();
+      }
+    } finally {
+      stop(child);
+    }
+  });
+}
+
+for (const py of all.filter((p) => p.freeThreaded || p.mm[0] < 3 || (p.mm[0] === 3 && p.mm[1] < 8)).slice(0, 2)) {
+  test(`dump --async on ${py.label}: one line saying asyncio is not read there`, async () => {
+    const child = spawn(
+      py.exe,
+      ['-c', 'import sys, time\nsys.stdout.write("ready\\n")\nsys.stdout.flush()\ntime.sleep(600)'],
+      {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    );
+    children.add(child);
+    try {
+      await new Promise((r) => createInterface({ input: child.stdout! }).once('line', r));
+      assert.throws(
+        () => dumpJson(child.pid!),
+        (e: unknown) =>
+          e instanceof GaugeError &&
+          e.code === ErrorCode.UNSUPPORTED_VERSION &&
+          /asyncio tasks are not read/.test(e.message),
+      );
+    } finally {
+      stop(child);
+    }
+  });
+}
