@@ -17,6 +17,8 @@ import { Exit } from './exit-codes.js';
 import { addSamplingOptions, launchCommand } from './options.js';
 import { addExportOptions, startExports, type ExportArgs } from '../export/pipeline.js';
 import { ProfileRecorder } from '../export/profile-recorder.js';
+import { pythonChildrenNote, pythonDescendants } from '../process/python-children.js';
+import { savePath } from './save-path.js';
 
 export interface TopArgs {
   pid?: number;
@@ -76,6 +78,20 @@ export function registerTop(cli: Argv): void {
   );
 }
 
+/** Python children of a target followed without -s, looked for now and then (a master forks its workers late). */
+class ChildrenNote {
+  private checkedAt = 0;
+  private text: string | undefined;
+  constructor(private readonly root: number) {}
+  note(): string[] {
+    if (Date.now() - this.checkedAt >= 2000) {
+      this.checkedAt = Date.now();
+      this.text = pythonChildrenNote(this.root, pythonDescendants(this.root));
+    }
+    return this.text ? [this.text] : [];
+  }
+}
+
 /** Keeps the last bytes a launched program wrote while the TUI owned the screen, to show after it. */
 class Tail {
   private chunks: Buffer[] = [];
@@ -121,21 +137,28 @@ export async function runTop(o: TopArgs): Promise<void> {
 
   const model = new ProfileModel({ frames: session.frames, rateHz: o.rate, gilOnly: o.gil });
   const pipeline = startExports(o.raw, session);
-  // The `s` key saves what was sampled so far, with the view's idle/GIL filters.
-  const recorder = batch
-    ? undefined
-    : new ProfileRecorder(session.frames, {
-        idle: o.idle,
-        gil: o.gil,
-        rateHz: o.rate,
-        describeProcess: (pid) => session.processes.get(pid)?.cmdline ?? `pid ${pid}`,
-      });
+  // The `s` key saves what was sampled since the start or the last reset, with the filters of the mode then.
+  const newRecorder = (): ProfileRecorder =>
+    new ProfileRecorder(session.frames, {
+      idle: controller.view.idle,
+      gil: model.gilOnly,
+      rateHz: o.rate,
+      describeProcess: (pid) => session.processes.get(pid)?.cmdline ?? `pid ${pid}`,
+    });
+  let recorder: ProfileRecorder | undefined;
+  const children = o.subprocesses ? undefined : new ChildrenNote(session.rootPid);
   const controller = new TopController(
     model,
     session,
-    { status: () => (pipeline ? [pipeline.status()] : []) },
-    { idle: o.idle, fullFilenames: o.fullFilenames },
+    {
+      status: () => [...(pipeline ? [pipeline.status()] : []), ...(children?.note() ?? [])],
+      onReset: () => {
+        if (recorder) recorder = newRecorder();
+      },
+    },
+    { idle: o.idle, fullFilenames: o.fullFilenames, refreshS: o.delay },
   );
+  if (!batch) recorder = newRecorder();
   session.onSamples((samples) => {
     controller.ingest(samples);
     recorder?.add(samples);
@@ -189,16 +212,10 @@ export async function runTop(o: TopArgs): Promise<void> {
     const { runTui } = await import('../tui/run.js');
     const code = await runTui({
       controller,
-      delayMs: o.delay * 1000,
       durationMs: o.duration !== undefined ? o.duration * 1000 : undefined,
       shutdown,
       tick: () => session.tick(),
-      save: recorder
-        ? async () => {
-            const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
-            return recorder.write(`gauge-${session.rootPid}-${stamp}.speedscope.json`);
-          }
-        : undefined,
+      save: recorder ? async () => recorder!.write(savePath(session.rootPid, new Date())) : undefined,
     });
     if (launched) showTails();
     process.exit(code);

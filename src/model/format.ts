@@ -1,6 +1,49 @@
-/** Text formatting shared by the TUI and the batch output: paths, durations, function labels. */
+/**
+ * Text formatting shared by the TUI and the batch output: paths, durations,
+ * function labels. Widths are terminal columns (string-width, as Ink
+ * measures): a CJK character takes two, a combining mark none.
+ */
 import { homedir } from 'node:os';
 import { sep } from 'node:path';
+import stringWidth from 'string-width';
+
+/** Columns a string takes on a terminal. */
+export function columns(s: string): number {
+  return stringWidth(s);
+}
+
+/** The longest head of s that fits in cols columns. */
+function headCols(s: string, cols: number): string {
+  let out = '';
+  let used = 0;
+  for (const ch of s) {
+    const w = stringWidth(ch);
+    if (used + w > cols) break;
+    out += ch;
+    used += w;
+  }
+  return out;
+}
+
+/** The longest tail of s that fits in cols columns. */
+function tailCols(s: string, cols: number): string {
+  const chars = [...s];
+  let out = '';
+  let used = 0;
+  for (let i = chars.length - 1; i >= 0; i--) {
+    const w = stringWidth(chars[i]!);
+    if (used + w > cols) break;
+    out = chars[i]! + out;
+    used += w;
+  }
+  return out;
+}
+
+/** s cut or padded with spaces on the right to exactly cols columns. */
+export function padEndCols(s: string, cols: number): string {
+  const t = truncate(s, cols);
+  return t + ' '.repeat(Math.max(0, cols - stringWidth(t)));
+}
 
 const LIB_MARKERS = ['/site-packages/', '/dist-packages/'];
 const STDLIB = /\/lib\/python\d+(?:\.\d+)?t?\//;
@@ -35,40 +78,56 @@ function safeHome(): string {
 
 /** Cut a path from the left, keeping whole trailing components where possible: "…/pkg/mod.py". */
 export function fitPath(path: string, width: number): string {
-  if (path.length <= width) return path;
-  if (width <= 1) return path.slice(path.length - Math.max(0, width));
+  if (stringWidth(path) <= width) return path;
+  if (width <= 1) return tailCols(path, Math.max(0, width));
   const parts = path.split('/');
   let out = parts[parts.length - 1]!;
   for (let i = parts.length - 2; i >= 0; i--) {
     const next = parts[i] + '/' + out;
-    if (next.length + 2 > width) break;
+    if (stringWidth(next) + 2 > width) break;
     out = next;
   }
-  if (out.length + 2 <= width) return '…/' + out;
-  return '…' + path.slice(path.length - (width - 1));
+  if (stringWidth(out) + 2 <= width) return '…/' + out;
+  return '…' + tailCols(path, width - 1);
 }
 
-/** Cut a string at the right with an ellipsis. */
+/** Cut a string at the right with an ellipsis, to at most width columns. */
 export function truncate(s: string, width: number): string {
   if (width <= 0) return '';
-  if (s.length <= width) return s;
+  if (stringWidth(s) <= width) return s;
   if (width === 1) return '…';
-  return s.slice(0, width - 1) + '…';
+  return headCols(s, width - 1) + '…';
 }
 
 /**
- * "name (file:line)" in at most width characters: the function name is kept
- * first, the path is shortened (unless full), then dropped, then the name cut.
+ * "name (file:line)" in at most width columns: the function name is kept
+ * first, the path is shortened (unless full), then dropped, then the name
+ * cut. For a line (byLine) the place is what the row is about, so the name
+ * is cut before the file's last part and the line number go.
  */
-export function functionLabel(name: string, file: string, line: number, width: number, full = false): string {
+export function functionLabel(
+  name: string,
+  file: string,
+  line: number,
+  width: number,
+  full = false,
+  byLine = false,
+): string {
   if (!file) return truncate(name, width);
-  const loc = `${full ? file : shortPath(file)}${line ? ':' + line : ''}`;
-  const whole = `${name} (${loc})`;
-  if (whole.length <= width) return whole;
-  const room = width - name.length - 3;
-  const suffix = line ? ':' + line : '';
   const path = full ? file : shortPath(file);
+  const suffix = line ? ':' + line : '';
+  const whole = `${name} (${path}${suffix})`;
+  if (stringWidth(whole) <= width) return whole;
+  const nameW = stringWidth(name);
+  const room = width - nameW - 3;
   if (room - suffix.length >= 6) return `${name} (${fitPath(path, room - suffix.length)}${suffix})`;
+  if (byLine) {
+    const base = path.slice(path.lastIndexOf('/') + 1);
+    const placeW = Math.min(stringWidth(path), stringWidth(base) + 2) + suffix.length;
+    const nameRoom = Math.min(nameW, Math.max(4, width - placeW - 3));
+    const pathRoom = width - nameRoom - 3 - suffix.length;
+    if (pathRoom >= 4) return `${truncate(name, nameRoom)} (${fitPath(path, pathRoom)}${suffix})`;
+  }
   return truncate(name, width);
 }
 

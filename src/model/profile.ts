@@ -48,7 +48,8 @@ export interface ModelOptions {
 export class ProfileModel {
   readonly processes = new Map<number, ProcessRecord>();
   readonly rateHz: number;
-  readonly gilOnly: boolean;
+  /** Counting only GIL holders (the gil mode): applied as samples are counted. */
+  gilOnly: boolean;
   private readonly frames: FrameTable;
   private readonly functionIds: FunctionIds;
   private readonly cap: number;
@@ -104,6 +105,10 @@ export class ProfileModel {
       // A thread's first sample has no CPU delta yet; a known OS state beats guessing from the frame name.
       const idle = isIdle(t, this.frames);
       rec.lastIdle = idle;
+      if (!idle) {
+        rec.lastActiveNs = sample.timeNs;
+        rec.activeState = t.state;
+      }
       const w = rec.cur;
       w.samples++;
       if (idle) w.idle++;
@@ -159,6 +164,11 @@ export class ProfileModel {
   /** Close the current refresh window: it becomes "last" and joins the cumulative one. */
   roll(): void {
     for (const p of this.processes.values()) p.roll();
+  }
+
+  /** Count only GIL holders from now on, or every thread. */
+  setGilOnly(on: boolean): void {
+    this.gilOnly = on;
   }
 
   /** Forget everything counted so far (the `r` key). Threads and processes stay known. */

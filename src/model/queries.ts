@@ -10,6 +10,10 @@ import type { FunctionIds } from './function-ids.js';
 import type { ProcessRecord, ThreadRecord } from './records.js';
 import type { Window } from './windows.js';
 
+/** The State column holds "active" this long after a thread's last active sample (ThreadRecord.shownState). */
+const STATE_HOLD_S = 1.5;
+const STATE_HOLD_SAMPLES = 5;
+
 export type SortKey = 'own' | 'total' | 'ownTime' | 'totalTime';
 
 export interface ViewOptions {
@@ -57,7 +61,7 @@ export interface ThreadRow {
   threadId: bigint;
   nativeId: number;
   name: string;
-  /** Latest OS state, or 'idle' when the latest sample was idle. */
+  /** OS state of its latest active sample, or 'idle' when it has not been active for a moment (ThreadRecord.shownState). */
   state: string;
   alive: boolean;
   samples: number;
@@ -185,6 +189,7 @@ function rowOrder(sort: SortKey): (a: Row, b: Row) => number {
 export function threadRows(ctx: QueryContext, o: { window?: Window; idle?: boolean; pid?: number } = {}): ThreadRow[] {
   const window = o.window ?? 'cumulative';
   const out: ThreadRow[] = [];
+  const holdNs = BigInt(Math.round(Math.max(STATE_HOLD_S, STATE_HOLD_SAMPLES / ctx.rateHz) * 1e9));
   for (const p of ctx.processes) {
     if (o.pid !== undefined && p.pid !== o.pid) continue;
     const seconds = p.window(window).seconds(ctx.rateHz);
@@ -199,7 +204,7 @@ export function threadRows(ctx: QueryContext, o: { window?: Window; idle?: boole
         threadId: t.threadId,
         nativeId: t.nativeId,
         name: t.name,
-        state: t.folded ? '-' : !t.alive ? 'gone' : t.lastIdle ? 'idle' : t.state,
+        state: t.shownState(holdNs),
         alive: t.alive,
         samples: w.samples,
         idlePct: w.samples ? (100 * w.idle) / w.samples : 0,

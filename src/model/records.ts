@@ -14,6 +14,9 @@ export class ThreadRecord {
   lastIdle = false;
   /** Monotonic ns of the last sample that saw it. */
   lastSeenNs = 0n;
+  /** ... and of the last one that found it active, with the state it was in then. */
+  lastActiveNs = -1n;
+  activeState: ThreadState = 'unknown';
   /** Whether the thread was in the most recent sample of its process. */
   alive = true;
   /** Folded bucket of threads dropped by the cap. */
@@ -32,6 +35,18 @@ export class ThreadRecord {
   }
   get key(): string {
     return `${this.pid}:${this.threadId}`;
+  }
+  /**
+   * The state to show, steadied over holdNs: a thread active at any sample
+   * within it shows as active. A CPU-bound thread waiting its turn for the GIL
+   * is idle in every other sample; shown sample by sample it would flap.
+   */
+  shownState(holdNs: bigint): string {
+    if (this.folded) return '-';
+    if (!this.alive) return 'gone';
+    if (!this.lastIdle) return this.state;
+    const recent = this.lastActiveNs >= 0n && this.lastSeenNs - this.lastActiveNs <= holdNs;
+    return recent ? this.activeState : 'idle';
   }
   roll(): void {
     this.cum.addAll(this.cur);

@@ -9,6 +9,7 @@ import type { ProfileModel } from './profile.js';
 import type { FunctionView, SortKey, ThreadRow } from './queries.js';
 import type { Window } from './windows.js';
 import type { CallTree } from './call-tree.js';
+import type { Trend } from './trend.js';
 
 /** What the body shows: the functions table, the call tree or the flame graph. */
 export type Pane = 'table' | 'tree' | 'flame';
@@ -27,6 +28,8 @@ export interface ViewState {
   fullFilenames: boolean;
   paused: boolean;
   pane: Pane;
+  /** Seconds between refreshes (--delay; + and - change it). */
+  refreshS: number;
 }
 
 export const defaultView = (): ViewState => ({
@@ -38,6 +41,7 @@ export const defaultView = (): ViewState => ({
   fullFilenames: false,
   paused: false,
   pane: 'table',
+  refreshS: 1,
 });
 
 export interface Header {
@@ -79,6 +83,8 @@ export interface Snapshot {
   scopeLabel?: string;
   /** The call tree in scope, built only for the tree and flame panes. */
   tree?: CallTree;
+  /** Rows whose share rose (1) or fell (-1) since the previous refresh, by row id. */
+  trend?: ReadonlyMap<number, Trend>;
 }
 
 export interface SnapshotSource {
@@ -108,6 +114,13 @@ export function buildSnapshot(
     limit: extra.limit ?? 200,
   });
   const threads = model.threads({ window: view.window, idle: view.idle });
+  // The thread the view is filtered to stays in the panel (and named) when it goes idle or its counts are reset.
+  const picked = view.thread === undefined ? undefined : threads.find((x) => x.key === view.thread);
+  if (view.thread !== undefined && !picked) {
+    const all = model.threads({ window: view.window, idle: true });
+    const shown = new Set([...threads.map((x) => x.key), view.thread]);
+    threads.splice(0, threads.length, ...all.filter((x) => shown.has(x.key)));
+  }
   const tree =
     view.pane === 'table'
       ? undefined
@@ -123,7 +136,7 @@ export function buildSnapshot(
   let scopeLabel: string | undefined;
   if (view.thread) {
     const t = threads.find((x) => x.key === view.thread);
-    scopeLabel = `thread ${t ? threadLabel(t) : view.thread}`;
+    scopeLabel = t ? `thread ${threadLabel(t)}` : 'a thread that has exited';
   } else if (view.pid !== undefined) {
     scopeLabel = `process ${view.pid}`;
   }

@@ -13,7 +13,9 @@ import {
   type SnapshotSource,
   type ViewState,
 } from './snapshot.js';
-import type { Sample } from '../sampling/types.js';
+import type { Sample, SamplerStats } from '../sampling/types.js';
+import { modeFilters, type Mode } from './modes.js';
+import { shares, trends } from './trend.js';
 
 export interface ControllerOptions {
   /** Extra header lines (exporter status), asked at each snapshot. */
@@ -21,13 +23,24 @@ export interface ControllerOptions {
   /** Rows kept in a snapshot's functions table. */
   limit?: number;
   now?: () => number;
+  /** The counts were reset (the `r` key, a mode change): what else starts over (the profile `s` saves). */
+  onReset?: () => void;
 }
+
+/** How long a note (e.g. where a profile was saved) stays in the header. */
+export const NOTE_MS = 8000;
 
 export class TopController {
   view: ViewState;
   snapshot: Snapshot;
   private exitedNote: string | undefined;
-  private message: string | undefined;
+  private message: { text: string; until: number } | undefined;
+  /** The clock stops when the target exits: the elapsed time it ran. */
+  private stoppedAt: number | undefined;
+  /** The sampler's counters at the last reset: the header counts from there. */
+  private statsBase: SamplerStats | undefined;
+  /** Shares at the previous refresh, for the trend marks. */
+  private before = new Map<number, number>();
   private readonly listeners = new Set<() => void>();
 
   constructor(
@@ -44,13 +57,39 @@ export class TopController {
     this.model.add(samples);
   }
 
+  private now(): number {
+    return this.opts.now?.() ?? Date.now();
+  }
+
+  /** The session as the header shows it: loss counted from the last reset. */
+  private get counted(): SnapshotSource {
+    const base = this.statsBase;
+    if (!base) return this.source;
+    const src = this.source;
+    return {
+      rootPid: src.rootPid,
+      processes: src.processes,
+      startedAt: src.startedAt,
+      stats: () => {
+        const st = src.stats();
+        return {
+          ...st,
+          dropped: st.dropped - base.dropped,
+          late: st.late - base.late,
+          errors: st.errors - base.errors,
+        };
+      },
+    };
+  }
+
   private build(): Snapshot {
     const status = [...(this.opts.status?.() ?? [])];
-    if (this.message) status.push(this.message);
-    return buildSnapshot(this.model, this.source, this.view, {
+    if (this.message && this.now() >= this.message.until) this.message = undefined;
+    if (this.message) status.push(this.message.text);
+    return buildSnapshot(this.model, this.counted, this.view, {
       exitedNote: this.exitedNote,
       status,
-      now: this.opts.now?.(),
+      now: this.stoppedAt ?? this.now(),
       limit: this.opts.limit,
     });
   }
@@ -68,7 +107,12 @@ export class TopController {
   refresh(): void {
     this.model.roll();
     if (!this.view.paused) {
-      this.snapshot = this.build();
+      const snap = this.build();
+      const rows = snap.functions.rows;
+      // The first refresh has nothing to compare with: no marks rather than every row rising.
+      const trend = this.before.size ? trends(this.before, rows, this.view.sort) : undefined;
+      this.snapshot = { ...snap, trend };
+      this.before = shares(rows, this.view.sort);
       this.emit();
     }
   }
@@ -79,9 +123,24 @@ export class TopController {
     this.emit();
   }
 
+  /** A changed view starts its trend marks afresh (its rows are other rows, or other shares). */
   update(change: Partial<ViewState>): void {
     this.view = { ...this.view, ...change };
     this.redraw();
+    this.before = shares(this.snapshot.functions.rows, this.view.sort);
+  }
+
+  /** Switch what is counted; the GIL filter applies as samples are counted, so changing it starts the counts over. */
+  setMode(mode: Mode): void {
+    const f = modeFilters(mode);
+    this.view = { ...this.view, idle: f.idle };
+    if (f.gil !== this.model.gilOnly) {
+      this.model.setGilOnly(f.gil);
+      this.resetCounts();
+      const text = f.gil ? 'mode gil: counting GIL holders from now' : `mode ${mode}: counting every thread from now`;
+      this.message = { text, until: this.now() + NOTE_MS };
+    }
+    this.update({});
   }
 
   cycleScope(step = 1): void {
@@ -89,20 +148,29 @@ export class TopController {
     this.update(nextScope(this.view, this.snapshot.threads, pids, step));
   }
 
-  reset(): void {
+  private resetCounts(): void {
     this.model.reset();
+    this.statsBase = this.source.stats();
+    this.before = new Map();
+    this.opts.onReset?.();
+  }
+
+  /** Forget what was counted: the tables, the header's loss counts and the profile `s` would save. */
+  reset(): void {
+    this.resetCounts();
     this.redraw();
   }
 
-  /** A one-line note shown in the header (e.g. where a profile was saved). */
-  say(message: string | undefined): void {
-    this.message = message;
+  /** A one-line note shown in the header for a while (e.g. where a profile was saved). */
+  say(message: string | undefined, forMs = NOTE_MS): void {
+    this.message = message === undefined ? undefined : { text: message, until: this.now() + forMs };
     this.redraw();
   }
 
-  /** The target is gone: keep the data, say so. */
+  /** The target is gone: keep the data, stop the clock, say so. */
   targetExited(note: string): void {
     this.exitedNote = note;
+    this.stoppedAt ??= this.now();
     this.model.roll();
     this.redraw();
   }

@@ -6,6 +6,7 @@
 import Table from 'cli-table3';
 import { duration, functionLabel, pct, truncate } from '../model/format.js';
 import { headerText } from '../model/header-text.js';
+import { modeLabel } from '../model/modes.js';
 import { SORT_TITLES, threadLabel, type Header, type Snapshot } from '../model/snapshot.js';
 
 const PLAIN_CHARS = {
@@ -27,12 +28,12 @@ const PLAIN_CHARS = {
 };
 
 /** The header as lines of plain text (wording shared with the TUI in model/header-text.ts). */
-export function headerLines(h: Header): string[] {
+export function headerLines(h: Header, idle = false): string[] {
   const t = headerText(h);
   return [
     `gauge top  ${t.target}`,
     `${t.python}  Elapsed ${t.elapsed}  ${t.samples}${t.loss ? '  ' + t.loss : ''}`,
-    `${t.errors}  ${t.counts}${h.gilOnly ? '  [--gil: GIL holders only]' : ''}`,
+    `${t.errors}  ${t.counts}  ${modeLabel({ idle, gil: h.gilOnly })}`,
     ...t.notes,
   ];
 }
@@ -46,7 +47,7 @@ export interface BatchOptions {
 
 export function renderBatch(s: Snapshot, o: BatchOptions): string {
   const out: string[] = [];
-  out.push(...headerLines(s.header));
+  out.push(...headerLines(s.header, s.view.idle));
   const v = s.view;
   const scope = [
     v.window === 'cumulative' ? 'since start' : 'last refresh',

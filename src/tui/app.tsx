@@ -7,10 +7,10 @@ import { useEffect, useRef, useState } from 'react';
 import { Box, Text, useInput, useStdout, type Key } from 'ink';
 import type { ChalkInstance } from 'chalk';
 import { layout } from './layout.js';
-import { SORT_KEYS } from '../model/snapshot.js';
 import type { TopController } from '../model/top-controller.js';
 import { TreeNav } from '../model/tree-nav.js';
 import { paneKey } from './views/pane.js';
+import { tableKey } from './keys.js';
 
 export interface AppProps {
   controller: TopController;
@@ -105,35 +105,16 @@ export function App({ controller, chalk, onQuit, onSave, size }: AppProps): Reac
       setHelp(false);
       if (input !== 'q') return;
     }
-    if (input === 'q') return onQuit();
     if (paneKey(input, key, { controller, nav, width, height })) return setTick((t) => t + 1);
-    if (input >= '1' && input <= '4') return controller.update({ sort: SORT_KEYS[Number(input) - 1]! });
-    switch (input) {
-      case 'l':
-        return controller.update({ byLine: !controller.view.byLine });
-      case 'i':
-        return controller.update({ idle: !controller.view.idle });
-      case 't':
-        return controller.cycleScope();
-      case '/':
-        setEditing(controller.view.filter);
-        return;
-      case 'p':
-        return controller.update({ paused: !controller.view.paused });
-      case 'r':
-        return controller.reset();
-      case 'w':
-        return controller.update({ window: controller.view.window === 'cumulative' ? 'last' : 'cumulative' });
-      case 's':
-        if (onSave) onSave();
-        else controller.say('saving a profile is not available in this build');
-        return;
-      case '?':
-        setHelp(true);
-        return;
-    }
-    if (key.tab) controller.cycleScope();
-    else if (key.escape && controller.view.filter) controller.update({ filter: '' });
+    const context = {
+      controller,
+      save: onSave,
+      editFilter: () => setEditing(controller.view.filter),
+      showHelp: () => setHelp(true),
+      quit: onQuit,
+    };
+    if (tableKey(input, key, context)) return;
+    if (key.escape && controller.view.filter) controller.update({ filter: '' });
   }
 
   const lines = layout(controller.snapshot, {

@@ -12,7 +12,6 @@ import type { TopController } from '../model/top-controller.js';
 
 export interface TuiOptions {
   controller: TopController;
-  delayMs: number;
   durationMs?: number;
   /** Drain pending samples before a refresh closes the window. */
   tick?: () => void;
@@ -66,7 +65,7 @@ export async function runTui(o: TuiOptions): Promise<number> {
 
   const save = o.save
     ? (): void => {
-        controller.say('saving…');
+        controller.say('saving…', Infinity);
         o.save!().then(
           (r) => controller.say(`saved ${r.samples} samples to ${r.path} (${r.format})`),
           (err: unknown) => controller.say(`save failed: ${firstLine(err)}`),
@@ -79,10 +78,19 @@ export async function runTui(o: TuiOptions): Promise<number> {
     patchConsole: true,
   });
 
-  const timer = setInterval(() => {
+  // The refresh interval is the view's (+ and - change it): re-armed when it changes.
+  let timerS = controller.view.refreshS;
+  const refresh = (): void => {
     o.tick?.();
     controller.refresh();
-  }, o.delayMs);
+  };
+  let timer = setInterval(refresh, timerS * 1000);
+  controller.onChange(() => {
+    if (controller.view.refreshS === timerS || quitting) return;
+    timerS = controller.view.refreshS;
+    clearInterval(timer);
+    timer = setInterval(refresh, timerS * 1000);
+  });
   const endTimer = o.durationMs !== undefined ? setTimeout(() => quit(), o.durationMs) : undefined;
 
   let hangup = false;

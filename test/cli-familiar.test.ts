@@ -1,0 +1,90 @@
+/**
+ * The command line as a py-spy or Tachyon user types it (issue 12): unknown
+ * options are errors with a suggestion, -d is the duration on every command,
+ * -g is --gil, --mode names what is counted, and every bad value is one line
+ * pointing at --help. The runs that sample use a real interpreter.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { children, fixtures, killChildren, runGauge, type Run } from './helpers/top-output.js';
+import { requirePythons } from './helpers/pythons.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'gauge-cli-'));
+after(() => {
+  killChildren();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const python = (): string => requirePythons().at(-1)!.exe;
+
+/** A usage error: exit 2, one line on stderr that matches, ends by pointing at the help, and no help dump. */
+function usageLine(r: Run, pattern: RegExp, what: string): void {
+  const lines = r.stderr.split('\n').filter(Boolean);
+  assert.equal(r.status, 2, `${what}: exit ${r.status}; stderr:\n${r.stderr}`);
+  assert.equal(lines.length, 1, `${what}: one line expected, got:\n${r.stderr}`);
+  assert.match(lines[0]!, pattern, what);
+  assert.match(lines[0]!, /\(see gauge( \w+)? --help\)$/, what);
+}
+
+test('edge 1: a mistyped option is an error with the option it was probably meant to be', async () => {
+  const r = await runGauge(['top', '--pid', '1', '--subprocess']);
+  usageLine(r, /^gauge: unknown option --subprocess: did you mean --subprocesses\? \(see gauge top --help\)$/, 'top');
+  usageLine(await runGauge(['dump', '--pid', '1', '--jsno']), /did you mean --json\?/, 'dump --jsno');
+  usageLine(await runGauge(['record', '--pid', '1', '-o', 'x.folded', '--durtaion', '3']), /--duration\?/, 'record');
+  usageLine(await runGauge(['tpo', '--pid', '1']), /unknown command or argument tpo: did you mean top\?/, 'tpo');
+  // py-spy's flags gauge does not have are named, not silently ignored.
+  for (const cmd of [['top'], ['record', '-o', 'x.folded'], ['dump']]) {
+    const r2 = await runGauge([...cmd, '--pid', '1', '--native', '--nonblocking', '--bogus']);
+    usageLine(r2, /unknown options --native, --nonblocking, --bogus/, `${cmd[0]} --native`);
+  }
+});
+
+test('edge 3: a bad --format or --mode value is one line and a pointer to --help, not the whole help', async () => {
+  usageLine(
+    await runGauge(['record', '--pid', '1', '-o', 'x.folded', '-f', 'flamegraph']),
+    /--format must be one of .*, not flamegraph/,
+    '-f flamegraph',
+  );
+  usageLine(await runGauge(['top', '--pid', '1', '--mode', 'cpus']), /--mode must be one of cpu, wall, gil/, 'mode');
+  usageLine(await runGauge(['top', '--pid', '1', '--mode', 'cpu', '-i']), /--mode cpu contradicts --idle/, 'cpu+i');
+  usageLine(await runGauge(['top']), /nothing to profile/, 'no target');
+});
+
+test('edge 2: -d is the duration (record -d 3 stops after 3 s); the upload interval has only its long name', async () => {
+  const out = join(tmp, 'd.folded');
+  const t0 = Date.now();
+  const r = await runGauge(['record', '-d', '3', '-o', out, '--', python(), join(fixtures, 'top_spin.py'), 'alpha']);
+  const s = (Date.now() - t0) / 1000;
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /\(duration reached\)/);
+  // Start-up and the write on top of the 3 s, on a loaded 2-core machine.
+  assert.ok(s >= 3 && s < 15, `took ${s} s`);
+  assert.match(readFileSync(out, 'utf8'), /spin_alpha/);
+  // -d with the export options is still the duration, never an upload interval.
+  usageLine(
+    await runGauge(['record', '--pid', '1', '-o', 'x.folded', '--upload-interval', '5']),
+    /--upload-interval: at least 10 seconds/,
+    '--upload-interval 5',
+  );
+  usageLine(await runGauge(['record', '--pid', '1', '-o', 'x.folded', '-d', '0']), /--duration must be/, '-d 0');
+});
+
+test('-g is --gil and --mode gil says so in the header; top -d stops', async () => {
+  const spin = [python(), join(fixtures, 'top_spin.py'), 'beta'];
+  for (const flags of [['-g'], ['--mode', 'gil']]) {
+    const t0 = Date.now();
+    const r = await runGauge(['top', '--batch', '-d', '2', '--delay', '0.5', ...flags, '--', ...spin]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(Date.now() - t0 < 20000);
+    assert.match(r.stdout, /Mode gil \(GIL holders only\)/, flags.join(' '));
+    assert.match(r.stdout, /spin_beta/);
+  }
+  const wall = await runGauge(['top', '--batch', '-d', '1', '--delay', '0.5', '--mode', 'wall', '--', ...spin]);
+  assert.equal(wall.status, 0, wall.stderr);
+  assert.match(wall.stdout, /Mode wall \(idle included\)/);
+  assert.match(wall.stdout, /idle shown/);
+  assert.equal(children.size > 0, true);
+});
