@@ -3,10 +3,11 @@
  * per-thread stack tries in scope with the same rules as the functions
  * table: the same threads, window, idle choice, text filter and
  * denominator, so a node's %Total equals its function's row when the
- * function is not recursive. Pure: records in, tree out.
+ * function is not recursive. (The table's sort picks the figures the views
+ * show, percentages or times.) Pure: records in, tree out.
  */
 import { OTHER_ID } from './count-table.js';
-import type { QueryContext, SortKey, ViewOptions } from './queries.js';
+import type { QueryContext, ViewOptions } from './queries.js';
 import type { TrieNode } from './stack-trie.js';
 
 export interface TreeNode {
@@ -82,7 +83,6 @@ export function callTree(ctx: QueryContext, o: ViewOptions = {}): CallTree {
     }
   }
   const filter = o.filter?.toLowerCase() || undefined;
-  const order = siblingOrder(o.sort ?? 'total');
   const finish = (b: Building, parent: TreeNode | undefined, matched: boolean): TreeNode | undefined => {
     const d = b.id === ROOT_ID ? { name: 'all', file: '', line: 0 } : describe(ctx, b.id, byLine);
     const hit =
@@ -121,7 +121,7 @@ export function callTree(ctx: QueryContext, o: ViewOptions = {}): CallTree {
       }
     }
     if (node.total === 0 && parent) return undefined;
-    node.children.sort(order);
+    node.children.sort(bySubtree);
     return node;
   };
   const root = finish(top, undefined, false)!;
@@ -149,12 +149,12 @@ function describe(ctx: QueryContext, id: number, byLine: boolean): { name: strin
   return { name: f.name, file: f.file, line: f.firstLine };
 }
 
-/** Siblings by the table's sort key (own or total), then the other count, then name: stable across refreshes. */
-function siblingOrder(sort: SortKey): (a: TreeNode, b: TreeNode) => number {
-  const byOwn = sort === 'own' || sort === 'ownTime';
-  return (a, b) =>
-    (byOwn ? b.own - a.own || b.total - a.total : b.total - a.total || b.own - a.own) ||
-    (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id - b.id);
+/**
+ * Siblings by total, then own, then name (stable across refreshes), whatever the table's sort: ordered by
+ * own, a caller with no own time of its own would sink below a stray leaf and the hot path with it.
+ */
+function bySubtree(a: TreeNode, b: TreeNode): number {
+  return b.total - a.total || b.own - a.own || (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id - b.id);
 }
 
 /** The hottest path: from the root, the child with the largest total at each level. */
