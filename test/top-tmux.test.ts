@@ -23,7 +23,7 @@ const fixtures = join(root, 'test', 'fixtures');
 const socket = `gauge-test-${process.pid}`;
 const haveTmux = spawnSync('tmux', ['-V']).status === 0;
 const py = requirePythons().at(-1)!;
-// Panes run here, so a profile saved with `s` lands in a directory the test removes.
+// Panes run here, and GAUGE_SAVE_DIR points here, so a profile saved with `s` lands in a directory the test removes.
 const workDir = mkdtempSync(join(tmpdir(), 'gauge-tmux-'));
 
 function tmux(...args: string[]): string {
@@ -65,7 +65,7 @@ after(() => {
 /** Start gauge under the pane's shell, which reports gauge's status and then stays (so the terminal state can be read). */
 function start(name: string, gaugeArgs: string[], width = 120, height = 40): void {
   const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-  const cmd = `env -u CI NO_COLOR=1 ${q(process.execPath)} ${q(gauge)} ${gaugeArgs.map(q).join(' ')}; echo "EXIT=$?"; exec sleep 3600`;
+  const cmd = `env -u CI NO_COLOR=1 GAUGE_SAVE_DIR=${q(workDir)} ${q(process.execPath)} ${q(gauge)} ${gaugeArgs.map(q).join(' ')}; echo "EXIT=$?"; exec sleep 3600`;
   tmux('new-session', '-d', '-s', name, '-c', workDir, '-x', String(width), '-y', String(height), cmd);
 }
 
