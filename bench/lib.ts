@@ -1,6 +1,7 @@
 /** Shared by the benchmark runner and its sampler child: statistics, loads, /proc readings. */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -135,3 +136,57 @@ export class Load {
     if (this.proc.exitCode === null && !this.proc.killed) this.proc.kill('SIGKILL');
   }
 }
+
+export function straceAvailable(): boolean {
+  return spawnSync('strace', ['-V'], { stdio: 'ignore' }).status === 0;
+}
+
+/** Count system calls of `work` (run synchronously in this process) with strace -c -f. */
+export async function straceCount(work: () => void): Promise<Map<string, number> | undefined> {
+  const dir = mkdtempSync(join(tmpdir(), 'gauge-bench-'));
+  const file = join(dir, 'strace.txt');
+  const st = spawn('strace', ['-c', '-f', '-p', String(process.pid), '-o', file], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let attached = false;
+  st.stderr!.on('data', (d: Buffer) => {
+    if (/attached/.test(d.toString())) attached = true;
+  });
+  for (let i = 0; i < 50 && !attached && st.exitCode === null; i++) await sleep(50);
+  if (!attached) {
+    st.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    return undefined;
+  }
+  await sleep(200);
+  work();
+  const done = new Promise((r) => st.on('exit', r));
+  st.kill('SIGINT');
+  await done;
+  const counts = new Map<string, number>();
+  try {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 5 || !/^[\d.]+$/.test(f[0]!) || f[f.length - 1] === 'total') continue;
+      counts.set(f[f.length - 1]!, Number(f[3]));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return counts;
+}
+
+// Node's own idle threads and event loop, not the reader.
+export const NODE_NOISE = new Set([
+  'futex',
+  'epoll_wait',
+  'epoll_pwait',
+  'epoll_pwait2',
+  'restart_syscall',
+  'rt_sigreturn',
+  'write',
+  'madvise',
+  'mprotect',
+  'munmap',
+  'mmap',
+]);

@@ -11,7 +11,7 @@
  * Every figure is the median of several runs with the min–max spread.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findPythons, pythonFor, sharedPythonsDir, type Python } from '../test/helpers/pythons.js';
@@ -33,7 +33,20 @@ import { findAustin, findTachyon } from './peers.js';
 import { recordShape, runHeadless, timeSnapshots } from './snapshots.js';
 import { SamplingSession } from '../src/sampling/session.js';
 import type { Window } from './headless.js';
-import { fmt, Load, median, packageRoot, procCpuSeconds, rssMiB, sleep, spread, type Spread } from './lib.js';
+import {
+  fmt,
+  Load,
+  median,
+  NODE_NOISE,
+  packageRoot,
+  procCpuSeconds,
+  rssMiB,
+  sleep,
+  spread,
+  straceAvailable,
+  straceCount,
+  type Spread,
+} from './lib.js';
 
 interface Mode {
   name: string;
@@ -159,60 +172,6 @@ function parseArgs(argv: string[]): Opts {
 }
 
 const log = (m: string) => process.stdout.write(m + '\n');
-
-function straceAvailable(): boolean {
-  return spawnSync('strace', ['-V'], { stdio: 'ignore' }).status === 0;
-}
-
-/** Count system calls of `work` (run synchronously in this process) with strace -c -f. */
-async function straceCount(work: () => void): Promise<Map<string, number> | undefined> {
-  const dir = mkdtempSync(join(tmpdir(), 'gauge-bench-'));
-  const file = join(dir, 'strace.txt');
-  const st = spawn('strace', ['-c', '-f', '-p', String(process.pid), '-o', file], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let attached = false;
-  st.stderr!.on('data', (d: Buffer) => {
-    if (/attached/.test(d.toString())) attached = true;
-  });
-  for (let i = 0; i < 50 && !attached && st.exitCode === null; i++) await sleep(50);
-  if (!attached) {
-    st.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-    return undefined;
-  }
-  await sleep(200);
-  work();
-  const done = new Promise((r) => st.on('exit', r));
-  st.kill('SIGINT');
-  await done;
-  const counts = new Map<string, number>();
-  try {
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
-      const f = line.trim().split(/\s+/);
-      if (f.length < 5 || !/^[\d.]+$/.test(f[0]!) || f[f.length - 1] === 'total') continue;
-      counts.set(f[f.length - 1]!, Number(f[3]));
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-  return counts;
-}
-
-// Node's own idle threads and event loop, not the reader.
-const NODE_NOISE = new Set([
-  'futex',
-  'epoll_wait',
-  'epoll_pwait',
-  'epoll_pwait2',
-  'restart_syscall',
-  'rt_sigreturn',
-  'write',
-  'madvise',
-  'mprotect',
-  'munmap',
-  'mmap',
-]);
 
 async function measureSnapshots(pid: number, mode: Mode, useStrace: boolean): Promise<SnapResult> {
   const bare = await timeSnapshots(pid, mode.snapRuns, mode.snapCount, false);

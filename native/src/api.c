@@ -32,6 +32,7 @@ static int list_tids(int pid, int *tids, int max) {
 
 int reader_sample(struct gauge_reader *r, uint64_t now_ns, uint32_t *out, int cap) {
   if (r->exited) return -GAUGE_EEXITED;
+  if (r->flags & GAUGE_OPEN_THREAD_STATS) threadstats_begin(&r->tstats);
   int n = walker_sample(&r->w, now_ns, out, cap);
   /* <=3.10 keep no kernel tid: find where glibc's struct pthread holds it, then sample again. */
   if (n > 0 && r->w.pthread_tid_off < 0 && r->w.layout.ts_native_id < 0 && out[4] > 0 && r->calibrate_tries < 50) {
@@ -64,6 +65,10 @@ gauge_reader *gauge_open(int pid, int flags, int *err, char *msg, int msglen) {
     gauge_close(r);
     if (err) *err = e ? e : rc;
     return 0;
+  }
+  if (flags & GAUGE_OPEN_THREAD_STATS) { /* threads that have not run are not walked */
+    r->w.quiet = threadstats_quiet;
+    r->w.quiet_ctx = &r->tstats;
   }
   if (err) *err = GAUGE_OK;
   return r;

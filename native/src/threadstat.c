@@ -3,16 +3,33 @@
 #include "../include/gauge.h"
 #include "vec.h"
 #include <fcntl.h>
+#include <stdatomic.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-/* Keep at most this many threads' files open; beyond, open and close per read. */
-#define MAX_OPEN_THREADS 512
+/* Threads whose files stay open, at most (also bounded by RLIMIT_NOFILE); beyond, open and close per read. */
+#define MAX_OPEN_THREADS 4096
 /* Samples a sleeping, not-running thread keeps its last stat letter before stat is read again. */
 #define STATE_REUSE 15
+
+/* Kept files of every reader in this process: one budget, so many targets cannot exhaust the fd table. */
+static atomic_int open_threads;
+static atomic_int open_budget = -1;
+
+static int budget(void) {
+  int b = atomic_load(&open_budget);
+  if (b >= 0) return b;
+  struct rlimit rl;
+  rlim_t lim = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
+  /* two files per thread, and three quarters of the limit left to everything else */
+  b = lim == RLIM_INFINITY || lim / 8 > MAX_OPEN_THREADS ? MAX_OPEN_THREADS : (int)(lim / 8);
+  atomic_store(&open_budget, b);
+  return b;
+}
 
 int threadstats_init(threadstats *ts, int pid) {
   memset(ts, 0, sizeof *ts);
@@ -20,14 +37,14 @@ int threadstats_init(threadstats *ts, int pid) {
   return u64map_init(&ts->idx, 1024);
 }
 
-static void entry_close(threadstats *ts, tstat_entry *e) {
-  if (e->fd_sched >= 0) { close(e->fd_sched); ts->open_fds--; }
+static void entry_close(tstat_entry *e) {
+  if (e->fd_sched >= 0) { close(e->fd_sched); atomic_fetch_sub(&open_threads, 1); }
   if (e->fd_stat >= 0) close(e->fd_stat);
   e->fd_sched = e->fd_stat = -1;
 }
 
 void threadstats_free(threadstats *ts) {
-  for (size_t i = 0; i < ts->n; i++) entry_close(ts, &ts->e[i]);
+  for (size_t i = 0; i < ts->n; i++) entry_close(&ts->e[i]);
   free(ts->e);
   u64map_free(&ts->idx);
   memset(ts, 0, sizeof *ts);
@@ -39,9 +56,16 @@ static int open_task_file(int pid, int tid, const char *what) {
   return open(path, O_RDONLY | O_CLOEXEC);
 }
 
+static void entry_open(threadstats *ts, tstat_entry *e) {
+  if (atomic_fetch_add(&open_threads, 1) >= budget()) { atomic_fetch_sub(&open_threads, 1); return; }
+  e->fd_sched = open_task_file(ts->pid, e->tid, "schedstat");
+  if (e->fd_sched < 0) { atomic_fetch_sub(&open_threads, 1); return; }
+  e->fd_stat = open_task_file(ts->pid, e->tid, "stat");
+}
+
 /* Read a small /proc file from offset 0 (seq files support pread, so one call per read). */
-static int read_task_file(threadstats *ts, int tid, int *fd, const char *what, char *buf, size_t len) {
-  int tmp = -1, use = *fd;
+static int read_task_file(threadstats *ts, int tid, int fd, const char *what, char *buf, size_t len) {
+  int tmp = -1, use = fd;
   if (use < 0) {
     tmp = use = open_task_file(ts->pid, tid, what);
     if (use < 0) return -1;
@@ -53,6 +77,27 @@ static int read_task_file(threadstats *ts, int tid, int *fd, const char *what, c
   return 0;
 }
 
+/* schedstat: ns on the CPU, ns waiting for it, times switched in. */
+static int read_sched(threadstats *ts, tstat_entry *e, uint64_t *cpu, uint64_t *runs) {
+  char buf[128];
+  if (read_task_file(ts, e->tid, e->fd_sched, "schedstat", buf, sizeof buf)) {
+    if (e->fd_sched < 0) return -1;
+    /* The thread exited (ESRCH); a new one may have its tid: start over with fresh files. */
+    entry_close(e);
+    e->have_last = 0;
+    e->off_cpu = 0;
+    e->last_state = 0;
+    entry_open(ts, e);
+    if (read_task_file(ts, e->tid, e->fd_sched, "schedstat", buf, sizeof buf)) return -1;
+  }
+  char *p = buf, *q;
+  *cpu = strtoull(p, &q, 10);
+  if (q == p) return -1;
+  strtoull(q, &p, 10);
+  *runs = strtoull(p, &q, 10);
+  return q == p ? -1 : 0;
+}
+
 static tstat_entry *entry_for(threadstats *ts, int tid) {
   uint32_t i;
   if (u64map_get(&ts->idx, (uint64_t)tid, &i)) return &ts->e[i];
@@ -61,14 +106,8 @@ static tstat_entry *entry_for(threadstats *ts, int tid) {
   memset(e, 0, sizeof *e);
   e->tid = tid;
   e->fd_sched = e->fd_stat = -1;
-  if (ts->open_fds < MAX_OPEN_THREADS) {
-    e->fd_sched = open_task_file(ts->pid, tid, "schedstat");
-    if (e->fd_sched >= 0) {
-      ts->open_fds++;
-      e->fd_stat = open_task_file(ts->pid, tid, "stat");
-    }
-  }
-  if (u64map_put(&ts->idx, (uint64_t)tid, (uint32_t)ts->n)) { entry_close(ts, e); return 0; }
+  entry_open(ts, e);
+  if (u64map_grow_if_full(&ts->idx) || u64map_put(&ts->idx, (uint64_t)tid, (uint32_t)ts->n)) { entry_close(e); return 0; }
   ts->n++;
   return e;
 }
@@ -79,7 +118,7 @@ static void sweep(threadstats *ts) {
   int removed = 0;
   for (size_t i = 0; i < ts->n; i++) {
     if (ts->e[i].epoch == ts->epoch) ts->e[keep++] = ts->e[i];
-    else { entry_close(ts, &ts->e[i]); removed = 1; }
+    else { entry_close(&ts->e[i]); removed = 1; }
   }
   if (!removed) return;
   ts->n = keep;
@@ -98,9 +137,32 @@ static uint64_t mono_ns(void) {
   return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-void threadstats_fill(threadstats *ts, uint32_t *rec) {
+void threadstats_begin(threadstats *ts) {
   ts->epoch++;
-  uint64_t now = mono_ns();
+  ts->now = mono_ns();
+}
+
+/*
+ * Why "same counters and off the CPU once since" means the thread did not run
+ * between two reads A and B: had it run at some time t in between, either it
+ * was switched in after A (the switch count moves) or it was on the CPU from
+ * A to t; then, being off the CPU at some instant, it was switched out after
+ * t (its CPU time is brought up to date, it moves) or switched in again
+ * after that instant (the count moves). A thread that did not run has the
+ * stack it had at the last walk.
+ */
+int threadstats_quiet(void *ctx, uint64_t tid) {
+  threadstats *ts = ctx;
+  if (tid == 0 || tid > INT32_MAX) return 0;
+  tstat_entry *e = entry_for(ts, (int)tid);
+  if (!e) return 0;
+  e->epoch = ts->epoch;
+  e->have_cur = read_sched(ts, e, &e->cur_cpu, &e->cur_runs) == 0;
+  return e->have_cur && e->have_last && e->off_cpu && e->cur_cpu == e->last_cpu && e->cur_runs == e->last_runs;
+}
+
+void threadstats_fill(threadstats *ts, uint32_t *rec) {
+  uint64_t now = ts->now;
   uint32_t n = rec[4], pos = GAUGE_REC_HEADER;
   for (uint32_t t = 0; t < n && pos + GAUGE_THREAD_HEADER <= rec[0]; t++) {
     uint32_t *th = rec + pos;
@@ -111,9 +173,12 @@ void threadstats_fill(threadstats *ts, uint32_t *rec) {
     if (!e) continue;
     e->epoch = ts->epoch;
     char buf[512];
-    uint64_t cpu = 0;
-    int have_cpu = read_task_file(ts, tid, &e->fd_sched, "schedstat", buf, sizeof buf) == 0;
-    if (have_cpu) cpu = strtoull(buf, 0, 10);
+    uint64_t cpu = e->cur_cpu, runs = e->cur_runs;
+    int pre = e->have_cur; /* read before the walk: only then does it vouch for the stack walked after it */
+    int have_cpu = pre || read_sched(ts, e, &cpu, &runs) == 0;
+    e->have_cur = 0;
+    int same = have_cpu && e->have_last && cpu == e->last_cpu && runs == e->last_runs;
+    int stat_read = 0;
     char st = 0;
     if (have_cpu && e->have_last && cpu > e->last_cpu && (cpu - e->last_cpu) * 2 >= now - e->last_ns) {
       /* It ran for most of the interval: active whatever it is doing at this instant (a CPU-bound
@@ -121,15 +186,16 @@ void threadstats_fill(threadstats *ts, uint32_t *rec) {
          falls through to its real state, so its sleeping stack is not counted as a busy one. */
       st = 'R';
       e->last_state = 0;
-    } else if (have_cpu && e->have_last && cpu == e->last_cpu && (e->last_state == 'S' || e->last_state == 'I') && e->reused < STATE_REUSE) {
+    } else if (same && (e->last_state == 'S' || e->last_state == 'I') && e->reused < STATE_REUSE) {
       /* Still asleep: a thread that has not run cannot have blocked anew (D, T, exit all need it to run);
          only a wake-up can go unseen, so stat (the costly read) is checked again every STATE_REUSE samples. */
       st = e->last_state;
       e->reused++;
-    } else if (read_task_file(ts, tid, &e->fd_stat, "stat", buf, sizeof buf) == 0) {
+    } else if (read_task_file(ts, tid, e->fd_stat, "stat", buf, sizeof buf) == 0) {
       st = state_letter(buf);
       e->last_state = st;
       e->reused = 0;
+      stat_read = 1;
     }
     th[3] = (th[3] & ~0xff00u) | ((uint32_t)(uint8_t)st << 8);
     if (have_cpu && e->have_last && cpu >= e->last_cpu) {
@@ -137,7 +203,10 @@ void threadstats_fill(threadstats *ts, uint32_t *rec) {
       th[4] = (uint32_t)d;
       th[5] = (uint32_t)(d >> 32);
     }
-    if (have_cpu) { e->last_cpu = cpu; e->last_ns = now; e->have_last = 1; }
+    /* Off the CPU at an instant after this read: seen so by stat, or it has not run at all since the last one. */
+    e->off_cpu = (uint8_t)(pre && ((same && e->off_cpu) || (stat_read && st && st != 'R')));
+    if (have_cpu) { e->last_cpu = cpu; e->last_runs = runs; e->last_ns = now; e->have_last = 1; }
+    else { e->have_last = 0; e->off_cpu = 0; }
   }
   sweep(ts);
 }

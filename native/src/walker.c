@@ -22,7 +22,7 @@ int walker_init(walker *w, memsrc *m, const py_layout *l, frame_cache *fc, uint6
   w->pages = aligned_alloc(4096, PAGE_SLOTS * sizeof *w->pages);
   w->meta = calloc(PAGE_SLOTS, sizeof *w->meta);
   w->ws = calloc(PAGE_SLOTS, sizeof *w->ws);
-  if (!w->pages || !w->meta || !w->ws || u64map_init(&w->distinct, 8192) || u64map_init(&w->tlbc_pairs, 8192) ||
+  if (!w->pages || !w->meta || !w->ws || memo_init(&w->memo) || u64map_init(&w->distinct, 8192) || u64map_init(&w->tlbc_pairs, 8192) ||
       u64map_init(&w->tlbc_cache, 8192))
     return -1;
   return 0;
@@ -44,6 +44,7 @@ void walker_free(walker *w) {
   u64map_free(&w->tlbc_pairs);
   u64map_free(&w->tlbc_cache);
   free(w->tlbc_vals);
+  memo_free(&w->memo);
   memset(w, 0, sizeof *w);
 }
 
@@ -614,6 +615,14 @@ int walker_sample(walker *w, uint64_t time_ns, uint32_t *out, int cap) {
   }
 done:
   spec_save(w, threads, n_first);
+  fill_native_ids(w, threads, nthreads);
+  for (int t = 0; t < nthreads; t++) {
+    thread_rec *th = &threads[t];
+    th->memo_at = -1;
+    if (!w->quiet || !th->native_id || !w->quiet(w->quiet_ctx, th->native_id)) continue;
+    th->memo_at = memo_find(&w->memo, th->tstate, th->thread_id, th->native_id, w->max_depth);
+    if (th->memo_at >= 0) th->frame = 0; /* nothing to read for it below */
+  }
   /* 3.11/3.12: every thread's cframe -> current_frame in one call */
   if (l->ts_cframe >= 0 && nthreads > 0 && scratch_reserve(w, (size_t)nthreads) == 0) {
     int k = 0;
@@ -655,7 +664,6 @@ done:
     raw_frame *r = realloc(w->raw, keep * sizeof *r);
     if (r) { w->raw = r; w->rawcap = keep; }
   }
-  fill_native_ids(w, threads, nthreads);
   w->nlast_pthreads = 0;
   for (int i = 0; i < nthreads && i < 64; i++) w->last_pthreads[w->nlast_pthreads++] = threads[i].thread_id;
 
@@ -666,6 +674,12 @@ done:
     otel_ids ids;
     int traced = w->otel_on && w->otel.cvar && otel_thread(w->m, l, &w->otel, th->tstate, &ids) == 0;
     if (traced) th->flags |= GAUGE_TH_TRACE;
+    const uint32_t *mh = th->memo_at >= 0 ? memo_header(&w->memo, th->memo_at) : 0;
+    if (mh) {
+      th->flags |= mh[3] & GAUGE_TH_TRUNCATED;
+      th->why = (uint8_t)(mh[3] >> 16);
+      th->depth = (int)mh[7];
+    }
     uint32_t hdr[GAUGE_THREAD_HEADER] = {(uint32_t)th->thread_id, (uint32_t)(th->thread_id >> 32),
                                          (uint32_t)th->native_id, th->flags | ((uint32_t)th->why << 16),
                                          0xffffffffu, 0xffffffffu,
@@ -673,7 +687,7 @@ done:
     for (int k = 0; k < GAUGE_THREAD_HEADER; k++)
       if (put(out, cap, &pos, hdr[k])) goto nomem;
     for (int d = 0; d < th->depth; d++)
-      if (put(out, cap, &pos, (uint32_t)w->raw[th->raw_start + d].code)) goto nomem;
+      if (put(out, cap, &pos, mh ? mh[GAUGE_THREAD_HEADER + d] : (uint32_t)w->raw[th->raw_start + d].code)) goto nomem;
     if (traced) {
       uint32_t tw[GAUGE_TRACE_WORDS] = {(uint32_t)(ids.trace_hi >> 32), (uint32_t)ids.trace_hi,
                                         (uint32_t)(ids.trace_lo >> 32), (uint32_t)ids.trace_lo,
@@ -688,6 +702,7 @@ done:
   out[3] = (uint32_t)(time_ns >> 32);
   out[4] = (uint32_t)nthreads;
   out[5] = rflags | ((uint32_t)rwhy << 8);
+  if (w->quiet) memo_save(&w->memo, out, (size_t)pos, nthreads ? &threads[0].tstate : 0, sizeof *threads, w->max_depth);
   return pos;
 nomem:
   return -GAUGE_ENOMEM;

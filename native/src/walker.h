@@ -9,6 +9,7 @@
 #include "layouts.h"
 #include "memsrc.h"
 #include "otelctx.h"
+#include "stackmemo.h"
 
 #define WALK_MAX_INTERPS 64
 #define WALK_MAX_THREADS 4096
@@ -47,6 +48,7 @@ typedef struct {
   int depth;
   uint32_t flags;
   uint8_t why; /* GAUGE_WHY_* */
+  int64_t memo_at; /* >= 0: not run since the last sample, its stack is the memo's at this offset */
 } thread_rec;
 
 typedef struct walker {
@@ -93,6 +95,14 @@ typedef struct walker {
   /* each thread's OpenTelemetry span (otelctx.c), when asked for: gauge_set_trace_context */
   int otel_on;
   otel_cache otel;
+  /*
+   * Optional: 1 when the OS thread (kernel tid) provably has not run since
+   * the previous sample, so its stack is copied from the memo, not walked.
+   * Called once per thread with a tid each sample, before any frame is read.
+   */
+  int (*quiet)(void *ctx, uint64_t native_id);
+  void *quiet_ctx;
+  stack_memo memo;
 } walker;
 
 /* 0 ok; -1 out of memory; -2 the layout fails layout_check (never walked). */

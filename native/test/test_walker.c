@@ -192,6 +192,47 @@ static int walker_start(walker *w, frame_cache *fc, memsrc *m, image *im, const 
 
 static uint32_t why_of(const uint32_t *th) { return (th[3] >> 16) & 0xff; }
 
+static int fake_quiet(void *ctx, uint64_t tid) {
+  const int *quiet_tid = ctx;
+  return tid == (uint64_t)*quiet_tid;
+}
+
+/*
+ * A thread the quiet hook vouches for keeps the last sample's stack unread;
+ * one it does not, or a thread state now holding another thread, is walked.
+ * out/n: the sample taken before, thread A (native id 100) its second thread.
+ */
+static void test_memo(walker *w, const py_layout *l, image *im, uint64_t ts_a, uint64_t fa, const uint32_t *out, int n,
+                      const char *tag) {
+  uint32_t got[4096];
+  int quiet_tid = 100;
+  w->quiet = fake_quiet;
+  w->quiet_ctx = &quiet_tid;
+  int k = walker_sample(w, 5, got, 4096); /* nothing remembered yet: walked, and remembered */
+  CHECK(k == n && memcmp(got + 4, out + 4, (size_t)(n - 4) * 4) == 0, "%s: memo: first sample differs", tag);
+  set_frame(im, l, ts_a, 0); /* A's stack now empty in memory: only the memo still has its frames */
+  k = walker_sample(w, 6, got, 4096);
+  const uint32_t *ga = got + GAUGE_REC_HEADER + GAUGE_THREAD_HEADER + got[GAUGE_REC_HEADER + 7];
+  CHECK(k == n && memcmp(got + 4, out + 4, (size_t)(n - 4) * 4) == 0, "%s: memo: quiet thread A not copied (depth %u)",
+        tag, ga[7]);
+  quiet_tid = 0; /* A ran: walked again, its (now empty) stack read */
+  k = walker_sample(w, 7, got, 4096);
+  ga = got + GAUGE_REC_HEADER + GAUGE_THREAD_HEADER + got[GAUGE_REC_HEADER + 7];
+  CHECK(k > 0 && ga[7] == 0, "%s: memo: a thread that ran kept %u old frames", tag, ga[7]);
+  set_frame(im, l, ts_a, fa);
+  k = walker_sample(w, 8, got, 4096); /* A walked with its frames again: remembered */
+  quiet_tid = 100;
+  img_w64(im, ts_a + l->ts_thread_id, 0x7100); /* the thread state now holds another thread */
+  set_frame(im, l, ts_a, 0);
+  k = walker_sample(w, 9, got, 4096);
+  ga = got + GAUGE_REC_HEADER + GAUGE_THREAD_HEADER + got[GAUGE_REC_HEADER + 7];
+  CHECK(k > 0 && ga[0] == 0x7100 && ga[7] == 0, "%s: memo: a new thread in an old thread state got its frames", tag);
+  img_w64(im, ts_a + l->ts_thread_id, 0x7000);
+  set_frame(im, l, ts_a, fa);
+  w->quiet = 0;
+  walker_sample(w, 10, got, 4096);
+}
+
 /* Two threads: A (3 frames, holds the GIL) and B (a shim, a generator frame with a non-ASCII name, one not started). */
 static void test_walk(const scenario *s) {
   const py_layout *l = &s->truth;
@@ -304,6 +345,8 @@ static void test_walk(const scenario *s) {
   int n2 = walker_sample(&w, 2, again, 4096);
   CHECK(n2 == n && memcmp(again + 4, out + 4, (size_t)(n - 4) * 4) == 0, "%s: second sample differs", tag);
   CHECK(fc.resolves == resolves, "%s: warm sample re-resolved code objects", tag);
+
+  if (l->ts_native_id >= 0) test_memo(&w, l, &im, ts_a, fa, out, n, tag);
 
   /* A freed-and-reused code address: new name at the same address must not come back stale. */
   img_w64(&im, c_leaf + l->co_name, img_str(&im, l, "render"));
