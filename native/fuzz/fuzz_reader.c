@@ -1,7 +1,8 @@
 /*
  * libFuzzer target: every parser of target memory over arbitrary bytes — the
  * _Py_DebugOffsets decoder, the walker, code objects and line tables, str and
- * bytes objects, and the thread-name dict/attribute/int readers.
+ * bytes objects, the thread-name dict/attribute/int readers, and the asyncio
+ * task reader (registries, tasks, await chains, its debug-offsets decoder).
  *
  * Input: [0] mode: 0-9 a built-in row (2.7, 3.6 ... 3.14), 10 the target's
  * own _Py_DebugOffsets read from the image at root (as attach does);
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../include/gauge.h"
+#include "../src/asyncio_tasks.h"
 #include "../src/debug_offsets.h"
 #include "../src/frames.h"
 #include "../src/linetable.h"
@@ -114,6 +116,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     otel_thread(&m, l, &oc, obj, &ids);
     uint64_t hi, lo;
     otel_int128(&m, l, obj, &hi, &lo);
+  }
+
+  /* asyncio tasks: discovery through sys.modules, then again from a registry and task type the input points at. */
+  const aio_layout *arow = l->major == 3 ? asyncio_layout_for(l->minor, l->free_threaded) : 0;
+  if (!bad && interp && arow && frames_init(&fc) == 0) {
+    aio_layout al = *arow;
+    char why[160];
+    if (asyncio_check(&al, why, sizeof why)) abort(); /* built-in rows pass their own gate */
+    if ((data[2] & 1) && len >= 104) { /* the input's bytes as a .AsyncioDebug block */
+      aio_layout t = al;
+      if (asyncio_apply_debug_offsets(&t, img, len, why, sizeof why) == 0) al = t;
+      else if (!why[0]) abort(); /* a refusal always says why */
+    }
+    aio_cache ac;
+    aio_result res;
+    memset(&ac, 0, sizeof ac);
+    memset(&res, 0, sizeof res);
+    asyncio_read_tasks(&m, l, &al, &ac, &fc, interp, 64, &res);
+    memset(&ac, 0, sizeof ac);
+    ac.all_tasks = obj;
+    ac.eager_tasks = (data[2] & 2) ? root : 0;
+    ac.ctask_type = BASE + (rootoff * 13) % (len + 1);
+    asyncio_read_tasks(&m, l, &al, &ac, &fc, interp, 64, &res);
+    if (res.ntasks > 64) abort(); /* the cap holds */
+    asyncio_result_free(&res);
+    frames_free(&fc);
   }
 
   /* The lone object readers at an address of the input's choosing. */

@@ -14,7 +14,7 @@ if ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n){(void)d;(v
   echo "fuzz: $cc cannot build with -fsanitize=fuzzer (libFuzzer runtime missing); $hint" >&2; exit 2
 fi
 # The reader core: everything that parses target memory, nothing that needs /proc or a live process.
-core=$(ls "$here"/../src/*.c | grep -v -e api.c -e attach.c -e sampler.c -e threadstat.c)
+core=$(ls "$here"/../src/*.c | grep -v -e /api.c -e asyncio_api.c -e attach.c -e sampler.c -e threadstat.c)
 "$cc" -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -o "$out/fuzz_reader" "$here/fuzz_reader.c" $core -pthread
 # Seeds: the unit tests' images (every built-in row, every _Py_DebugOffsets build, broken chains, thread names).

@@ -450,7 +450,7 @@ static int cmp_pair(const void *p, const void *q) {
 /* Pairs grouped by awaited task, duplicates dropped, into out->awaiters. */
 static int assign_awaiters(ctx *x) {
   aio_result *o = x->out;
-  qsort(x->pairs, x->npairs, 16, cmp_pair);
+  if (x->npairs) qsort(x->pairs, x->npairs, 16, cmp_pair);
   for (size_t k = 0; k < x->npairs; k++) {
     if (k > 0 && !cmp_pair(x->pairs + 2 * k, x->pairs + 2 * (k - 1))) continue;
     aio_task *t = &o->tasks[x->pairs[2 * k]];

@@ -13,6 +13,14 @@ static const uint8_t *page_of(memcache *c, uint64_t p) {
     u64map_clear(&c->index);
     c->used = 0;
   }
+  if (c->used >= c->capslots) { /* grown as used: most reads touch a few pages */
+    uint32_t nc = c->capslots ? c->capslots * 2 : 16;
+    if (nc > c->nslots) nc = c->nslots;
+    uint8_t *np = realloc(c->pages, (size_t)nc * MEMCACHE_PAGE);
+    if (!np) return 0;
+    c->pages = np;
+    c->capslots = nc;
+  }
   uint8_t *dst = c->pages + (size_t)c->used * MEMCACHE_PAGE;
   mem_req r = {p, dst, MEMCACHE_PAGE};
   int ok = c->under->readv(c->under, &r, 1) == 1;
@@ -54,8 +62,7 @@ int memcache_init(memcache *c, memsrc *under, uint32_t nslots) {
   c->src.readv = cached_readv;
   c->under = under;
   c->nslots = nslots;
-  c->pages = malloc((size_t)nslots * MEMCACHE_PAGE);
-  if (!c->pages || u64map_init(&c->index, (size_t)nslots * 2)) { memcache_free(c); return -1; }
+  if (u64map_init(&c->index, (size_t)nslots * 2)) { memcache_free(c); return -1; }
   return 0;
 }
 

@@ -17,7 +17,7 @@ typedef struct memcache {
   memsrc *under;
   u64map index; /* page address -> slot, MEMCACHE_FAILED for a page that could not be read */
   uint8_t *pages;
-  uint32_t nslots, used;
+  uint32_t nslots, capslots, used;
 } memcache;
 
 /* 0 ok; -1 out of memory. nslots pages at most (then the cache starts over). */
