@@ -6,6 +6,7 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,4 +88,61 @@ test('-g is --gil and --mode gil says so in the header; top -d stops', async () 
   assert.match(wall.stdout, /Mode wall \(idle included\)/);
   assert.match(wall.stdout, /idle shown/);
   assert.equal(children.size > 0, true);
+});
+
+test('edge 11: record of only idle threads says why the profile is empty', async () => {
+  const out = join(tmp, 'idle.folded');
+  // Attach once the sleeper is asleep: its start-up is not idle.
+  const sleeper = spawn(python(), [join(fixtures, 'dump_sleeper.py')], { stdio: ['ignore', 'pipe', 'ignore'] });
+  children.add(sleeper);
+  await new Promise<void>((resolve) => sleeper.stdout!.once('data', () => resolve()));
+  const r = await runGauge(['record', '-d', '2', '-o', out, '--pid', String(sleeper.pid)]);
+  sleeper.kill('SIGKILL');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /0 thread samples → .*; all \d+ thread samples were idle: --idle \(or --mode wall\) records them/,
+  );
+});
+
+test('edge 11: top on a parent whose Python children do the work names them and -s', async () => {
+  // export_parent.py only waits for its two call_tree.py workers.
+  const r = await runGauge([
+    'top',
+    '--batch',
+    '-d',
+    '3',
+    '--delay',
+    '1',
+    '--',
+    python(),
+    join(fixtures, 'export_parent.py'),
+    '6',
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /pid \d+ has 2 Python child processes \(\d+, \d+\): -s \(--subprocesses\) profiles them too/);
+});
+
+test('edge 12: dump --pid of a shell that execs Python (a pyenv shim) waits for Python; a plain shell is named', async () => {
+  const sleeper = join(fixtures, 'dump_sleeper.py');
+  // The shim's shape: bash that runs a moment, then execs the interpreter.
+  const shim = spawn('bash', ['-c', `sleep 0.5; exec ${JSON.stringify(python())} ${JSON.stringify(sleeper)}`], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  children.add(shim);
+  const r = await runGauge(['dump', '--pid', String(shim.pid)]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /nap \(/);
+  shim.kill('SIGKILL');
+  const shell = spawn('bash', ['-c', 'read -t 60 x'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  children.add(shell);
+  const t0 = Date.now();
+  const r2 = await runGauge(['dump', '--pid', String(shell.pid)]);
+  assert.equal(r2.status, 5, r2.stderr);
+  assert.match(
+    r2.stderr,
+    /^gauge: pid \d+ \(bash\) is not a Python process but a shell; it may be a wrapper such as a pyenv shim/,
+  );
+  assert.ok(Date.now() - t0 >= 2000, 'retried for the grace period');
+  shell.kill('SIGKILL');
 });

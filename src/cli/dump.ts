@@ -1,5 +1,6 @@
 /** `gauge dump`: every thread's Python stack, once, like py-spy dump. */
 import { FrameRegistry } from '../reader/frame-registry.js';
+import { attachPastShell } from '../process/shell-wrapper.js';
 import { Target } from '../reader/target.js';
 import { commandLine, parentMap } from '../process/procfs.js';
 import { listDescendants } from '../process/children.js';
@@ -98,7 +99,9 @@ export function dump(opts: DumpOptions, write: (s: string) => void): void {
   let root: DumpJson;
   let rootError: GaugeError | undefined;
   try {
-    root = dumpOne(opts.pid, frames, opts.maxDepth, opts);
+    // With --subprocesses a shell root is fine as it is (below); alone, it may be a shim about to exec Python.
+    const one = (): DumpJson => dumpOne(opts.pid, frames, opts.maxDepth, opts);
+    root = opts.subprocesses ? one() : attachPastShell(opts.pid, one);
   } catch (err) {
     // With --subprocesses a non-Python parent (a shell script, a supervisor) is fine: its descendants are the point.
     const notPython =

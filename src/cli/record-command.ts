@@ -76,6 +76,12 @@ function seconds(ms: number): string {
   return (ms / 1000).toFixed(1) + ' s';
 }
 
+/** Why a profile of a process that was sampled came out empty: the filters left nothing. */
+function whyEmpty(a: RecordArgs, threadSamples: number): string {
+  if (a.gil) return `none of the ${threadSamples} thread samples held the GIL (--gil)`;
+  return `all ${threadSamples} thread samples were idle: --idle (or --mode wall) records them too`;
+}
+
 export async function record(a: RecordArgs): Promise<number> {
   const { session, launched } = await startSession({
     pid: a.pid,
@@ -168,6 +174,8 @@ export async function record(a: RecordArgs): Promise<number> {
   const failed = failureSummary(failures, threadSamples);
   if (failed) parts.push(failed);
   if (written) parts.push(`${written.samples} thread samples → ${written.path} (${written.format})`);
+  if (written && written.samples === 0 && threadSamples > 0 && (a.gil || !a.idle))
+    parts.push(whyEmpty(a, threadSamples));
   if (exports) parts.push(exports.status());
   process.stderr.write(parts.join('; ') + '\n');
 

@@ -6,6 +6,7 @@ import type { StdioOptions } from 'node:child_process';
 import { ErrorCode, GaugeError } from '../reader/errors.js';
 import { isRunning, launch, waitForPython, type Launched } from '../process/launch.js';
 import { SamplingSession, type SessionOptions } from './session.js';
+import { attachPastShell } from '../process/shell-wrapper.js';
 
 export interface StartOptions extends SessionOptions {
   /** Process to attach to; or command to launch (exactly one of them is given). */
@@ -28,8 +29,11 @@ export async function startSession(o: StartOptions): Promise<{ session: Sampling
     drainMs: o.drainMs,
   };
   if (!o.command.length) {
-    const session = new SamplingSession(o.pid!, opts);
-    session.start();
+    const session = attachPastShell(o.pid!, () => {
+      const s = new SamplingSession(o.pid!, opts);
+      s.start();
+      return s;
+    });
     return { session };
   }
   const launched = launch(o.command, o.stdio);
