@@ -9,6 +9,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Frames } from './export-helpers.js';
 import { SpanBuilder, type Activation } from '../src/export/spans.js';
+import { OtlpSpanExport } from '../src/export/otlp.js';
+import { SendQueue } from '../src/export/queue.js';
 import type { Sample, TraceContext } from '../src/sampling/types.js';
 
 const MS = 1_000_000n;
@@ -138,6 +140,53 @@ test('traces: a trace cut by the TTL ends at the TTL mark, not at the first samp
   // The leaf returns at the sample past the mark (a: 900-1000 ms, b from 1000): it ends with its parents.
   const returned = run(100);
   assert.equal(returned.find((s) => s.name === 'a' && s.startNs === 903n * MS)?.endNs, 1000n * MS);
+});
+
+test('traces: the exporter cuts early enough for batching and delivery, so a cut span is sent within --span-ttl', async () => {
+  const f = new Frames();
+  // main runs when gauge attaches (context); loop and work start 10 ms later and never return.
+  const samples = [sample(f, 0, ['main:1'])];
+  for (let t = 10; t <= 31_000; t += 10) samples.push(sample(f, t, ['main:1', 'loop:2', 'work:3']));
+  // Nothing is queued here (the builder is fed directly), so the endpoint is never asked.
+  const exp = new OtlpSpanExport(f, { headers: {}, service: 's', stripLevels: 0, minSamples: 1, spanTtlMs: 30_000 });
+  const spans = build(exp.builder, samples);
+  await exp.close(100);
+  // Cut at 30 s less the queue's 1 s linger and 1 s for delivery.
+  assert.deepEqual(
+    spans.filter((s) => s.cut).map((s) => [s.name, s.endNs]),
+    [
+      ['work', 28_010n * MS],
+      ['loop', 28_010n * MS],
+    ],
+  );
+  for (const s of spans) assert.ok(s.endNs - s.startNs <= 28_000n * MS, s.name);
+});
+
+test('send queue: what arrives during a slow send waits the linger from that send, not after it', async () => {
+  const sentAt: number[] = [];
+  const pushedAt: number[] = [];
+  const q = new SendQueue<number>(
+    'slow',
+    async (batch) => {
+      for (const i of batch) sentAt[i] = Date.now();
+      await new Promise((r) => setTimeout(r, 700));
+    },
+    { maxItems: 100, batchSize: 100, lingerMs: 1000 },
+  );
+  const push = (i: number) => {
+    pushedAt[i] = Date.now();
+    q.push([i]);
+  };
+  push(0);
+  // Item 1 comes while item 0's send (1 000 ms after it, 700 ms long) is in flight.
+  await new Promise((r) => setTimeout(r, 1200));
+  push(1);
+  for (let i = 0; i < 100 && q.stats.sent < 2; i++) await new Promise((r) => setTimeout(r, 50));
+  await q.close(1000);
+  assert.equal(q.stats.sent, 2);
+  // Sent one linger after the previous send began: 800 ms after its push (it used to be 1 500).
+  const waited = sentAt[1]! - pushedAt[1]!;
+  assert.ok(waited <= 1000, `item 1 waited ${waited} ms, more than the 1 000 ms linger`);
 });
 
 test('traces: a trace holds at most maxTraceSpans spans and its root counts the rest', () => {

@@ -230,7 +230,50 @@ test('traces: a web worker gives one trace per sampled request, rooted at the ha
   assert.equal(traces, spans.filter((s) => s.attributes['gauge.context.stack'] !== undefined).length, stderr);
 });
 
-for (const want of ['3.9', '3.12', '3.14']) {
+test("traces: gauge top's header counts the traces sent, as many as the receiver got", async () => {
+  const py = python();
+  const rx = new Receiver();
+  receivers.push(rx);
+  await rx.start();
+  const report = join(work, 'top.json');
+  const worker = spawn(py.exe, [fixture, report]);
+  children.add(worker);
+  const out: string[] = [];
+  lines(worker.stdout, out);
+  await until('the worker to serve', () => out.includes('ready') || worker.exitCode !== null, 60_000);
+  const args = [
+    'top',
+    '--pid',
+    String(worker.pid),
+    '--batch',
+    '--delay',
+    '0.5',
+    '--otlp-endpoint',
+    `${rx.url}/v1/traces`,
+  ];
+  const top = spawn(process.execPath, [gaugeBin, ...args]);
+  children.add(top);
+  const tout: string[] = [];
+  lines(top.stdout, tout);
+  const shown = () =>
+    Number(
+      /spans \d+ sent \d+ dropped \((\d+) traces\)/.exec(tout.filter((l) => / traces\)/.test(l)).at(-1) ?? '')?.[1],
+    );
+  await until('a first header', () => shown() >= 0 || top.exitCode !== null, 60_000);
+  writeFileSync(`${report}.go`, '');
+  await until('the 200 requests', () => existsSync(report) || worker.exitCode !== null, 180_000);
+  // The worker is idle now: once the last spans are delivered the header must show exactly the roots that arrived.
+  const roots = () => rx.spans.filter((s) => s.attributes['gauge.context.stack'] !== undefined).length;
+  await until('the header to count every trace received', () => roots() >= 100 && shown() === roots(), 30_000).catch(
+    (e: Error) => {
+      throw new Error(`${e.message}: the header shows ${shown()}, ${roots()} received`);
+    },
+  );
+  top.kill('SIGINT');
+  worker.kill('SIGKILL');
+});
+
+for (const want of ['3.9', '3.12', '3.14', '3.13t', '3.14t']) {
   test(`traces: profiler spans join the application's OpenTelemetry traces (${want})`, async (t) => {
     const py = pythonFor(want);
     if (!py) return t.skip(`no CPython ${want} found`);

@@ -18,19 +18,22 @@ typedef struct {
   int stackref;          /* f_executable is a tagged _PyStackRef */
   int owner_max;         /* highest _PyFrameOwner value */
   int ft_str_state_shift; /* free-threaded: `interned` widened to a byte */
-  int64_t ts_context;     /* PyThreadState.context, GIL builds (free-threaded: not measured, not read) */
+  int64_t ts_context;     /* PyThreadState.context (free-threaded builds: the same, measured in 3.13t and 3.14t) */
   int64_t co_flags;       /* PyCodeObject.co_flags (GIL header; free-threaded adds its header growth) */
+  int64_t ft_cvar_hash;   /* PyContextVar.var_hash, free-threaded (no cache fields); 0: not measured, not read */
 } unpublished;
 
 /*
- * ts_context measured inside 3.13.0, 3.14.10 and 3.15.2 with ctypes (a
- * Context entered with Context.run, found in PyThreadState_Get()'s struct);
- * PyContext, HAMT and ContextVar offsets below did not change 3.7-3.15.
+ * ts_context measured inside 3.13.0, 3.13.5t, 3.14.7t, 3.14.10 and 3.15.2
+ * with ctypes (a Context entered with Context.run, found in
+ * PyThreadState_Get()'s struct); PyContext, HAMT and ContextVar offsets below
+ * did not change 3.7-3.15. Free-threaded ContextVars lack the three cache
+ * fields: var_hash at 48 (hash(var) found in the object, 3.13.5t, 3.14.7t).
  */
 static const unpublished EXTRAS[] = {
-  {13, 184, 32, 288, 880, 0, 3, 0, 208, 48},
-  {14, 192, 32, 288, 880, 1, 4, 6, 208, 48},
-  {15, 192, 32, 288, 888, 1, 3, 6, 232, 48},
+  {13, 184, 32, 288, 880, 0, 3, 0, 208, 48, 48},
+  {14, 192, 32, 288, 880, 1, 4, 6, 208, 48, 48},
+  {15, 192, 32, 288, 888, 1, 3, 6, 232, 48, 0},
 };
 
 /* Upper bounds on published struct sizes: anything larger is not a CPython this reader can trust. */
@@ -266,7 +269,7 @@ int debug_offsets_layout(const uint8_t *b, size_t len, py_layout *l, debug_offse
   l->int_kind = INT_LONG_TAG;
   l->values_header = 8;
   l->managed_dict = ft ? -8 : -24; /* MANAGED_DICT_OFFSET: free-threaded objects have no GC links before it */
-  /* Trace context (otelctx.c): tuples as published, the rest from the table; GIL builds only (measured there). */
+  /* Trace context (otelctx.c): tuples as published, the rest from the table (free-threaded: where measured). */
   /* Tuples (trace context only): a block without them reads no trace context. */
   int64_t tuple_size = raw(&d, DO_TUPLE_OBJECT_SIZE);
   l->tuple_item = l->var_size = -1;
@@ -275,14 +278,15 @@ int debug_offsets_layout(const uint8_t *b, size_t len, py_layout *l, debug_offse
     l->var_size = field(&d, DO_TUPLE_OBJECT_OB_SIZE, tuple_size, 8);
   }
   l->ts_context = l->ctx_vars = l->hamt_root = l->hamt_bitmap = l->hamt_entries = l->hamt_nodes = l->cvar_hash = -1;
-  if (!ft && l->tuple_item >= 0 && l->var_size >= 0 && x->ts_context + 8 <= raw(&d, TS)) {
+  int64_t cvar_hash = ft ? x->ft_cvar_hash : 56;
+  if (cvar_hash && l->tuple_item >= 0 && l->var_size >= 0 && x->ts_context + 8 <= raw(&d, TS)) {
     l->ts_context = x->ts_context;
-    l->ctx_vars = 24;
-    l->hamt_root = 16;
-    l->hamt_bitmap = 24;
-    l->hamt_entries = 32;
-    l->hamt_nodes = 16;
-    l->cvar_hash = 56;
+    l->ctx_vars = 24 + grow;
+    l->hamt_root = 16 + grow;
+    l->hamt_bitmap = 24 + grow;
+    l->hamt_entries = 32 + grow;
+    l->hamt_nodes = 16 + grow;
+    l->cvar_hash = cvar_hash;
   } else {
     l->tuple_item = l->var_size = -1;
   }

@@ -3,8 +3,8 @@
  * otelctx.h). The HAMT lookup follows CPython's hamt.c: the key's hash
  * folded to 32 bits picks 5 bits per level; a bitmap node holds key/value
  * pairs (a NULL key means the value is a child node), an array node 32
- * children. Collision nodes (two keys with the same 32-bit hash) are not
- * followed: such a thread reads as having no span.
+ * children, a collision node the pairs of keys whose 32-bit hashes are equal
+ * (at most OTEL_MAX_COLLISION of them are searched).
  */
 #include "otelctx.h"
 #include "threadnames.h"
@@ -125,7 +125,18 @@ static int hamt_find(memsrc *m, const py_layout *l, otel_cache *c, uint64_t hamt
       if (mem_read_u64(m, node + (uint64_t)l->hamt_nodes + (uint64_t)idx * 8, &node)) return -1;
       continue;
     }
-    return 1; /* a collision node, or not a node at all */
+    if (type_named_at(m, l, type, "hamt_collision_node", &c->t_collision)) {
+      /* Shaped as a bitmap node (CPython 3.7-3.15): the shared hash where the bitmap is, then the pairs. */
+      uint64_t kv[2 * OTEL_MAX_COLLISION];
+      int64_t size = (int64_t)ld_u64(h + l->var_size);
+      if (ld_u32(h + l->hamt_bitmap) != c->cvar_hash) return 1;
+      if (size < 4 || size > 2 * OTEL_MAX_COLLISION || size % 2) return -1;
+      if (mem_read(m, node + (uint64_t)l->hamt_entries, kv, (size_t)size * 8)) return -1;
+      for (int64_t i = 0; i < size; i += 2)
+        if (kv[i] == c->cvar) return (*val = kv[i + 1]) ? 0 : -1;
+      return 1;
+    }
+    return 1; /* not a node at all */
   }
   return node ? -1 : 1;
 }

@@ -20,6 +20,7 @@
 #include "memsrc.h"
 
 #define OTEL_MAX_CONTEXT 256 /* entries of an OpenTelemetry Context dict (a real one holds a handful) */
+#define OTEL_MAX_COLLISION 16 /* keys of one HAMT collision node (a real one holds two) */
 #define OTEL_RETRY_NS 2000000000ull /* look for OpenTelemetry again this often while it is absent */
 
 typedef struct otel_cache {
@@ -28,7 +29,7 @@ typedef struct otel_cache {
   uint32_t cvar_hash; /* the ContextVar's hash folded to 32 bits as the HAMT does */
   uint64_t span_key;  /* the str keying the current span in a Context */
   uint64_t attr_key;  /* the interned "_context" attribute name, once matched */
-  uint64_t t_bitmap, t_array, t_hamt, t_context; /* types seen by name once, then compared by address */
+  uint64_t t_bitmap, t_array, t_collision, t_hamt, t_context; /* types seen by name once, then by address */
   uint64_t ftype[8], fflags[8]; /* tp_flags of types seen (int, tuple and dict subclasses): one read saved per object */
   unsigned fnext;
   uint64_t next_try_ns;

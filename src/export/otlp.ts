@@ -15,7 +15,7 @@ import type { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto
 import type { FrameTable, ProcessInfo, Sample } from '../sampling/types.js';
 import { VERSION } from '../cli/version.js';
 import { SendQueue, type QueueStats } from './queue.js';
-import { SpanBuilder, type Activation } from './spans.js';
+import { DEFAULT_SPAN_TTL_MS, SpanBuilder, type Activation } from './spans.js';
 import { PROFILER_ATTRIBUTES, processAttributes } from './target-resource.js';
 
 export const DEFAULT_OTLP_ENDPOINT = 'http://localhost:4318/v1/traces';
@@ -35,7 +35,7 @@ export interface OtlpOptions {
   identity?: Attributes;
   stripLevels: number;
   minSamples: number;
-  /** Longest a span stays open, ms (SpanBuilder's default when absent). */
+  /** --span-ttl in ms: every span is sent within it (default DEFAULT_SPAN_TTL_MS). */
   spanTtlMs?: number;
   /** Spans per trace (SpanBuilder's default when absent). */
   maxTraceSpans?: number;
@@ -186,16 +186,20 @@ export class OtlpSpanExport {
     frames: FrameTable,
     readonly opts: OtlpOptions,
   ) {
+    // --span-ttl bounds when a span reaches the endpoint: traces are cut early enough for the queue's linger
+    // and as long again for delivery (30 s: cut at 28 s), so a cut span is sent within the TTL.
+    const ttlMs = opts.spanTtlMs ?? DEFAULT_SPAN_TTL_MS;
+    const lingerMs = Math.min(1000, ttlMs / 4);
     this.builder = new SpanBuilder(frames, {
       stripLevels: opts.stripLevels,
       minSamples: opts.minSamples,
-      ttlMs: opts.spanTtlMs,
+      ttlMs: ttlMs - 2 * lingerMs,
       maxTraceSpans: opts.maxTraceSpans,
     });
     this.queue = new SendQueue<Activation>('spans', (batch) => this.send(batch), {
       maxItems: opts.maxQueue ?? 20000,
       batchSize: 1000,
-      lingerMs: 1000,
+      lingerMs,
       minBackoffMs: opts.minBackoffMs ?? 1000,
       maxBackoffMs: opts.maxBackoffMs ?? 30000,
     });

@@ -42,6 +42,8 @@ export class SendQueue<T> {
   private pendingUnits = 0;
   private inFlight = false;
   private backoffMs = 0;
+  /** When the last send began: items that came during it have been lingering since (at the latest). */
+  private sendStartedAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   /** close() has accounted for everything; late results change nothing. */
@@ -120,6 +122,7 @@ export class SendQueue<T> {
       return;
     }
     this.inFlight = true;
+    this.sendStartedAt = Date.now();
     // The batch leaves the queue while in flight (so drops never touch it) and comes back to the front on failure.
     const batch = this.items.slice(this.head, this.head + this.opts.batchSize);
     this.head += batch.length;
@@ -150,7 +153,9 @@ export class SendQueue<T> {
       return;
     }
     const delay = this.backoffMs ? this.backoffMs * (0.75 + Math.random() * 0.5) : 0;
-    this.schedule(this.length >= this.opts.batchSize || this.closed || delay ? delay : (this.opts.lingerMs ?? 0));
+    // What came during the send has lingered as long as the send took: the wait is not added to it.
+    const linger = Math.max(0, (this.opts.lingerMs ?? 0) - (Date.now() - this.sendStartedAt));
+    this.schedule(this.length >= this.opts.batchSize || this.closed || delay ? delay : linger);
   }
 
   private notifyIdle(): void {
