@@ -58,6 +58,7 @@ gauge_reader *gauge_open(int pid, int flags, int *err, char *msg, int msglen) {
     return 0;
   }
   pthread_mutex_init(&r->lock, 0);
+  pthread_mutex_init(&r->names_lock, 0);
   r->flags = flags;
   threadstats_init(&r->tstats, pid);
   int rc = reader_attach(r, pid, &e, msg, msglen);
@@ -81,6 +82,7 @@ void gauge_close(gauge_reader *r) {
   threadstats_free(&r->tstats);
   free(r->tn);
   pthread_mutex_destroy(&r->lock);
+  pthread_mutex_destroy(&r->names_lock);
   free(r);
 }
 
@@ -167,18 +169,22 @@ int gauge_thread_names(gauge_reader *r, char *out, int outlen) {
   enum { MAXN = 512 };
   tn_entry *e = malloc(sizeof *e * MAXN);
   if (!e) return -GAUGE_ENOMEM;
-  pthread_mutex_lock(&r->lock);
+  /* Not under the sampling lock (a tick of 1,000 threads takes milliseconds): a memory source of its
+     own, and the layout and root, which attach set for good. */
+  memsrc mem;
+  memsrc_init_process(&mem, r->pid);
+  pthread_mutex_lock(&r->names_lock);
   int n = -GAUGE_ENOMEM;
   if (!r->tn) r->tn = calloc(1, sizeof *r->tn);
   if (r->tn) {
     const py_layout *l = &r->w.layout;
     uint64_t interp = 0;
-    int bad = l->root_is_interp_head ? mem_read_u64(&r->mem, r->w.root, &interp)
-                                     : mem_read_u64(&r->mem, r->w.root + (uint64_t)l->rt_interp_head, &interp);
-    n = bad || !interp ? -GAUGE_EINVAL : threadnames_read(&r->mem, l, r->tn, interp, e, MAXN);
-    if (n == -1) n = r->mem.gone ? -GAUGE_EEXITED : -GAUGE_EINVAL;
+    int bad = l->root_is_interp_head ? mem_read_u64(&mem, r->w.root, &interp)
+                                     : mem_read_u64(&mem, r->w.root + (uint64_t)l->rt_interp_head, &interp);
+    n = bad || !interp ? -GAUGE_EINVAL : threadnames_read(&mem, l, r->tn, interp, e, MAXN);
+    if (n == -1 || (bad && mem.gone)) n = mem.gone ? -GAUGE_EEXITED : -GAUGE_EINVAL;
   }
-  pthread_mutex_unlock(&r->lock);
+  pthread_mutex_unlock(&r->names_lock);
   int pos = 0;
   for (int i = 0; i < n; i++) {
     int k = snprintf(out + pos, (size_t)(outlen - pos), "%llu", (unsigned long long)e[i].ident);

@@ -17,6 +17,7 @@ struct gauge_reader {
   walker w;
   threadstats tstats;
   pthread_mutex_t lock; /* one sample at a time: snapshot and sampler share the walker */
+  pthread_mutex_t names_lock; /* thread names (tn): read beside sampling, never holding up a tick */
   int major, minor, micro;
   char version[32];
   char binary[PATH_MAX];

@@ -12,7 +12,8 @@
 
 struct gauge_sampler {
   pthread_t thread;
-  pthread_mutex_t lock; /* readers list and ring */
+  pthread_mutex_t list_lock; /* readers list: held for a whole tick, so no reader is removed mid-read */
+  pthread_mutex_t lock;      /* ring, counters and stop: held briefly, so drain never waits for a tick */
   pthread_cond_t wake;  /* stop wakes the thread at once, however slow the rate */
   int running, stop;
   double hz;
@@ -45,6 +46,7 @@ gauge_sampler *gauge_sampler_new(double hz, int buffer_words) {
   s->scratch = malloc((size_t)s->scratchcap * sizeof *s->scratch);
   s->rng = monotonic_ns() | 1;
   pthread_mutex_init(&s->lock, 0);
+  pthread_mutex_init(&s->list_lock, 0);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* deadlines are monotonic_ns() values */
@@ -57,19 +59,19 @@ gauge_sampler *gauge_sampler_new(double hz, int buffer_words) {
 
 int gauge_sampler_add(gauge_sampler *s, gauge_reader *r) {
   if (!s || !r) return -GAUGE_EINVAL;
-  pthread_mutex_lock(&s->lock);
+  pthread_mutex_lock(&s->list_lock);
   int rc = -GAUGE_ENOMEM;
   if (s->nreaders < MAX_READERS) { s->readers[s->nreaders++] = r; rc = 0; }
-  pthread_mutex_unlock(&s->lock);
+  pthread_mutex_unlock(&s->list_lock);
   return rc;
 }
 
 int gauge_sampler_remove(gauge_sampler *s, gauge_reader *r) {
   if (!s || !r) return -GAUGE_EINVAL;
-  pthread_mutex_lock(&s->lock);
+  pthread_mutex_lock(&s->list_lock); /* waits for a tick reading r to end: r may be closed right after */
   for (int i = 0; i < s->nreaders; i++)
     if (s->readers[i] == r) { s->readers[i] = s->readers[--s->nreaders]; break; }
-  pthread_mutex_unlock(&s->lock);
+  pthread_mutex_unlock(&s->list_lock);
   return 0;
 }
 
@@ -100,7 +102,7 @@ static uint64_t thread_cpu_ns(void) {
 
 static void sample_all(gauge_sampler *s) {
   uint64_t t0 = monotonic_ns();
-  pthread_mutex_lock(&s->lock);
+  pthread_mutex_lock(&s->list_lock);
   for (int i = 0; i < s->nreaders; i++) {
     gauge_reader *r = s->readers[i];
     if (r->exit_reported) continue;
@@ -114,24 +116,29 @@ static void sample_all(gauge_sampler *s) {
       s->scratchcap *= 2;
       n = reader_sample(r, t0, s->scratch, s->scratchcap);
     }
-    s->stats[3] += (double)(r->w.thread_errors - errs_before);
+    double errs = (double)(r->w.thread_errors - errs_before);
     pthread_mutex_unlock(&r->lock);
+    pthread_mutex_lock(&s->lock);
+    s->stats[3] += errs;
     if (n == -GAUGE_EEXITED) {
       /* one record saying so, then the reader stays silent */
       uint32_t rec[GAUGE_REC_HEADER] = {GAUGE_REC_HEADER, (uint32_t)r->pid, (uint32_t)t0, (uint32_t)(t0 >> 32), 0, GAUGE_REC_EXITED};
       r->exit_reported = 1;
       ring_push(s, rec, GAUGE_REC_HEADER);
-      continue;
+    } else if (n > 0) {
+      s->stats[0]++;
+      ring_push(s, s->scratch, (uint32_t)n);
     }
-    if (n <= 0) continue;
-    s->stats[0]++;
-    ring_push(s, s->scratch, (uint32_t)n);
+    pthread_mutex_unlock(&s->lock);
   }
-  pthread_mutex_unlock(&s->lock);
+  pthread_mutex_unlock(&s->list_lock);
   uint64_t dt = monotonic_ns() - t0;
+  pthread_mutex_lock(&s->lock);
   s->stats[4] += (double)dt;
   if ((double)dt > s->stats[7]) s->stats[7] = (double)dt;
   s->stats[5]++;
+  s->stats[6] = (double)thread_cpu_ns();
+  pthread_mutex_unlock(&s->lock);
 }
 
 static void *sampler_main(void *arg) {
@@ -139,17 +146,14 @@ static void *sampler_main(void *arg) {
   double period = 1e9 / s->hz;
   uint64_t next = monotonic_ns();
   for (;;) {
+    uint64_t now = monotonic_ns();
     pthread_mutex_lock(&s->lock);
     int stop = s->stop;
+    if (!stop && now > next + (uint64_t)(period / 2)) s->stats[2]++;
     pthread_mutex_unlock(&s->lock);
     if (stop) break;
-    uint64_t now = monotonic_ns();
-    if (now > next + (uint64_t)(period / 2)) {
-      s->stats[2]++;
-      if (now > next + (uint64_t)period) next = now; /* far behind: don't burst to catch up */
-    }
+    if (now > next + (uint64_t)period) next = now; /* far behind: don't burst to catch up */
     sample_all(s);
-    s->stats[6] = (double)thread_cpu_ns();
     /* Uniform in [0.5, 1.5) periods: the mean rate holds, the phase never locks to the target's loops. */
     next += (uint64_t)(period * (0.5 + rand_unit(s)));
     struct timespec ts = {(time_t)(next / 1000000000ull), (long)(next % 1000000000ull)};
@@ -184,6 +188,7 @@ void gauge_sampler_free(gauge_sampler *s) {
   free(s->ring);
   free(s->scratch);
   pthread_mutex_destroy(&s->lock);
+  pthread_mutex_destroy(&s->list_lock);
   pthread_cond_destroy(&s->wake);
   free(s);
 }
