@@ -18,26 +18,14 @@ import { NOTE_MS, TopController } from '../src/model/top-controller.js';
 import { saveDir, savePath } from '../src/cli/save-path.js';
 import type { ProcessInfo, Sample, SamplerStats, ThreadSample } from '../src/sampling/types.js';
 import { Frames } from './export-helpers.js';
+import { threadSample } from './helpers/samples.js';
 
 afterEach(() => cleanup());
 
 const plain = new Chalk({ level: 0 });
 
-function th(tid: number, name: string, frames: number[], o: Partial<ThreadSample> = {}): ThreadSample {
-  return {
-    pid: 100,
-    threadId: BigInt(tid),
-    nativeId: tid,
-    name,
-    gil: true,
-    state: 'running',
-    cpuNs: 8_000_000,
-    frames,
-    error: false,
-    truncated: false,
-    ...o,
-  };
-}
+const th = (tid: number, name: string, frames: number[], o: Partial<ThreadSample> = {}): ThreadSample =>
+  threadSample(100, tid, name, frames, o);
 
 const idleOf = (tid: number, name: string, frames: number[]): ThreadSample =>
   th(tid, name, frames, { state: 'sleeping', cpuNs: 0, gil: false });

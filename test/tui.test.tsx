@@ -15,7 +15,8 @@ import { headerLines as batchHeaderLines } from '../src/output/batch.js';
 import { headerText } from '../src/model/header-text.js';
 import { ProfileModel } from '../src/model/profile.js';
 import { TopController } from '../src/model/top-controller.js';
-import type { FrameInfo, FrameTable, ProcessInfo, Sample, ThreadSample } from '../src/sampling/types.js';
+import type { FrameInfo, FrameTable, ProcessInfo, Sample } from '../src/sampling/types.js';
+import { threadSample } from './helpers/samples.js';
 
 afterEach(() => cleanup());
 
@@ -34,21 +35,7 @@ class Frames implements FrameTable {
   }
 }
 
-function th(pid: number, tid: number, name: string, frames: number[], o: Partial<ThreadSample> = {}): ThreadSample {
-  return {
-    pid,
-    threadId: BigInt(tid),
-    nativeId: tid,
-    name,
-    gil: true,
-    state: 'running',
-    cpuNs: 8_000_000,
-    frames,
-    error: false,
-    truncated: false,
-    ...o,
-  };
-}
+const th = threadSample;
 
 /** A controller over a model with a known profile: hot 60%, warm 30%, cool 10% of the active samples. */
 function fixture(opts: { processes?: number; noGil?: boolean; gilOnly?: boolean } = {}): TopController {
