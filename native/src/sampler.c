@@ -205,6 +205,10 @@ int gauge_sampler_drain(gauge_sampler *s, uint32_t *out, int cap_words) {
     pos += (int)n;
     s->tail += n;
   }
+  /* Emptied: write from the start again. Sweeping the whole ring before wrapping would touch every page of
+     it (16 MiB by default) while holding only what arrives between two drains: resident memory that grew
+     for ten minutes at 100 Hz. */
+  if (s->tail == s->head) s->head = s->tail = 0;
   pthread_mutex_unlock(&s->lock);
   return pos;
 }
