@@ -209,3 +209,88 @@ for (const py of all.filter((p) => p.freeThreaded || p.mm[0] < 3 || (p.mm[0] ===
     }
   });
 }
+
+/** `gauge top` in batch mode to completion; its output. */
+function topBatch(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [gaugeBin, 'top', '--batch', ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, COLUMNS: '200', GAUGE_BATCH_ROWS: '60' },
+    });
+    children.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120000);
+    child.once('exit', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+/** %Total of each function in the last batch snapshot. */
+function totals(out: string): Map<string, number> {
+  const snap = out.slice(out.lastIndexOf('gauge top  pid'));
+  const m = new Map<string, number>();
+  for (const line of snap.slice(0, snap.indexOf('\nThreads')).split('\n')) {
+    const r = /^\s*[\d.]+%\*?\s+([\d.]+)%\s+\S+\s+\S+\s+(\S+) \(/.exec(line);
+    if (r) m.set(r[2]!, Number(r[1]));
+  }
+  return m;
+}
+
+function startSplit(py: Python): Promise<{ child: ChildProcess; lines: AsyncIterableIterator<string> }> {
+  const child = spawn(py.exe, [join(root, 'test', 'fixtures', 'async_split.py')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.add(child);
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  return lines.next().then((first) => {
+    assert.match(String(first.value), /^READY \d+$/);
+    return { child, lines };
+  });
+}
+
+const splitPython = gil.at(-1);
+test('top --async --batch: two busy tasks split 75/25 by task name as the target measured it', async (t) => {
+  if (!splitPython) return t.skip('no CPython >= 3.8 GIL build found');
+  const { child, lines } = await startSplit(splitPython);
+  try {
+    const r = await topBatch(['--pid', String(child.pid), '--async', '-d', '8']);
+    assert.equal(r.status, 0, r.stderr);
+    child.kill('SIGTERM');
+    const truthLine = String((await lines.next()).value);
+    const truth = JSON.parse(truthLine.replace(/^TRUTH /, '')) as { heavy: number; light: number };
+    const want = (100 * truth.heavy) / (truth.heavy + truth.light);
+    const tot = totals(r.stdout);
+    const heavy = tot.get('task:heavy') ?? 0;
+    const light = tot.get('task:light') ?? 0;
+    assert.ok(heavy + light > 80, `tasks cover the loop's samples: ${heavy} + ${light}`);
+    const got = (100 * heavy) / (heavy + light);
+    console.log(
+      `${splitPython.label}: heavy ${got.toFixed(1)}% of task samples, target's own ${want.toFixed(1)}% (load ${loadavg()[0]!.toFixed(2)})`,
+    );
+    assert.ok(Math.abs(want - 75) < 5, `the fixture splits 75/25: ${want}`);
+    assert.ok(Math.abs(got - want) <= 3, `gauge ${got.toFixed(1)}% vs the target's ${want.toFixed(1)}%`);
+  } finally {
+    stop(child);
+  }
+});
+
+test('top --async --batch in wall mode: a task that only sleeps shows with its sleep chain', async (t) => {
+  if (!splitPython) return t.skip('no CPython >= 3.8 GIL build found');
+  const { child } = await startSplit(splitPython);
+  try {
+    const r = await topBatch(['--pid', String(child.pid), '--async', '--mode', 'wall', '-d', '3']);
+    assert.equal(r.status, 0, r.stderr);
+    const tot = totals(r.stdout);
+    // napper waits all the time: its task frame and its coroutine hold a share of the (wall) samples.
+    assert.ok((tot.get('task:napper') ?? 0) > 10, r.stdout.slice(-3000));
+    assert.ok((tot.get('nap') ?? 0) > 10);
+    assert.equal(tot.get('task:napper'), tot.get('nap'));
+  } finally {
+    stop(child);
+  }
+});

@@ -84,6 +84,11 @@ export function addCountOptions<T>(y: Argv<T>, durationDescription = 'Stop after
 export function addSamplingOptions<T>(y: Argv<T>) {
   return addCountOptions(addProcessOptions(y, 'Process to profile (or `-- cmd args` to launch one)'))
     .option('rate', { alias: 'r', type: 'number', default: 100, describe: 'Samples per second' })
+    .option('async', {
+      type: 'boolean',
+      default: false,
+      describe: 'Attribute event-loop threads to asyncio tasks (task:NAME frames); wall mode adds waiting tasks',
+    })
     .check((a) => {
       const command = launchCommand(a);
       if (a.pid !== undefined && command.length) return 'give either --pid or a command after --, not both';

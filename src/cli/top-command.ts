@@ -19,6 +19,7 @@ import { addExportOptions, startExports, type ExportArgs } from '../export/pipel
 import { ProfileRecorder } from '../export/profile-recorder.js';
 import { pythonChildrenNote, pythonDescendants } from '../process/python-children.js';
 import { savePath } from './save-path.js';
+import { AsyncAttributor } from '../sampling/async-attribution.js';
 
 export interface TopArgs {
   pid?: number;
@@ -30,6 +31,8 @@ export interface TopArgs {
   duration?: number;
   subprocesses: boolean;
   batch: boolean;
+  /** Attribute event-loop threads to asyncio tasks (AsyncAttributor). */
+  async?: boolean;
   command: string[];
   /** All parsed arguments (exporter options). */
   raw: ExportArgs;
@@ -71,6 +74,7 @@ export function registerTop(cli: Argv): void {
         duration: a.duration,
         subprocesses: a.subprocesses,
         batch: a.batch,
+        async: a.async,
         command: launchCommand(a),
         raw: a,
       });
@@ -159,7 +163,10 @@ export async function runTop(o: TopArgs): Promise<void> {
     { idle: o.idle, fullFilenames: o.fullFilenames, refreshS: o.delay },
   );
   if (!batch) recorder = newRecorder();
-  session.onSamples((samples) => {
+  const tasks = o.async ? new AsyncAttributor(session.frames, { wall: () => controller.view.idle }) : undefined;
+  session.onProcessExit((pid) => tasks?.forget(pid));
+  session.onSamples((raw) => {
+    const samples = tasks ? tasks.transform(raw) : raw;
     controller.ingest(samples);
     recorder?.add(samples);
     pipeline?.push(samples);
@@ -190,6 +197,7 @@ export async function runTop(o: TopArgs): Promise<void> {
   /** Stop sampling, stop the launched program if we are the ones ending, and settle exporters. Returns the exit code. */
   const shutdown = async (signal?: NodeJS.Signals): Promise<number> => {
     session.stop();
+    tasks?.close();
     // After a signal the program already got it forwarded: its own status is ours.
     const status = launched ? await settleLaunched(launched, signal ? undefined : 'SIGINT') : undefined;
     if (pipeline) {

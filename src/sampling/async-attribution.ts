@@ -1,0 +1,188 @@
+/**
+ * `top --async` / `record --async`: samples of an event-loop thread
+ * attributed to asyncio tasks. The running task is found on the sampled
+ * stack itself (the outermost frame that is some task's own coroutine), so
+ * each sample names the task it caught; its frames are cut there and a
+ * synthetic `task:NAME` frame is put outermost, in place of the event loop's
+ * frames. In wall mode every pending task of the loop is sampled too, as a
+ * thread of its own (idle) whose frames are its suspended await chain.
+ * The tasks are re-read now and then (asyncio-tasks.ts), never per sample.
+ */
+import { readAsyncTasks, type AsyncTask } from '../reader/async-tasks.js';
+import { GaugeError } from '../reader/errors.js';
+import type { FrameRegistry } from '../reader/frame-registry.js';
+import { Target } from '../reader/target.js';
+import type { Sample, ThreadSample } from './types.js';
+
+export interface AsyncOptions {
+  /** Sample pending tasks too (wall mode; asked per batch, as the mode can change while sampling). */
+  wall: () => boolean;
+  /** Tasks read per refresh at most. */
+  maxTasks?: number;
+  /** Pending tasks added per loop-thread sample at most (wall mode). */
+  maxPending?: number;
+  /** Least time between two task reads of a process. */
+  refreshMs?: number;
+}
+
+/** The name of the synthetic frame a task's samples get: what grouping by task name groups on. */
+export const taskFrameName = (name: string): string => `task:${name}`;
+export const TASK_FRAME_FILE = '<asyncio>';
+/** Distinct task names given frames of their own; later ones share `task:<other>`. */
+const MAX_TASK_NAMES = 4096;
+
+interface PerProcess {
+  target?: Target;
+  /** No asyncio layout for this target, or it could not be attached: its samples pass unchanged. */
+  off: boolean;
+  readAt: number;
+  costMs: number;
+  byThread: Map<bigint, AsyncTask[]>;
+  /** A task's own coroutine (name, file, first line) -> its tasks. */
+  byCoroutine: Map<string, AsyncTask[]>;
+}
+
+export class AsyncAttributor {
+  private readonly procs = new Map<number, PerProcess>();
+  private readonly taskSource: number;
+  private readonly taskIds = new Map<string, number>();
+
+  constructor(
+    private readonly frames: FrameRegistry,
+    private readonly opts: AsyncOptions,
+  ) {
+    this.taskSource = frames.addSource();
+  }
+
+  /** Samples with every event-loop thread's stacks attributed to tasks. */
+  transform(samples: readonly Sample[]): Sample[] {
+    const wall = this.opts.wall();
+    return samples.map((s) => {
+      const p = this.process(s.pid);
+      if (!p || p.byThread.size === 0) return s;
+      const threads: ThreadSample[] = [];
+      for (const t of s.threads) {
+        const tasks = p.byThread.get(t.threadId);
+        if (!tasks) {
+          threads.push(t);
+          continue;
+        }
+        const running = this.running(p, t);
+        threads.push(
+          running ? { ...t, frames: [...t.frames.slice(0, running.cut + 1), this.taskFrame(running.task.name)] } : t,
+        );
+        if (wall) this.pending(tasks, running?.task, t, threads);
+      }
+      return { ...s, threads };
+    });
+  }
+
+  /** Drop a process's reader (it exited). */
+  forget(pid: number): void {
+    this.procs.get(pid)?.target?.close();
+    this.procs.delete(pid);
+  }
+
+  close(): void {
+    for (const pid of [...this.procs.keys()]) this.forget(pid);
+  }
+
+  private process(pid: number): PerProcess | undefined {
+    let p = this.procs.get(pid);
+    if (!p) {
+      p = { off: false, readAt: 0, costMs: 0, byThread: new Map(), byCoroutine: new Map() };
+      this.procs.set(pid, p);
+      try {
+        p.target = Target.attach(pid, this.frames);
+      } catch {
+        p.off = true;
+      }
+    }
+    if (p.off || !p.target) return undefined;
+    const now = Date.now();
+    // A read of many tasks is not free: at most a tenth of the time goes to reading them.
+    if (now - p.readAt >= Math.max(this.opts.refreshMs ?? 250, 10 * p.costMs)) this.refresh(p, now);
+    return p;
+  }
+
+  private refresh(p: PerProcess, now: number): void {
+    const t0 = Date.now();
+    try {
+      const { tasks } = readAsyncTasks(p.target!, this.opts.maxTasks);
+      p.byThread.clear();
+      p.byCoroutine.clear();
+      for (const task of tasks) {
+        if (!task.threadId) continue;
+        p.byThread.set(task.threadId, [...(p.byThread.get(task.threadId) ?? []), task]);
+        const own = task.frames.at(-1);
+        if (own === undefined) continue;
+        const key = this.coroutineKey(own);
+        p.byCoroutine.set(key, [...(p.byCoroutine.get(key) ?? []), task]);
+      }
+    } catch (err) {
+      // No layout for this version, or gone: leave its samples as they are.
+      if (err instanceof GaugeError) p.off = true;
+      else throw err;
+    }
+    p.readAt = now;
+    p.costMs = Date.now() - t0;
+  }
+
+  private coroutineKey(id: number): string {
+    const f = this.frames.get(id);
+    return `${f.file}\0${f.name}\0${f.firstLine}`;
+  }
+
+  /**
+   * The task a loop-thread sample caught running: the outermost frame that is some task's own coroutine.
+   * Tasks sharing one coroutine function are told apart by the last read's running task, else the first.
+   */
+  private running(p: PerProcess, t: ThreadSample): { task: AsyncTask; cut: number } | undefined {
+    for (let i = t.frames.length - 1; i >= 0; i--) {
+      const tasks = p.byCoroutine.get(this.coroutineKey(t.frames[i]!));
+      if (!tasks) continue;
+      const task =
+        tasks.find((x) => x.running && x.threadId === t.threadId) ?? tasks.find((x) => x.threadId === t.threadId);
+      if (task) return { task, cut: i };
+    }
+    return undefined;
+  }
+
+  /** Wall mode: each pending task as an idle thread of its own, its frames the suspended chain. */
+  private pending(tasks: AsyncTask[], running: AsyncTask | undefined, t: ThreadSample, out: ThreadSample[]): void {
+    const max = this.opts.maxPending ?? 256;
+    let n = 0;
+    for (const task of tasks) {
+      if (task === running || task.running || task.frames.length === 0) continue;
+      if (n++ >= max) break;
+      out.push({
+        pid: t.pid,
+        threadId: BigInt(task.id),
+        nativeId: 0,
+        name: task.name,
+        gil: false,
+        state: 'sleeping',
+        cpuNs: 0,
+        frames: [...task.frames, this.taskFrame(task.name)],
+        error: false,
+        truncated: false,
+      });
+    }
+  }
+
+  private taskFrame(taskName: string): number {
+    // Bounded: a loop that churns default-named tasks ("Task-123456") must not grow the frame table without end.
+    const name = this.taskIds.has(taskName) || this.taskIds.size < MAX_TASK_NAMES ? taskName : '<other>';
+    let local = this.taskIds.get(name);
+    if (local === undefined) {
+      local = this.taskIds.size;
+      this.taskIds.set(name, local);
+    }
+    return this.frames.globalId(this.taskSource, local, () => ({
+      name: taskFrameName(name),
+      file: TASK_FRAME_FILE,
+      line: 0,
+      firstLine: 0,
+    }));
+  }
+}
