@@ -20,6 +20,7 @@ void u64map_free(u64map *m) {
 }
 
 void u64map_clear(u64map *m) {
+  if (m->count == 0) return; /* maps cleared every sample are often empty: skip the memset */
   memset(m->keys, 0, m->cap * sizeof *m->keys);
   m->count = 0;
 }

@@ -22,7 +22,7 @@ int walker_init(walker *w, memsrc *m, const py_layout *l, frame_cache *fc, uint6
   w->pages = aligned_alloc(4096, PAGE_SLOTS * sizeof *w->pages);
   w->meta = calloc(PAGE_SLOTS, sizeof *w->meta);
   w->ws = calloc(PAGE_SLOTS, sizeof *w->ws);
-  if (!w->pages || !w->meta || !w->ws || memo_init(&w->memo) || u64map_init(&w->distinct, 8192) || u64map_init(&w->tlbc_pairs, 8192) ||
+  if (!w->pages || !w->meta || !w->ws || memo_init(&w->memo) || u64map_init(&w->distinct, 1024) || u64map_init(&w->tlbc_pairs, 8192) ||
       u64map_init(&w->tlbc_cache, 8192))
     return -1;
   return 0;
@@ -439,7 +439,8 @@ static int resolve_frames(walker *w, thread_rec *threads, int nthreads) {
       uint64_t c = w->raw[threads[t].raw_start + d].code;
       uint32_t idx;
       if (!c || u64map_get(&w->distinct, c, &idx)) continue;
-      if (u64map_put(&w->distinct, c, (uint32_t)ndistinct)) continue; /* very many: read lazily below */
+      /* cleared every sample, so sized by use (grown), not for the worst case */
+      if (u64map_grow_if_full(&w->distinct) || u64map_put(&w->distinct, c, (uint32_t)ndistinct)) continue;
       codes[ndistinct++] = c;
     }
   size_t hs = (size_t)l->co_read_size;
