@@ -8,7 +8,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { loadavg } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -290,6 +291,30 @@ test('top --async --batch in wall mode: a task that only sleeps shows with its s
     assert.ok((tot.get('task:napper') ?? 0) > 10, r.stdout.slice(-3000));
     assert.ok((tot.get('nap') ?? 0) > 10);
     assert.equal(tot.get('task:napper'), tot.get('nap'));
+  } finally {
+    stop(child);
+  }
+});
+
+test('record --async: task frames are the roots of the collapsed stacks they cover', async (t) => {
+  if (!splitPython) return t.skip('no CPython >= 3.8 GIL build found');
+  const { child } = await startSplit(splitPython);
+  const out = join(mkdtempSync(join(tmpdir(), 'gauge-async-')), 'p.folded');
+  try {
+    const r = spawnSync(
+      process.execPath,
+      [gaugeBin, 'record', '--pid', String(child.pid), '--async', '-d', '3', '-o', out],
+      {
+        encoding: 'utf8',
+        timeout: 120000,
+      },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const lines = readFileSync(out, 'utf8').trim().split('\n');
+    const heavy = lines.filter((l) => l.includes('heavy_step'));
+    assert.ok(heavy.length > 0);
+    for (const l of heavy) assert.match(l, /^task:heavy \(<asyncio>(:0)?\);heavy_step /);
+    assert.ok(lines.some((l) => l.startsWith('task:light ')));
   } finally {
     stop(child);
   }

@@ -20,6 +20,7 @@ import {
 } from '../export/profile-recorder.js';
 import { Exit } from './exit-codes.js';
 import { addSamplingOptions, launchCommand } from './options.js';
+import { AsyncAttributor } from '../sampling/async-attribution.js';
 
 interface RecordArgs extends ExportArgs {
   pid?: number;
@@ -30,6 +31,7 @@ interface RecordArgs extends ExportArgs {
   idle: boolean;
   gil: boolean;
   subprocesses: boolean;
+  async?: boolean;
   'status-interval'?: number;
   _: (string | number)[];
 }
@@ -109,7 +111,11 @@ export async function record(a: RecordArgs): Promise<number> {
   let ticks = 0;
   let threadSamples = 0;
   const failures = new ReasonTally();
-  session.onSamples((s) => {
+  // --async: event-loop samples under task:NAME frames, and in wall mode (--idle) each waiting task too.
+  const tasks = a.async ? new AsyncAttributor(session.frames, { wall: () => a.idle }) : undefined;
+  session.onProcessExit((pid) => tasks?.forget(pid));
+  session.onSamples((raw) => {
+    const s = tasks ? tasks.transform(raw) : raw;
     ticks += s.length;
     for (const x of s) {
       threadSamples += x.threads.length;
@@ -157,6 +163,7 @@ export async function record(a: RecordArgs): Promise<number> {
   // The sampler's counters are gone once it stops; stopping delivers the last buffered samples.
   const lost = session.stats().dropped;
   session.stop();
+  tasks?.close();
   const elapsedMs = Date.now() - started;
   let written: WriteResult | undefined;
   let writeError: unknown;
