@@ -14,6 +14,7 @@ import { flameBoxes, stepBox } from '../src/model/flame-layout.js';
 import { StackTrie } from '../src/model/stack-trie.js';
 import { OTHER_ID } from '../src/model/count-table.js';
 import type { FrameInfo, FrameTable, Sample, ThreadSample } from '../src/sampling/types.js';
+import { threadSample } from './helpers/samples.js';
 
 class Frames implements FrameTable {
   readonly infos: FrameInfo[] = [];
@@ -26,21 +27,8 @@ class Frames implements FrameTable {
   }
 }
 
-function th(tid: number, frames: number[], o: Partial<ThreadSample> = {}): ThreadSample {
-  return {
-    pid: 1,
-    threadId: BigInt(tid),
-    nativeId: tid,
-    name: `t${tid}`,
-    gil: true,
-    state: 'running',
-    cpuNs: 5_000_000,
-    frames,
-    error: false,
-    truncated: false,
-    ...o,
-  };
-}
+const th = (tid: number, frames: number[], o: Partial<ThreadSample> = {}): ThreadSample =>
+  threadSample(1, tid, `t${tid}`, frames, { cpuNs: 5_000_000, ...o });
 
 let clock = 0n;
 function tick(threads: ThreadSample[], pid = 1): Sample {

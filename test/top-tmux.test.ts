@@ -326,6 +326,21 @@ function assertFitsPane(scr: string, width: number, height: number): void {
   for (const l of lines) assert.ok(stringWidth(l) <= width, `wider than ${width}: ${JSON.stringify(l)}`);
 }
 
+/** Resize to 20x5 (everything fits) and back to w x h, where the view must show what it showed before. */
+async function shrinkAndBack(
+  s: string,
+  w: number,
+  h: number,
+  what: string,
+  shows: (x: string) => boolean,
+): Promise<void> {
+  tmux('resize-window', '-t', s, '-x', '20', '-y', '5');
+  const small = await waitFor(s, `${what} at 20x5`, (x) => x.split('\n').every((l) => stringWidth(l) <= 20));
+  assertFitsPane(small, 20, 5);
+  tmux('resize-window', '-t', s, '-x', String(w), '-y', String(h));
+  await waitFor(s, `${what} again at ${w}x${h}`, shows);
+}
+
 /** The width of the box whose label starts "|name" (NO_COLOR: boxes start with "|" or ">"), up to the next box. */
 function boxWidth(line: string, name: string): number {
   const at = line.search(new RegExp(`[|>]${name}\\b`));
@@ -357,13 +372,8 @@ for (const target of VIEW_TARGETS)
         keys(s, 'F');
         const opened = (x: string): boolean =>
           /Call tree/.test(x) && target.leaf.test(x) && target.path.every((p) => new RegExp(`▾ ${p} \\(`).test(x));
-        let scr = await waitFor(s, 'the call tree with the hot path open', opened);
-        assertFitsPane(scr, w, h);
-        tmux('resize-window', '-t', s, '-x', '20', '-y', '5');
-        scr = await waitFor(s, 'the tree at 20x5', (x) => x.split('\n').every((l) => stringWidth(l) <= 20));
-        assertFitsPane(scr, 20, 5);
-        tmux('resize-window', '-t', s, '-x', String(w), '-y', String(h));
-        await waitFor(s, 'the tree again', opened);
+        assertFitsPane(await waitFor(s, 'the call tree with the hot path open', opened), w, h);
+        await shrinkAndBack(s, w, h, 'the tree', opened);
 
         keys(s, 'G');
         const flame = (x: string): boolean => {
@@ -372,13 +382,8 @@ for (const target of VIEW_TARGETS)
           const row = x.split('\n').find((l) => boxWidth(l, target.wide[0]!) > 0 && boxWidth(l, target.wide[1]!) > 0);
           return !!row && boxWidth(row, target.wide[0]!) > boxWidth(row, target.wide[1]!);
         };
-        scr = await waitFor(s, 'the flame graph, the hot callee widest', flame);
-        assertFitsPane(scr, w, h);
-        tmux('resize-window', '-t', s, '-x', '20', '-y', '5');
-        scr = await waitFor(s, 'the flame graph at 20x5', (x) => x.split('\n').every((l) => stringWidth(l) <= 20));
-        assertFitsPane(scr, 20, 5);
-        tmux('resize-window', '-t', s, '-x', String(w), '-y', String(h));
-        await waitFor(s, 'the flame graph again', flame);
+        assertFitsPane(await waitFor(s, 'the flame graph, the hot callee widest', flame), w, h);
+        await shrinkAndBack(s, w, h, 'the flame graph', flame);
         // Zoom into the selected box's first callee and back out.
         keys(s, 'Down');
         keys(s, 'Enter');

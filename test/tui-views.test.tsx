@@ -14,7 +14,8 @@ import stringWidth from 'string-width';
 import { App } from '../src/tui/app.js';
 import { ProfileModel } from '../src/model/profile.js';
 import { TopController } from '../src/model/top-controller.js';
-import type { FrameInfo, FrameTable, ProcessInfo, Sample, ThreadSample } from '../src/sampling/types.js';
+import type { ProcessInfo, Sample } from '../src/sampling/types.js';
+import { FileFrames, threadSample } from './helpers/samples.js';
 
 afterEach(() => cleanup());
 
@@ -22,35 +23,9 @@ const plain = new Chalk({ level: 0 });
 const colour = new Chalk({ level: 3 });
 const KEY = { up: '\x1b[A', down: '\x1b[B', right: '\x1b[C', left: '\x1b[D', enter: '\r', esc: '\x1b' };
 
-class Frames implements FrameTable {
-  readonly infos: FrameInfo[] = [];
-  id(name: string, file: string, line: number): number {
-    this.infos.push({ name, file, line, firstLine: line });
-    return this.infos.length - 1;
-  }
-  get(id: number): FrameInfo {
-    return this.infos[id]!;
-  }
-}
-
-function th(tid: number, name: string, frames: number[]): ThreadSample {
-  return {
-    pid: 100,
-    threadId: BigInt(tid),
-    nativeId: tid,
-    name,
-    gil: true,
-    state: 'running',
-    cpuNs: 8_000_000,
-    frames,
-    error: false,
-    truncated: false,
-  };
-}
-
 /** Thread web: main -> handle -> render 60 %, -> parse 20 %; thread cjk: a wide-named function 20 %. */
 function fixture(): TopController {
-  const f = new Frames();
+  const f = new FileFrames();
   const main = f.id('main', '/srv/app/main.py', 1);
   const handle = f.id('handle', '/srv/app/views.py', 10);
   const render = f.id('render_page', '/srv/app/views.py', 40);
@@ -59,8 +34,8 @@ function fixture(): TopController {
   const model = new ProfileModel({ frames: f, rateHz: 100 });
   const samples: Sample[] = [];
   for (let i = 0; i < 100; i++) {
-    const threads = [th(101, 'web', [i % 4 === 0 ? parse : render, handle, main])];
-    if (i % 3 === 0) threads.push(th(102, 'cjk', [wide]));
+    const threads = [threadSample(100, 101, 'web', [i % 4 === 0 ? parse : render, handle, main])];
+    if (i % 3 === 0) threads.push(threadSample(100, 102, 'cjk', [wide]));
     samples.push({ pid: 100, timeNs: BigInt(i) * 10_000_000n, threads });
   }
   model.add(samples);
@@ -153,7 +128,14 @@ test('G: the flame graph, widest box first; Enter zooms into the selected frame,
   stdin.write(KEY.enter);
   s = await until(frame, (x) => /zoomed into handle/.test(x), 'zoomed');
   // handle now spans the width: render_page 75 of its 100 samples, parse the rest.
-  assert.equal(s.split('\n').find((l) => /^\|render_page/.test(l))!.indexOf('|parse'), 75, s);
+  assert.equal(
+    s
+      .split('\n')
+      .find((l) => /^\|render_page/.test(l))!
+      .indexOf('|parse'),
+    75,
+    s,
+  );
   stdin.write(KEY.esc);
   await until(frame, (x) => /zoomed into main/.test(x), "out one level: handle's caller");
   stdin.write(KEY.esc);

@@ -15,8 +15,8 @@ import { headerLines as batchHeaderLines } from '../src/output/batch.js';
 import { headerText } from '../src/model/header-text.js';
 import { ProfileModel } from '../src/model/profile.js';
 import { TopController } from '../src/model/top-controller.js';
-import type { FrameInfo, FrameTable, ProcessInfo, Sample } from '../src/sampling/types.js';
-import { threadSample } from './helpers/samples.js';
+import type { ProcessInfo, Sample } from '../src/sampling/types.js';
+import { FileFrames, threadSample } from './helpers/samples.js';
 
 afterEach(() => cleanup());
 
@@ -24,22 +24,11 @@ const plain = new Chalk({ level: 0 });
 // eslint-disable-next-line no-control-regex -- ANSI escapes are what these tests look for
 const ESC = /\x1b\[/;
 
-class Frames implements FrameTable {
-  readonly infos: FrameInfo[] = [];
-  id(name: string, file: string, line: number): number {
-    this.infos.push({ name, file, line, firstLine: line });
-    return this.infos.length - 1;
-  }
-  get(id: number): FrameInfo {
-    return this.infos[id]!;
-  }
-}
-
 const th = threadSample;
 
 /** A controller over a model with a known profile: hot 60%, warm 30%, cool 10% of the active samples. */
 function fixture(opts: { processes?: number; noGil?: boolean; gilOnly?: boolean } = {}): TopController {
-  const f = new Frames();
+  const f = new FileFrames();
   const main = f.id('main', '/srv/app/main.py', 1);
   const hot = f.id('compute_hot_path', '/srv/venv/lib/python3.12/site-packages/engine/core.py', 120);
   const warm = f.id('render_page', '/srv/app/views.py', 40);

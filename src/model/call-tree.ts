@@ -7,23 +7,14 @@
  * show, percentages or times.) Pure: records in, tree out.
  */
 import { OTHER_ID } from './count-table.js';
-import type { QueryContext, ViewOptions } from './queries.js';
+import type { QueryContext, Row, ViewOptions } from './queries.js';
 import type { TrieNode } from './stack-trie.js';
 
-export interface TreeNode {
+/** A node: the table's row figures for the function at this place in the stacks. */
+export interface TreeNode extends Row {
   /** Path from the root: ids joined by '/'; stable across refreshes while the stack exists. */
   key: string;
-  /** Function id (line id in the per-line view), OTHER_ID for folded stacks; -2 for the root. */
-  id: number;
-  name: string;
-  file: string;
-  line: number;
-  own: number;
-  total: number;
-  ownPct: number;
-  totalPct: number;
-  ownTime: number;
-  totalTime: number;
+  /** Row.id is the function id (line id in the per-line view), OTHER_ID for folded stacks, ROOT_ID for the root. */
   depth: number;
   children: TreeNode[];
   parent: TreeNode | undefined;

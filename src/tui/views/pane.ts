@@ -6,7 +6,7 @@
  */
 import type { Key } from 'ink';
 import type { ChalkInstance } from 'chalk';
-import type { Snapshot } from '../../model/snapshot.js';
+import type { Pane, Snapshot } from '../../model/snapshot.js';
 import type { TopController } from '../../model/top-controller.js';
 import type { TreeNav } from '../../model/tree-nav.js';
 import { stepBox } from '../../model/flame-layout.js';
@@ -27,36 +27,31 @@ interface PaneKey {
   keys: string;
   help: string;
   /** Shown in the footer of these panes. */
-  footer: Array<'table' | 'tree' | 'flame'>;
+  footer: Pane[];
   short: string;
   handle: (input: string, key: Key, c: PaneContext) => boolean;
 }
 
 const pageOf = (c: PaneContext): number => Math.max(1, c.height - 6);
 
+/** F and G: show a pane, or go back to the table when it is already shown. */
+function toggle(key: 'F' | 'G', pane: Pane, help: string, short: string): PaneKey {
+  return {
+    keys: key,
+    help,
+    footer: ['table', 'tree', 'flame'],
+    short,
+    handle: (input, _k, c) => {
+      if (input !== key) return false;
+      c.controller.update({ pane: c.controller.view.pane === pane ? 'table' : pane });
+      return true;
+    },
+  };
+}
+
 export const PANE_KEYS: PaneKey[] = [
-  {
-    keys: 'F',
-    help: 'call tree on/off (hottest path open)',
-    footer: ['table', 'tree', 'flame'],
-    short: 'F tree',
-    handle: (input, _k, c) => {
-      if (input !== 'F') return false;
-      c.controller.update({ pane: c.controller.view.pane === 'tree' ? 'table' : 'tree' });
-      return true;
-    },
-  },
-  {
-    keys: 'G',
-    help: 'flame graph on/off',
-    footer: ['table', 'tree', 'flame'],
-    short: 'G flame',
-    handle: (input, _k, c) => {
-      if (input !== 'G') return false;
-      c.controller.update({ pane: c.controller.view.pane === 'flame' ? 'table' : 'flame' });
-      return true;
-    },
-  },
+  toggle('F', 'tree', 'call tree on/off (hottest path open)', 'F tree'),
+  toggle('G', 'flame', 'flame graph on/off', 'G flame'),
   {
     keys: '← →',
     help: 'previous / next thread (as t)',
