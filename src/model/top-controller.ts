@@ -74,9 +74,10 @@ export class TopController {
         const st = src.stats();
         return {
           ...st,
-          dropped: st.dropped - base.dropped,
-          late: st.late - base.late,
-          errors: st.errors - base.errors,
+          // Never below zero, should the sampler's counters restart.
+          dropped: Math.max(0, st.dropped - base.dropped),
+          late: Math.max(0, st.late - base.late),
+          errors: Math.max(0, st.errors - base.errors),
         };
       },
     };
