@@ -103,7 +103,8 @@ export function buildSnapshot(
   const totals = model.totals({ window: view.window, rootPid: src.rootPid });
   const stats = src.stats();
   const root = src.processes.get(src.rootPid) ?? [...src.processes.values()][0];
-  const functions = model.functions({
+  // The table and the tree/flame panes read the same samples.
+  const scope = {
     byLine: view.byLine,
     idle: view.idle,
     window: view.window,
@@ -111,8 +112,8 @@ export function buildSnapshot(
     thread: view.thread,
     filter: view.filter || undefined,
     sort: view.sort,
-    limit: extra.limit ?? 200,
-  });
+  };
+  const functions = model.functions({ ...scope, limit: extra.limit ?? 200 });
   const threads = model.threads({ window: view.window, idle: view.idle });
   // The thread the view is filtered to stays in the panel (and named) when it goes idle or its counts are reset.
   const picked = view.thread === undefined ? undefined : threads.find((x) => x.key === view.thread);
@@ -121,18 +122,7 @@ export function buildSnapshot(
     const shown = new Set([...threads.map((x) => x.key), view.thread]);
     threads.splice(0, threads.length, ...all.filter((x) => shown.has(x.key)));
   }
-  const tree =
-    view.pane === 'table'
-      ? undefined
-      : model.callTree({
-          byLine: view.byLine,
-          idle: view.idle,
-          window: view.window,
-          pid: view.pid,
-          thread: view.thread,
-          filter: view.filter || undefined,
-          sort: view.sort,
-        });
+  const tree = view.pane === 'table' ? undefined : model.callTree(scope);
   let scopeLabel: string | undefined;
   if (view.thread) {
     const t = threads.find((x) => x.key === view.thread);
