@@ -319,3 +319,48 @@ test('record --async: task frames are the roots of the collapsed stacks they cov
     stop(child);
   }
 });
+
+/** A loop that churns tasks, read back to back: no failure, and torn reads (whole or per task) under 1 %. */
+for (const [i, py] of scale.entries()) {
+  const seconds = i === scale.length - 1 ? 60 : 15;
+  test(`a churning loop read for ${seconds} s: no crash, errors below 1 % on ${py.label}`, async () => {
+    const child = spawn(py.exe, [join(root, 'test', 'fixtures', 'async_churn.py')], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.add(child);
+    const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    try {
+      assert.match(String((await lines.next()).value), /^READY \d+$/);
+      const target = Target.attach(child.pid!, new FrameRegistry());
+      let reads = 0;
+      let tornReads = 0;
+      let tasks = 0;
+      let tornTasks = 0;
+      const end = Date.now() + seconds * 1000;
+      try {
+        while (Date.now() < end) {
+          const r = readAsyncTasks(target);
+          reads++;
+          if (r.reason) tornReads++;
+          tasks += r.tasks.length;
+          tornTasks += r.tasks.filter((t) => t.error).length;
+          // Let the target run between reads, as a sampler would.
+          await new Promise((res) => setTimeout(res, 5));
+        }
+      } finally {
+        target.close();
+      }
+      child.kill('SIGTERM');
+      const created = Number(/^CREATED (\d+)$/.exec(String((await lines.next()).value))?.[1]);
+      console.log(
+        `${py.label}: ${reads} reads, ${tasks} tasks read, ${created} tasks created; torn: ${tornReads} reads, ${tornTasks} tasks (load ${loadavg()[0]!.toFixed(2)})`,
+      );
+      assert.ok(created > 10000, `the loop churned: ${created} tasks`);
+      assert.ok(reads > 50 && tasks > reads * 100, `${reads} reads, ${tasks} tasks`);
+      assert.ok(tornReads / reads < 0.01, `${tornReads} of ${reads} reads torn`);
+      assert.ok(tornTasks / tasks < 0.01, `${tornTasks} of ${tasks} tasks torn`);
+    } finally {
+      stop(child);
+    }
+  });
+}

@@ -19,39 +19,39 @@
 static const aio_layout A38 = {
   .registry = AIO_REG_WEAKSET, .stack_kind = AIO_STACK_TOP, FUTURE, .fut_state = 72, .task_fut_waiter = 104,
   .task_coro = 112, .task_name = 120, .task_read_size = 128, NO_LISTS,
-  .gen_frame = 16, .gen_iframe = -1, .gen_state = -1, .frame_state = 116, .state_executing = 1, .state_yield_from = -128,
+  .gen_frame = 16, .gen_iframe = -1, .gen_state = -1, .frame_state = 116, .state_executing = 1, .state_yield_from = -128, .state_done = 127,
   .stack_a = 72, .stack_b = 64, .stack_peek = 1, CONTAINERS,
 };
 static const aio_layout A39 = {
   .registry = AIO_REG_WEAKSET, .stack_kind = AIO_STACK_TOP, FUTURE, .fut_state = 80, .task_fut_waiter = 144,
   .task_coro = 152, .task_name = 160, .task_read_size = 168, NO_LISTS,
-  .gen_frame = 16, .gen_iframe = -1, .gen_state = -1, .frame_state = 116, .state_executing = 1, .state_yield_from = -128,
+  .gen_frame = 16, .gen_iframe = -1, .gen_state = -1, .frame_state = 116, .state_executing = 1, .state_yield_from = -128, .state_done = 127,
   .stack_a = 72, .stack_b = 64, .stack_peek = 1, CONTAINERS,
 };
 static const aio_layout A310 = {
   .registry = AIO_REG_WEAKSET, .stack_kind = AIO_STACK_DEPTH, FUTURE, .fut_state = 88, .task_fut_waiter = 152,
   .task_coro = 160, .task_name = 168, .task_read_size = 176, NO_LISTS,
-  .gen_frame = 16, .gen_iframe = -1, .gen_state = -1, .frame_state = 108, .state_executing = 0, .state_yield_from = -128,
+  .gen_frame = 16, .gen_iframe = -1, .gen_state = -1, .frame_state = 108, .state_executing = 0, .state_yield_from = -128, .state_done = 127,
   .stack_a = 64, .stack_b = 80, .stack_peek = 1, CONTAINERS,
 };
 /* 3.11/3.12: gi_frame_state -1 (SUSPENDED) is any suspension; the awaited object is followed only from coroutines. */
 static const aio_layout A311 = {
   .registry = AIO_REG_WEAKSET, .stack_kind = AIO_STACK_INDEX, FUTURE, .fut_state = 88, .task_fut_waiter = 128,
   .task_coro = 136, .task_name = 144, .task_read_size = 152, NO_LISTS,
-  .gen_frame = -1, .gen_iframe = 80, .gen_state = 75, .frame_state = -1, .state_executing = 0, .state_yield_from = -1,
+  .gen_frame = -1, .gen_iframe = 80, .gen_state = 75, .frame_state = -1, .state_executing = 0, .state_yield_from = -1, .state_done = 1,
   .stack_a = 64, .stack_b = 72, .stack_peek = 1, CONTAINERS,
 };
 static const aio_layout A312 = {
   .registry = AIO_REG_EAGER, .stack_kind = AIO_STACK_INDEX, FUTURE, .fut_state = 88, .task_fut_waiter = 128,
   .task_coro = 136, .task_name = 144, .task_read_size = 152, NO_LISTS,
-  .gen_frame = -1, .gen_iframe = 72, .gen_state = 67, .frame_state = -1, .state_executing = 0, .state_yield_from = -1,
+  .gen_frame = -1, .gen_iframe = 72, .gen_state = 67, .frame_state = -1, .state_executing = 0, .state_yield_from = -1, .state_done = 1,
   .stack_a = 64, .stack_b = 72, .stack_peek = 1, CONTAINERS,
 };
 /* 3.13+: FRAME_SUSPENDED_YIELD_FROM tells an await from a plain yield, for generators too. */
 static const aio_layout A313 = {
   .registry = AIO_REG_EAGER, .stack_kind = AIO_STACK_INDEX, FUTURE, .fut_state = 96, .task_fut_waiter = 112,
   .task_coro = 120, .task_name = 128, .task_read_size = 136, NO_LISTS,
-  .gen_frame = -1, .gen_iframe = 72, .gen_state = 67, .frame_state = -1, .state_executing = 0, .state_yield_from = -1,
+  .gen_frame = -1, .gen_iframe = 72, .gen_state = 67, .frame_state = -1, .state_executing = 0, .state_yield_from = -1, .state_done = 1,
   .stack_a = 64, .stack_b = 72, .stack_peek = 1, CONTAINERS,
   .follow_generators = 1,
 };
@@ -60,7 +60,7 @@ static const aio_layout A314 = {
   .registry = AIO_REG_LLIST, .stack_kind = AIO_STACK_PTR, FUTURE, .fut_state = 104, .task_fut_waiter = 120,
   .task_coro = 128, .task_name = 136, .task_node = 152, .task_read_size = 168, .ts_tasks_head = 880,
   .is_tasks_head = 10880, .gen_frame = -1, .gen_iframe = 72, .gen_state = 67, .frame_state = -1, .state_executing = 0,
-  .state_yield_from = -1, .stack_a = 64, .stack_b = 80, .stack_peek = 1, CONTAINERS,
+  .state_yield_from = -1, .state_done = 1, .stack_a = 64, .stack_b = 80, .stack_peek = 1, CONTAINERS,
   .follow_generators = 1,
 };
 /* 3.15: frame states renumbered (EXECUTING 4, SUSPENDED_YIELD_FROM 2); the await pushes a NULL above the awaited object. */
@@ -68,7 +68,7 @@ static const aio_layout A315 = {
   .registry = AIO_REG_LLIST, .stack_kind = AIO_STACK_PTR, FUTURE, .fut_state = 104, .task_fut_waiter = 120,
   .task_coro = 128, .task_name = 136, .task_node = 152, .task_read_size = 168, .ts_tasks_head = 1048,
   .is_tasks_head = 10856, .gen_frame = -1, .gen_iframe = 72, .gen_state = 67, .frame_state = -1, .state_executing = 4,
-  .state_yield_from = 2, .stack_a = 64, .stack_b = 80, .stack_peek = 2, CONTAINERS,
+  .state_yield_from = 2, .state_done = 5, .stack_a = 64, .stack_b = 80, .stack_peek = 2, CONTAINERS,
   .follow_generators = 1,
 };
 

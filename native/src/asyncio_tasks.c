@@ -273,6 +273,7 @@ static int chain_link(ctx *x, uint64_t obj, int is_coro, uint32_t *id, int *runn
     if (need > sizeof g || mem_read(x->m, obj, g, need)) return GAUGE_WHY_FRAME_UNREADABLE;
     const uint8_t *fr = g + a->gen_iframe;
     int state = (int8_t)g[a->gen_state];
+    if (state >= a->state_done) return -1; /* finished: its frame is cleared, nothing to show */
     code = ld_u64(fr + l->f_code);
     if (l->stackref) code &= ~(uint64_t)3;
     raw = ld_u64(fr + l->f_lasti);
@@ -480,7 +481,14 @@ int asyncio_read_tasks(memsrc *m, const py_layout *l, const aio_layout *a, aio_c
   int d = discover(&x, interp);
   if (d < 0) { memset(c, 0, sizeof *c); d = discover(&x, interp); } /* stale cache: look again once */
   if (d == 1) { out->flags |= GAUGE_ASYNC_NO_ASYNCIO; rc = 0; goto done; }
-  if (d < 0 || gather_candidates(&x, interp, AIO_MAX_SET)) {
+  /* A registry that changed while read (a task list relinked, a set resized): read it again, from fresh pages. */
+  int got = d < 0 ? -1 : gather_candidates(&x, interp, AIO_MAX_SET);
+  for (int retry = 0; got && d == 0 && retry < AIO_REGISTRY_RETRIES; retry++) {
+    x.ncands = 0;
+    memcache_reset(&mc);
+    got = gather_candidates(&x, interp, AIO_MAX_SET);
+  }
+  if (got) {
     out->flags |= GAUGE_ASYNC_ERROR;
     out->why = GAUGE_WHY_TASK_LIST;
     memset(c, 0, sizeof *c);

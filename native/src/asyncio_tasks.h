@@ -26,6 +26,7 @@
 #define AIO_MAX_CHILDREN 4096 /* a gather's children looked at */
 #define AIO_MAX_THREADS 4096
 #define AIO_NAME_MAX 256
+#define AIO_REGISTRY_RETRIES 3 /* a registry torn by a concurrent change is read again this many times */
 #define AIO_CACHE_PAGES 8192 /* 32 MiB of target pages per read at most; then the cache starts over */
 
 /* How the task registry is kept. */
@@ -49,7 +50,8 @@ typedef struct aio_layout {
   int64_t task_read_size;
   /* coroutine objects: <=3.10 a frame object pointer; 3.11+ the frame embedded */
   int64_t gen_frame, gen_iframe, gen_state;
-  int state_executing, state_yield_from; /* gi_frame_state values; yield_from -128: not told apart (<=3.12) */
+  int state_executing, state_yield_from; /* gi_frame_state values */
+  int state_done; /* gi_frame_state at or above this: the coroutine finished (3.11-3.14 COMPLETED 1, 3.15 CLEARED 5) */
   /* <=3.10 frame objects: f_executing (3.8/3.9, 1 = running) or f_state (3.10, 0 = running) */
   int64_t frame_state;
   int64_t stack_a, stack_b; /* TOP: f_stacktop, -; DEPTH: f_valuestack, f_stackdepth; INDEX: stacktop, localsplus; PTR: stackpointer, localsplus */

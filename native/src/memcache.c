@@ -9,10 +9,7 @@
 static const uint8_t *page_of(memcache *c, uint64_t p) {
   uint32_t slot;
   if (u64map_get(&c->index, p, &slot)) return slot == MEMCACHE_FAILED ? 0 : c->pages + (size_t)slot * MEMCACHE_PAGE;
-  if (c->used >= c->nslots || c->index.count >= c->index.max_count) { /* full: start over */
-    u64map_clear(&c->index);
-    c->used = 0;
-  }
+  if (c->used >= c->nslots || c->index.count >= c->index.max_count) memcache_reset(c); /* full: start over */
   if (c->used >= c->capslots) { /* grown as used: most reads touch a few pages */
     uint32_t nc = c->capslots ? c->capslots * 2 : 16;
     if (nc > c->nslots) nc = c->nslots;
@@ -64,6 +61,11 @@ int memcache_init(memcache *c, memsrc *under, uint32_t nslots) {
   c->nslots = nslots;
   if (u64map_init(&c->index, (size_t)nslots * 2)) { memcache_free(c); return -1; }
   return 0;
+}
+
+void memcache_reset(memcache *c) {
+  u64map_clear(&c->index);
+  c->used = 0;
 }
 
 void memcache_free(memcache *c) {

@@ -22,5 +22,7 @@ typedef struct memcache {
 
 /* 0 ok; -1 out of memory. nslots pages at most (then the cache starts over). */
 int memcache_init(memcache *c, memsrc *under, uint32_t nslots);
+/* Forget every cached page (the next reads see the target as it is now). */
+void memcache_reset(memcache *c);
 void memcache_free(memcache *c);
 #endif
