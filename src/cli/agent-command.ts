@@ -15,7 +15,7 @@ import {
   type ExportArgs,
 } from '../export/pipeline.js';
 import { STOP_SIGNALS } from '../process/signals.js';
-import { addCountOptions, MAX_RATE_HZ } from './options.js';
+import { addCountOptions, rateProblem } from './options.js';
 import { Exit } from './exit-codes.js';
 
 interface AgentArgs extends ExportArgs {
@@ -102,8 +102,8 @@ export function registerAgent(cli: Argv): void {
       )
         .check((a) => {
           const args = a as unknown as AgentArgs;
-          if (!(args.rate > 0 && args.rate <= MAX_RATE_HZ))
-            return `--rate must be more than 0 and at most ${MAX_RATE_HZ}`;
+          const rate = rateProblem(args.rate);
+          if (rate) return rate;
           if (!(args['max-cpu'] > 0 && args['max-cpu'] <= 100))
             return '--max-cpu must be more than 0 and at most 100 (% of one core)';
           if (!(args['min-rate'] > 0 && args['min-rate'] <= args.rate))

@@ -7,7 +7,7 @@
 import type { Argv } from 'yargs';
 import { ddAgentUrlFromEnv, ddIdentity, DEFAULT_DATAKIT_HOST, DEFAULT_DATAKIT_PORT } from '../export/env-config.js';
 import { MIN_UPLOAD_INTERVAL_S } from '../export/pipeline.js';
-import { launchCommand, MAX_RATE_HZ, pidProblem } from './options.js';
+import { launchCommand, pidProblem, rateProblem } from './options.js';
 import { record } from './record-command.js';
 
 interface DatakitArgs {
@@ -90,7 +90,8 @@ export function registerDatakit(cli: Argv): void {
           const command = launchCommand(a);
           if (a.pid !== undefined && command.length) return 'give either --pid or a command after --, not both';
           if (a.pid === undefined && !command.length) return 'nothing to profile: give --pid PID or a command after --';
-          if (!(a.rate > 0 && a.rate <= MAX_RATE_HZ)) return `--rate must be more than 0 and at most ${MAX_RATE_HZ}`;
+          const rate = rateProblem(a.rate);
+          if (rate) return rate;
           if (!(a.duration >= MIN_UPLOAD_INTERVAL_S))
             return `--duration (seconds per upload) must be at least ${MIN_UPLOAD_INTERVAL_S}, not ${a.duration}`;
           if (a.port !== undefined && !(Number.isInteger(a.port) && a.port > 0 && a.port < 65536))

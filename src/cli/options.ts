@@ -10,6 +10,12 @@ import { MODES } from '../model/modes.js';
 
 export const MAX_RATE_HZ = 10000;
 
+/** Why a --rate value is unusable, or undefined when it is fine. */
+export function rateProblem(rate: number): string | undefined {
+  if (rate > 0 && rate <= MAX_RATE_HZ) return undefined;
+  return `--rate must be more than 0 and at most ${MAX_RATE_HZ} samples per second, not ${rate}`;
+}
+
 /** Why a --pid value is unusable, or undefined when it is fine (or absent). */
 export function pidProblem(pid: unknown): string | undefined {
   if (pid === undefined) return undefined;
@@ -93,9 +99,6 @@ export function addSamplingOptions<T>(y: Argv<T>) {
       const command = launchCommand(a);
       if (a.pid !== undefined && command.length) return 'give either --pid or a command after --, not both';
       if (a.pid === undefined && !command.length) return 'nothing to profile: give --pid PID or a command after --';
-      if (!(a.rate > 0 && a.rate <= MAX_RATE_HZ)) {
-        return `--rate must be more than 0 and at most ${MAX_RATE_HZ} samples per second, not ${a.rate}`;
-      }
-      return true;
+      return rateProblem(a.rate) ?? true;
     });
 }
