@@ -11,7 +11,7 @@ import { ProfileModel } from '../src/model/profile.js';
 import { hottestPath, findNode, type CallTree, type TreeNode } from '../src/model/call-tree.js';
 import { TreeNav } from '../src/model/tree-nav.js';
 import { flameBoxes, stepBox } from '../src/model/flame-layout.js';
-import { StackTrie } from '../src/model/stack-trie.js';
+import { StackTrie, subtreeCounts } from '../src/model/stack-trie.js';
 import { OTHER_ID } from '../src/model/count-table.js';
 import type { FrameInfo, FrameTable, Sample, ThreadSample } from '../src/sampling/types.js';
 import { threadSample } from './helpers/samples.js';
@@ -211,21 +211,29 @@ test('flame boxes: widths in proportion to totals, siblings side by side, narrow
 
 test('stack trie: bounded nodes; stacks past the cap end in a folded (other) node that keeps their counts', () => {
   const trie = new StackTrie(8);
-  for (let i = 0; i < 100; i++) trie.count([1000 + i, 1], false);
-  const root = trie.root.children!.get(1)!;
-  assert.equal(root.total, 100);
-  assert.ok(root.children!.size <= 8);
-  const other = root.children!.get(OTHER_ID)!;
-  assert.ok(other.own > 80 && other.own === other.total);
-  let sum = 0;
-  for (const c of root.children!.values()) sum += c.total;
-  assert.equal(sum, 100, 'no sample lost');
-  // Merging tries (window roll) keeps the cap and the totals.
+  for (let i = 0; i < 100; i++) trie.count([1000 + i, 1], i % 10 === 0);
+  const top = trie.root.children!.get(1)!;
+  assert.deepEqual(subtreeCounts(top), [90, 10]);
+  assert.ok(top.children!.size <= 8);
+  const other = top.children!.get(OTHER_ID)!;
+  assert.ok(other.own > 80 && other.children === undefined, 'the fold is a leaf');
+  // Merging tries (window roll) keeps the cap and the counts, idle apart.
   const into = new StackTrie(8);
   into.addAll(trie);
   into.addAll(trie);
-  assert.equal(into.root.children!.get(1)!.total, 200);
-  let n = 0;
-  for (const c of into.root.children!.get(1)!.children!.values()) n += c.total;
-  assert.equal(n, 200);
+  assert.deepEqual(subtreeCounts(into.root.children!.get(1)!), [180, 20]);
+  let nodes = 0;
+  const walk = (n: typeof into.root): void => {
+    for (const c of n.children?.values() ?? []) {
+      nodes++;
+      walk(c);
+    }
+  };
+  walk(into.root);
+  assert.ok(nodes <= 9, `${nodes} nodes for a cap of 8 (+ one fold)`);
+  // A merge into a trie that is already full folds the newcomers too.
+  const full = new StackTrie(2);
+  full.count([5, 6], false);
+  full.addAll(trie);
+  assert.deepEqual(subtreeCounts(full.root), [91, 10]);
 });

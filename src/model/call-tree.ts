@@ -46,21 +46,23 @@ export function callTree(ctx: QueryContext, o: ViewOptions = {}): CallTree {
   const idle = !!o.idle;
   const top = building(ROOT_ID);
   let samples = 0;
-  const add = (into: Building, from: TrieNode, interval: number): void => {
-    if (!from.children) return;
+  // Returns the samples through `from` (in this view's idle choice): a node's total is its own plus its callees'.
+  const add = (into: Building, from: TrieNode, interval: number): number => {
+    let sum = 0;
+    if (!from.children) return sum;
     for (const c of from.children.values()) {
-      const own = c.own + (idle ? c.ownIdle : 0);
-      const total = c.total + (idle ? c.totalIdle : 0);
-      if (total === 0) continue;
       const id = c.id === OTHER_ID || byLine ? c.id : ctx.functions.idOf(c.id);
       let b = into.kids.get(id);
       if (!b) into.kids.set(id, (b = building(id)));
+      const own = c.own + (idle ? c.ownIdle : 0);
+      const total = own + add(b, c, interval);
       b.own += own;
       b.total += total;
       b.ownTime += own * interval;
       b.totalTime += total * interval;
-      add(b, c, interval);
+      sum += total;
     }
+    return sum;
   };
   for (const p of ctx.processes) {
     if (o.pid !== undefined && p.pid !== o.pid) continue;
