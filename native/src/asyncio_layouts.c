@@ -6,7 +6,6 @@
  * frame state bytes read from a suspended and a running coroutine.
  */
 #include "asyncio_tasks.h"
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -87,11 +86,9 @@ const aio_layout *asyncio_layout_for(int minor, int free_threaded) {
   }
 }
 
-static int bad(char *why, size_t n, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  if (why && n) vsnprintf(why, n, fmt, ap);
-  va_end(ap);
+/* Refuse a row: -1, with the reason (one line) in why. */
+static int bad(char *why, size_t n, const char *reason) {
+  if (why && n) snprintf(why, n, "%s", reason);
   return -1;
 }
 
@@ -100,14 +97,12 @@ enum { AD_TASK_SIZE, AD_TASK_NAME, AD_AWAITED_BY, AD_IS_TASK, AD_AWAITED_BY_IS_S
        AD_INTERP_SIZE, AD_INTERP_HEAD, AD_TSTATE_SIZE, AD_RUNNING_LOOP, AD_RUNNING_TASK, AD_TSTATE_HEAD, AD_COUNT };
 
 int asyncio_apply_debug_offsets(aio_layout *a, const uint8_t *block, size_t len, char *why, size_t whylen) {
-  if (len < AD_COUNT * 8) return bad(why, whylen, "asyncio debug offsets: %zu bytes, want %d", len, AD_COUNT * 8);
+  if (len < AD_COUNT * 8) return bad(why, whylen, "asyncio debug offsets: block too short");
   uint64_t v[AD_COUNT];
   memcpy(v, block, sizeof v);
   /* Each field inside the struct it belongs to; sizes within reason. */
   if (v[AD_TASK_SIZE] < 64 || v[AD_TASK_SIZE] > 512 || v[AD_INTERP_SIZE] > (1u << 24) || v[AD_TSTATE_SIZE] > (1u << 20))
-    return bad(why, whylen, "asyncio debug offsets: implausible sizes %llu/%llu/%llu",
-               (unsigned long long)v[AD_TASK_SIZE], (unsigned long long)v[AD_INTERP_SIZE],
-               (unsigned long long)v[AD_TSTATE_SIZE]);
+    return bad(why, whylen, "asyncio debug offsets: implausible task, interpreter or thread state size");
   if (v[AD_TASK_NAME] + 8 > v[AD_TASK_SIZE] || v[AD_TASK_CORO] + 8 > v[AD_TASK_SIZE] ||
       v[AD_TASK_NODE] + 16 > v[AD_TASK_SIZE] || v[AD_INTERP_HEAD] + 16 > v[AD_INTERP_SIZE] ||
       v[AD_TSTATE_HEAD] + 16 > v[AD_TSTATE_SIZE])
