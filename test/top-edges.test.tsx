@@ -127,6 +127,7 @@ test('edge 7: the footer names w; at 60×15 lines keep file:line, the busiest th
   assert.ok(rows.length >= 3, screenLines.join('\n'));
   for (const r of rows) assert.match(r, /\.py:\d+\)$/, `line view without its place: ${r}`);
   assert.match(screenLines.join('\n'), /7 busy\s+running\s+87\.0%/);
+  assert.match(screenLines[0]!, /mode cpu · 1s/, 'the mode in the header at 60 columns');
   const help = lines(c, 60, 15, plain, true).join('\n');
   assert.match(help, /quit/);
   assert.match(help, /mode/);

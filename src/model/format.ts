@@ -124,7 +124,7 @@ export function functionLabel(
   if (byLine) {
     const base = path.slice(path.lastIndexOf('/') + 1);
     const placeW = Math.min(stringWidth(path), stringWidth(base) + 2) + suffix.length;
-    const nameRoom = Math.min(nameW, Math.max(4, width - placeW - 3));
+    const nameRoom = Math.min(nameW, Math.max(8, width - placeW - 3));
     const pathRoom = width - nameRoom - 3 - suffix.length;
     if (pathRoom >= 4) return `${truncate(name, nameRoom)} (${fitPath(path, pathRoom)}${suffix})`;
   }

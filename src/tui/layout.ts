@@ -69,22 +69,23 @@ export function headerLines(s: Snapshot, o: LayoutOptions): string[] {
   const out: string[] = [];
   const l1 = new Cells(w);
   const mode = modeOf({ idle: s.view.idle, gil: h.gilOnly });
-  const right = `mode ${mode} · ${s.view.refreshS}s  ${t.python}  ${t.elapsed}`;
+  // The right side, shortened until the target keeps 20 columns: the mode stays longest after the clock.
+  const rights = [
+    `mode ${mode} · ${s.view.refreshS}s  ${t.python}  ${t.elapsed}`,
+    `mode ${mode} · ${s.view.refreshS}s  ${t.elapsed}`,
+    `${mode}  ${t.elapsed}`,
+    t.elapsed,
+  ];
   const left = t.target;
-  if (w >= columns(left) + columns(right) + 2) {
-    l1.put(left, (x) => chalk.bold(x))
-      .put(' '.repeat(w - columns(left) - columns(right)))
-      .put(right);
-  } else if (w >= 30 + columns(right) - columns(t.elapsed)) {
-    l1.put(truncate(left, w - columns(right) - 2), (x) => chalk.bold(x))
-      .put('  ')
-      .put(right);
-  } else if (w >= 30) {
-    l1.put(truncate(left, w - columns(t.elapsed) - 2), (x) => chalk.bold(x))
-      .put('  ')
-      .put(t.elapsed);
-  } else {
+  const right = rights.find((r) => columns(left) + columns(r) + 2 <= w || w - columns(r) - 2 >= 20);
+  if (right === undefined || w < 30) {
     l1.put(left, (x) => chalk.bold(x));
+  } else {
+    const room = w - columns(right) - 2;
+    const shown = truncate(left, room);
+    l1.put(shown, (x) => chalk.bold(x))
+      .put(' '.repeat(w - columns(shown) - columns(right)))
+      .put(right);
   }
   out.push(l1.toString());
   const l2 = new Cells(w);
