@@ -103,6 +103,9 @@ test('F: the call tree with the hottest path open, the cursor on its leaf, own/t
   await until(frame, (x) => /▾ main \(/.test(x) && /handle \(/.test(x), 'main open again');
   stdin.write('F');
   await until(frame, (x) => /Function \(file:line\)/.test(x), 'back to the table');
+  // ← and → step the thread filter in the table too.
+  stdin.write(KEY.right);
+  await until(frame, (x) => /only thread 101 web/.test(x) && /Function \(file:line\)/.test(x), '→ in the table');
 });
 
 test('G: the flame graph, widest box first; Enter zooms into the selected frame, Esc backs out a level at a time; ←/→ step threads', async () => {

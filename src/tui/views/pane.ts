@@ -26,12 +26,15 @@ export interface PaneContext {
 interface PaneKey {
   keys: string;
   help: string;
-  /** Shown in the footer of these panes. */
+  /** Where the key acts. */
+  panes: Pane[];
+  /** Shown in the footer of these panes (the table's footer is keys.ts's). */
   footer: Pane[];
   short: string;
   handle: (input: string, key: Key, c: PaneContext) => boolean;
 }
 
+const ALL: Pane[] = ['table', 'tree', 'flame'];
 const pageOf = (c: PaneContext): number => Math.max(1, c.height - 6);
 
 /** F and G: show a pane, or go back to the table when it is already shown. */
@@ -39,7 +42,8 @@ function toggle(key: 'F' | 'G', pane: Pane, help: string, short: string): PaneKe
   return {
     keys: key,
     help,
-    footer: ['table', 'tree', 'flame'],
+    panes: ALL,
+    footer: ['tree', 'flame'],
     short,
     handle: (input, _k, c) => {
       if (input !== key) return false;
@@ -55,6 +59,7 @@ export const PANE_KEYS: PaneKey[] = [
   {
     keys: '← →',
     help: 'previous / next thread (as t)',
+    panes: ALL,
     footer: ['tree', 'flame'],
     short: '←→ thread',
     handle: (_i, k, c) => {
@@ -66,11 +71,12 @@ export const PANE_KEYS: PaneKey[] = [
   {
     keys: '↑↓ PgUp/Dn',
     help: 'tree: move the cursor; flame graph: select the previous / next box',
+    panes: ['tree', 'flame'],
     footer: ['tree', 'flame'],
     short: '↑↓ move',
-    handle: (input, k, c) => {
+    handle: (_i, k, c) => {
       const tree = c.controller.snapshot.tree;
-      const delta = k.upArrow || input === 'k' ? -1 : k.downArrow || input === 'j' ? 1 : 0;
+      const delta = k.upArrow ? -1 : k.downArrow ? 1 : 0;
       const page = k.pageUp ? -pageOf(c) : k.pageDown ? pageOf(c) : 0;
       if (!tree || (!delta && !page)) return false;
       if (c.controller.view.pane === 'tree') c.nav.move(tree, delta || page);
@@ -81,6 +87,7 @@ export const PANE_KEYS: PaneKey[] = [
   {
     keys: 'Enter/Space',
     help: 'tree: open / close the node; flame graph: zoom into the box',
+    panes: ['tree', 'flame'],
     footer: ['tree', 'flame'],
     short: 'Enter open/zoom',
     handle: (input, k, c) => {
@@ -94,11 +101,12 @@ export const PANE_KEYS: PaneKey[] = [
   {
     keys: 'Esc/Bksp',
     help: 'flame graph: zoom back out',
+    panes: ['flame'],
     footer: ['flame'],
     short: 'Esc out',
     handle: (_i, k, c) => {
       const tree = c.controller.snapshot.tree;
-      if (!tree || c.controller.view.pane !== 'flame' || !(k.escape || k.backspace || k.delete)) return false;
+      if (!tree || !(k.escape || k.backspace || k.delete)) return false;
       return c.nav.zoomOut(tree);
     },
   },
@@ -107,11 +115,7 @@ export const PANE_KEYS: PaneKey[] = [
 /** Handle a key meant for the panes; false when it is not one (the table's keys then apply). */
 export function paneKey(input: string, key: Key, c: PaneContext): boolean {
   const pane = c.controller.view.pane;
-  for (const k of PANE_KEYS) {
-    if ((pane !== 'table' || k.footer.includes('table')) && k.handle(input, key, c)) return true;
-  }
-  // ←/→ step threads in the table too.
-  return pane === 'table' && PANE_KEYS[2]!.handle(input, key, c);
+  return PANE_KEYS.some((k) => k.panes.includes(pane) && k.handle(input, key, c));
 }
 
 export function paneBody(s: Snapshot, nav: TreeNav, width: number, chalk: ChalkInstance, rows: number): string[] {
