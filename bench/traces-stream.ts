@@ -149,6 +149,7 @@ async function main(): Promise<void> {
   const gaugeArgs = ['record', '--pid', String(worker.pid), '--rate', '100'];
   gaugeArgs.push('--otlp-endpoint', `${rx.url}/v1/traces`, '--trace-spans', String(o.cap), '--status-interval', '10');
   let gauge: ReturnType<typeof spawn> | undefined;
+  let t0 = 0;
   const stopAll = () => {
     for (const c of [gauge, worker]) if (c && c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   };
@@ -161,15 +162,21 @@ async function main(): Promise<void> {
     linesOf(worker.stdout, (l) => (ready ||= l === 'ready'));
     await until('the worker', () => ready || worker.exitCode !== null, 60_000);
     if (worker.exitCode !== null) throw new Error(`the worker exited (${worker.exitCode})`);
-    gauge = spawn(process.execPath, [join(root, 'bin', 'gauge'), ...gaugeArgs], {
+    // --expose-gc: each status line then gives the live heap after a collection, not garbage awaiting one.
+    gauge = spawn(process.execPath, ['--expose-gc', join(root, 'bin', 'gauge'), ...gaugeArgs], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     const gerr: string[] = [];
-    linesOf(gauge.stderr!, (l) => gerr.push(l));
+    const heap: { min: number; mib: number }[] = [];
+    linesOf(gauge.stderr!, (l) => {
+      gerr.push(l);
+      const m = / heap ([\d.]+) MB/.exec(l);
+      if (m && t0) heap.push({ min: (Date.now() - t0) / 60_000, mib: Number(m[1]) });
+    });
     const exited = new Promise<number | null>((r) => gauge!.on('exit', (c) => r(c)));
     await until('gauge to sample', () => gerr.some((l) => l.includes('status:')) || gauge!.exitCode !== null, 60_000);
     writeFileSync(`${report}.go`, '');
-    const t0 = Date.now();
+    t0 = Date.now();
     const cpu0 = procCpuSeconds(gauge.pid!);
     const rss: { min: number; mib: number }[] = [];
     const endAt = t0 + o.minutes * 60_000;
@@ -195,6 +202,7 @@ async function main(): Promise<void> {
       summary,
       sumTraces,
       rss,
+      heap,
       cpuPct,
       requests: truth.requests.length,
       jobs: truth.jobs.length,
@@ -220,6 +228,8 @@ interface RunInfo {
   summary: string;
   sumTraces: number;
   rss: { min: number; mib: number }[];
+  /** Live JS heap after a forced collection, from gauge's status lines. */
+  heap: { min: number; mib: number }[];
   cpuPct: number;
   requests: number;
   jobs: number;
@@ -227,11 +237,11 @@ interface RunInfo {
   loadAfter: string;
 }
 
-/** RSS at the reading nearest a minute mark. */
-function rssAt(rss: RunInfo['rss'], min: number): number {
-  let best = rss[0]!;
-  for (const r of rss) if (Math.abs(r.min - min) < Math.abs(best.min - min)) best = r;
-  return best.mib;
+/** The reading nearest a minute mark. */
+function at(xs: RunInfo['rss'], min: number): number {
+  let best = xs[0];
+  for (const r of xs) if (Math.abs(r.min - min) < Math.abs(best!.min - min)) best = r;
+  return best?.mib ?? NaN;
 }
 
 function render(o: Opts, py: Python, st: StreamStats, r: RunInfo): { text: string; ok: boolean } {
@@ -240,24 +250,31 @@ function render(o: Opts, py: Python, st: StreamStats, r: RunInfo): { text: strin
   const sizes = [...st.perTrace.values()];
   const overTtl = st.openMs.filter((x) => x > ttlMs).length;
   const overBound = st.sinceStartMs.filter((x) => x > boundMs).length;
+  const overTtlSent = st.sinceStartMs.filter((x) => x > ttlMs).length;
   const overCap = sizes.filter((n) => n > o.cap).length;
   const missing = st.missingParents();
   const early = Math.min(2, o.minutes);
-  const rssEarly = rssAt(r.rss, early);
-  const rssLate = rssAt(r.rss, o.minutes);
+  const rssEarly = at(r.rss, early);
+  const rssLate = at(r.rss, o.minutes);
   const later = r.rss.filter((x) => x.min >= early).map((x) => x.mib);
-  const flat = rssLate <= rssEarly * 1.1 + 2;
+  const heapEarly = at(r.heap, early);
+  const heapLate = at(r.heap, o.minutes);
+  const heapLater = r.heap.filter((x) => x.min >= early).map((x) => x.mib);
   const checks: [string, boolean][] = [
     [`no span open longer than the TTL (${TTL_S} s): ${overTtl} over`, overTtl === 0],
     [
-      `every span at the receiver within TTL + export interval (${TTL_S + EXPORT_INTERVAL_S} s) of its start: ${overBound} over`,
+      `every span at the receiver within TTL + export interval (${TTL_S + EXPORT_INTERVAL_S} s) of its start: ${overBound} over (${overTtlSent} over the TTL itself)`,
       overBound === 0,
     ],
     [`no trace over --trace-spans ${o.cap} at the receiver: ${overCap} over`, overCap === 0],
     [`no span whose parent never arrived: ${missing} missing`, missing === 0],
     [
       `sender RSS flat: ${rssEarly.toFixed(1)} MiB at ${early} min, ${rssLate.toFixed(1)} MiB at ${o.minutes} min (≤ +10 % + 2 MiB)`,
-      flat,
+      rssLate <= rssEarly * 1.1 + 2,
+    ],
+    [
+      `sender live heap flat: ${heapEarly.toFixed(1)} MB at ${early} min, ${heapLate.toFixed(1)} MB at ${o.minutes} min (≤ +10 % + 1 MB)`,
+      heapLate <= heapEarly * 1.1 + 1,
     ],
     [
       `the record summary's traces sent (${r.sumTraces}) = trace roots received (${st.roots})`,
@@ -285,10 +302,11 @@ function render(o: Opts, py: Python, st: StreamStats, r: RunInfo): { text: strin
     `| arrival − span start, ms (bound ${boundMs}) | ${mpm(st.sinceStartMs)} | ${st.spans} |`,
     `| spans per trace at the receiver (cap ${o.cap}) | ${mpm(sizes)} | ${sizes.length} traces |`,
     `| sender RSS, MiB, minutes ${early}–${o.minutes} | ${mpm(later, 1)} | ${later.length} readings |`,
+    `| sender live heap after GC, MB, minutes ${early}–${o.minutes} | ${mpm(heapLater, 1)} | ${heapLater.length} readings |`,
     '',
     `Traces: ${st.roots} roots received, ${st.handleRoots} rooted at \`handle\` (of ${r.requests} requests), ` +
       `${st.cutRoots} cut by the TTL (${st.cutSpans} spans ended by a cut), ${st.rootsAtCap} reached the cap with ${st.droppedByCap} spans counted on their roots, not sent. ` +
-      `RSS readings every 10 s: ${r.rss.map((x) => x.mib.toFixed(0)).join(' ')} MiB.`,
+      `Every 10 s, RSS: ${r.rss.map((x) => x.mib.toFixed(0)).join(' ')} MiB; live heap: ${r.heap.map((x) => x.mib.toFixed(1)).join(' ')} MB.`,
     '',
     `Record summary: \`${r.summary.replace(/`/g, "'")}\``,
     '',

@@ -294,7 +294,9 @@ for (const want of ['3.9', '3.12', '3.14', '3.13t', '3.14t']) {
       const i = requestOf(s, requests);
       assert.ok(
         i >= 0 && requests[i]!.trace_id === s.traceId,
-        `${s.name} carries the trace id of the request it ran in`,
+        `${s.name} carries the trace id of the request it ran in: span ${s.startNs}..${s.endNs}, its trace's request ` +
+          JSON.stringify(requests.find((r) => r.trace_id === s.traceId)) +
+          `, the request at its start ${JSON.stringify(requests[i])}`,
       );
       // Up the chain to the root, which hangs under the request's span.
       let root = s;
