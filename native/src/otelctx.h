@@ -9,9 +9,9 @@
  * opentelemetry.context and opentelemetry.trace.propagation, found through
  * sys.modules (otel_discover, rate-limited by the caller) and rechecked on
  * use. Every read is bounded and goes through a memsrc; a count, size or
- * pointer from the target is never trusted. GIL builds 3.7+ (layout rows
- * with ts_context >= 0); without OpenTelemetry in the target nothing is read
- * past sys.modules.
+ * pointer from the target is never trusted. 3.7+ and free-threaded 3.13t and
+ * 3.14t (layout rows with ts_context >= 0); without OpenTelemetry in the
+ * target nothing is read past sys.modules.
  */
 #ifndef GAUGE_OTELCTX_H
 #define GAUGE_OTELCTX_H
