@@ -179,7 +179,8 @@ export function nextScope(
   const multi = processes.length > 1;
   if (multi) for (const pid of processes) scopes.push({ pid, thread: undefined });
   for (const t of threads) scopes.push({ thread: t.key, pid: undefined });
-  const i = scopes.findIndex((s) => s.thread === view.thread && s.pid === view.pid);
+  // A scope no longer listed counts as "all": the next step goes to the first or the last one.
+  const i = Math.max(0, scopes.findIndex((s) => s.thread === view.thread && s.pid === view.pid));
   return scopes[(((i + step) % scopes.length) + scopes.length) % scopes.length]!;
 }
 
