@@ -42,7 +42,8 @@ export function listDescendants(root: number): number[] {
   return out.sort((a, b) => a - b);
 }
 
-function exeOf(pid: number): string {
+/** The executable a pid runs, or '' when it is gone or not ours to read. */
+export function exeOf(pid: number): string {
   try {
     return readlinkSync(`/proc/${pid}/exe`);
   } catch {

@@ -3,26 +3,16 @@
  * gunicorn master or a multiprocessing parent is often idle while its
  * children do the work, and `top --pid MASTER` should say they are there.
  */
-import { readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
-import { listDescendants } from './children.js';
-
-function exe(pid: number): string {
-  try {
-    return readlinkSync(`/proc/${pid}/exe`);
-  } catch {
-    // Gone, or not ours to read: nothing to say about it.
-    return '';
-  }
-}
+import { exeOf, listDescendants } from './children.js';
 
 const PYTHON_EXE = /^python\d*(\.\d+)?t?$/;
 
 /** Descendants running the root's interpreter or any python executable. */
 export function pythonDescendants(root: number): number[] {
-  const rootExe = exe(root);
+  const rootExe = exeOf(root);
   return listDescendants(root).filter((pid) => {
-    const e = exe(pid);
+    const e = exeOf(pid);
     return e !== '' && (e === rootExe || PYTHON_EXE.test(basename(e)));
   });
 }

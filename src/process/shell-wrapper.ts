@@ -4,9 +4,9 @@
  * moment later, so `gauge dump --pid $!` can meet bash. Attaching to such a
  * pid is retried briefly, and if it stays a shell the error says what it is.
  */
-import { readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
 import { ErrorCode, GaugeError } from '../reader/errors.js';
+import { exeOf } from './children.js';
 
 const SHELLS = new Set(['sh', 'bash', 'dash', 'ash', 'zsh', 'ksh', 'mksh', 'fish', 'busybox']);
 
@@ -15,13 +15,8 @@ export const SHELL_GRACE_MS = 2000;
 
 /** The shell a pid is running (its executable's name), or undefined when it runs anything else. */
 export function shellOf(pid: number): string | undefined {
-  try {
-    const exe = basename(readlinkSync(`/proc/${pid}/exe`));
-    return SHELLS.has(exe) ? exe : undefined;
-  } catch {
-    // Gone, or not ours to read: nothing to say about it.
-    return undefined;
-  }
+  const exe = basename(exeOf(pid));
+  return SHELLS.has(exe) ? exe : undefined;
 }
 
 function sleepSync(ms: number): void {
