@@ -41,6 +41,9 @@ export function flameBoxes(tree: CallTree, zoom: string | undefined, width: numb
 /** The box delta steps away in depth-first order; with none selected (or gone) the top box is the current one. */
 export function stepBox(boxes: FlameBox[], selected: string | undefined, delta: number): FlameBox | undefined {
   if (boxes.length === 0) return undefined;
-  const i = Math.max(0, boxes.findIndex((b) => b.node.key === selected));
+  const i = Math.max(
+    0,
+    boxes.findIndex((b) => b.node.key === selected),
+  );
   return boxes[Math.min(boxes.length - 1, Math.max(0, i + delta))];
 }

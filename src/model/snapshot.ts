@@ -180,7 +180,10 @@ export function nextScope(
   if (multi) for (const pid of processes) scopes.push({ pid, thread: undefined });
   for (const t of threads) scopes.push({ thread: t.key, pid: undefined });
   // A scope no longer listed counts as "all": the next step goes to the first or the last one.
-  const i = Math.max(0, scopes.findIndex((s) => s.thread === view.thread && s.pid === view.pid));
+  const i = Math.max(
+    0,
+    scopes.findIndex((s) => s.thread === view.thread && s.pid === view.pid),
+  );
   return scopes[(((i + step) % scopes.length) + scopes.length) % scopes.length]!;
 }
 
