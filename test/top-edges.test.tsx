@@ -238,8 +238,8 @@ test('trend: a rising row is marked ↑ and a falling one ↓ without colour, co
   // eslint-disable-next-line no-control-regex -- bright magenta and blue SGR codes
   assert.match(coloured, /\x1b\[34mfalling/);
   assert.doesNotMatch(coloured, /[↑↓]/);
-  // Unchanged since the refresh before: no marks.
-  feed(100, (i) => [th(1, 'MainThread', [i < 70 ? a : b, main])]);
+  // One sample's worth of change in a 100-sample window is noise: no marks.
+  feed(100, (i) => [th(1, 'MainThread', [i < 71 ? a : b, main])]);
   c.refresh();
   assert.doesNotMatch(lines(c, 100, 20).join('\n'), /[↑↓]/);
 });

@@ -15,7 +15,7 @@ import {
 } from './snapshot.js';
 import type { Sample, SamplerStats } from '../sampling/types.js';
 import { modeFilters, type Mode } from './modes.js';
-import { shares, trends } from './trend.js';
+import { shares, trendThreshold, trends } from './trend.js';
 
 export interface ControllerOptions {
   /** Extra header lines (exporter status), asked at each snapshot. */
@@ -111,7 +111,8 @@ export class TopController {
       const snap = this.build();
       const rows = snap.functions.rows;
       // The first refresh has nothing to compare with: no marks rather than every row rising.
-      const trend = this.before.size ? trends(this.before, rows, this.view.sort) : undefined;
+      const points = trendThreshold(snap.functions.samples);
+      const trend = this.before.size ? trends(this.before, rows, this.view.sort, points) : undefined;
       this.snapshot = { ...snap, trend };
       this.before = shares(rows, this.view.sort);
       this.emit();
