@@ -146,3 +146,21 @@ test('edge 12: dump --pid of a shell that execs Python (a pyenv shim) waits for 
   assert.ok(Date.now() - t0 >= 2000, 'retried for the grace period');
   shell.kill('SIGKILL');
 });
+
+test('edge 9 on a real interpreter: two threads sharing the GIL stay "running" in every snapshot', async () => {
+  const r = await runGauge(
+    ['top', '--batch', '-d', '6', '--delay', '0.5', '--', python(), join(fixtures, 'parallel_spin.py'), 'top'],
+    60000,
+  );
+  assert.equal(r.status, 0, r.stderr);
+  // Each snapshot's threads panel: the spinners' State column (the first second is start-up).
+  const states = r.stdout
+    .split('\n')
+    .filter((l) => /spin_[ab]-thread/.test(l))
+    .map((l) => /spin_[ab]-thread\s+(\S+)/.exec(l)![1]!);
+  assert.ok(states.length >= 10, `snapshots: ${states.length}\n${r.stdout.slice(-2000)}`);
+  assert.deepEqual(
+    states.filter((s) => s !== 'running'),
+    [],
+  );
+});
