@@ -116,7 +116,8 @@ for (const py of gil) {
         if (want.name === 'busy') {
           // It runs or waits in sleep(0) whenever gauge looks: its own coroutine is the outermost frame either way.
           assert.equal(got.frames.at(-1)?.name, 'busy');
-          if (got.state === 'running') assert.equal(got.frames[0]?.name, 'crunch');
+          // Running: its stack down to busy, caught in crunch (mostly) or in busy itself.
+          if (got.state === 'running') assert.ok(['crunch', 'busy'].includes(got.frames[0]!.name), got.frames[0]!.name);
           continue;
         }
         assert.equal(got.state, 'pending', want.name);

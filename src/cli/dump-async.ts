@@ -2,7 +2,6 @@
 import { completeRunning, readAsyncTasks } from '../reader/async-tasks.js';
 import type { FrameRegistry } from '../reader/frame-registry.js';
 import type { Target } from '../reader/target.js';
-import type { Sample } from '../sampling/types.js';
 
 /** One task in `gauge dump --async --json` (stable; documented in README). */
 export interface DumpTaskJson {
@@ -30,9 +29,10 @@ export interface DumpAsyncJson {
   tasks_error: string | null;
 }
 
-export function dumpTasks(target: Target, sample: Sample, frames: FrameRegistry, maxTasks?: number): DumpAsyncJson {
+export function dumpTasks(target: Target, frames: FrameRegistry, maxTasks?: number): DumpAsyncJson {
   const res = readAsyncTasks(target, maxTasks);
-  completeRunning(res.tasks, sample, (id) => frames.get(id));
+  // The running task's callees are on its thread's stack: read right after the tasks, so both show one moment.
+  completeRunning(res.tasks, target.snapshot(), (id) => frames.get(id));
   return {
     tasks: res.tasks.map((t) => ({
       id: t.id,

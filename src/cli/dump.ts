@@ -59,7 +59,7 @@ function dumpOne(pid: number, frames: FrameRegistry, maxDepth?: number, opts?: D
     target.snapshot();
     const sample: Sample = target.snapshot();
     const names = resolveThreadNames(target, sample);
-    const tasks = opts?.async ? dumpTasks(target, sample, frames, opts.maxTasks) : {};
+    const tasks = opts?.async ? dumpTasks(target, frames, opts.maxTasks) : {};
     return {
       pid,
       python_version: info.version,
