@@ -123,10 +123,11 @@ out:
 
 /* 3.14+: a circular llist of native tasks at head (a thread's or the interpreter's). */
 static int read_llist(ctx *x, uint64_t head, size_t max) {
-  uint64_t node;
+  uint64_t node, mark = 0;
   if (rd(x, head, &node)) return -1;
   for (size_t i = 0; node && node != head; i++) {
-    if (i >= max) return -1; /* longer than any registry we accept: looping or torn */
+    if (i >= max || node == mark) return -1; /* longer than any registry we accept, or looping: torn */
+    if (i > 0 && (i & (i - 1)) == 0) mark = node; /* Brent: a loop that misses the head is found in O(length) */
     if (cand_push(x, node - (uint64_t)x->a->task_node) || rd(x, node, &node)) return -1;
   }
   return node ? 0 : -1;
