@@ -362,10 +362,12 @@ for (const target of VIEW_TARGETS)
         start(s, ['top', '--delay', '0.5', '--', ...target.args()], w, h);
         await waitFor(s, 'data in the table', (x) => target.ready.test(x));
         if (target.thread) {
+          // One step at a time: wait for the filter itself to change before the next →.
+          const scope = (x: string): string => /only thread \d+ [\w-]+/.exec(x)?.[0] ?? 'all';
           for (let n = 0; n < 8 && !target.thread.test(screen(s)); n++) {
-            const before = screen(s);
+            const before = scope(screen(s));
             keys(s, 'Right');
-            await waitFor(s, 'the thread filter to move', (x) => x !== before);
+            await waitFor(s, 'the thread filter to move', (x) => scope(x) !== before);
           }
           await waitFor(s, 'the thread picked with →', (x) => target.thread.test(x));
         }
