@@ -7,6 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { Frames } from './export-helpers.js';
 import { SpanBuilder, type Activation } from '../src/export/spans.js';
 import { OtlpSpanExport } from '../src/export/otlp.js';
@@ -160,6 +161,27 @@ test('traces: the exporter cuts early enough for batching and delivery, so a cut
     ],
   );
   for (const s of spans) assert.ok(s.endNs - s.startNs <= 28_000n * MS, s.name);
+});
+
+test('spans: sample times map to the wall clock within a millisecond, also in a process just started', () => {
+  // Made at start-up, as gauge makes it: there performance.timeOrigin + now() ran 2-21 ms ahead of the wall clock.
+  const check = `
+    const { WallClock } = await import(${JSON.stringify(new URL('../src/export/otlp.js', import.meta.url).href)});
+    const clock = new WallClock();
+    let ahead = 0, behind = 0;
+    for (let i = 0; i < 50; i++) {
+      const before = process.hrtime.bigint();
+      const ms = BigInt(Date.now()); // the wall clock floored to the millisecond, between the two reads
+      const after = process.hrtime.bigint();
+      ahead = Math.max(ahead, Number(clock.unixNs(before) - (ms + 1n) * 1000000n));
+      behind = Math.max(behind, Number(ms * 1000000n - clock.unixNs(after)));
+    }
+    console.log(JSON.stringify({ ahead, behind }));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', check], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const { ahead, behind } = JSON.parse(r.stdout) as { ahead: number; behind: number };
+  assert.ok(ahead < 500_000, `${ahead} ns ahead of the wall clock`);
+  assert.ok(behind < 500_000, `${behind} ns behind the wall clock`);
 });
 
 test('send queue: what arrives during a slow send waits the linger from that send, not after it', async () => {

@@ -49,13 +49,36 @@ export interface OtlpOptions {
 
 type ExporterConfig = NonNullable<ConstructorParameters<typeof OTLPTraceExporter>[0]>;
 
-/** Maps CLOCK_MONOTONIC ns (the samples' clock; Node's hrtime is the same clock) to Unix ns, fixed once. */
+/**
+ * Maps CLOCK_MONOTONIC ns (the samples' clock; Node's hrtime is the same clock) to Unix ns, fixed once.
+ * performance.timeOrigin is no help: here it ran 4-21 ms ahead of the wall clock, enough to put a span
+ * outside the application's span it joins. Instead the moment Date.now() ticks to the next millisecond
+ * is caught between two monotonic reads, the closest of a few ticks kept.
+ */
 export class WallClock {
   private readonly offset: bigint;
   constructor() {
-    const mono = process.hrtime.bigint();
-    const wall = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
-    this.offset = wall - mono;
+    let prevAt = process.hrtime.bigint();
+    let prev = Date.now();
+    let offset = BigInt(prev) * 1_000_000n - prevAt;
+    const deadline = prevAt + 50_000_000n;
+    for (let ticks = 0, best = Infinity; ticks < 3 && best > 20_000;) {
+      const at = process.hrtime.bigint();
+      const ms = Date.now();
+      const after = process.hrtime.bigint();
+      if (ms !== prev) {
+        // The wall clock reached `ms` after the previous Date.now() (so after prevAt) and before `after`.
+        ticks++;
+        if (Number(after - prevAt) < best) {
+          best = Number(after - prevAt);
+          offset = BigInt(ms) * 1_000_000n - (prevAt + after) / 2n;
+        }
+      }
+      if (after > deadline) break;
+      prev = ms;
+      prevAt = at;
+    }
+    this.offset = offset;
   }
   unixNs(monoNs: bigint): bigint {
     return monoNs + this.offset;
