@@ -92,6 +92,7 @@ test('F: the call tree with the hottest path open, the cursor on its leaf, own/t
   assert.match(s, /\n {2}\s*18\.7%\s+18\.7%\s+ {4}· parse \(/);
   assert.match(s, /25\.4%\s+25\.4%\s+· 计算热点路径的函数名称/);
   assert.match(s, /↑↓ move/);
+  assert.match(s.split('\n').at(-1)!, /\? help {2}q quit$/, 'the footer keeps help and quit');
   // Up twice to main, Enter closes it: its callees go.
   stdin.write(KEY.up);
   stdin.write(KEY.up);
@@ -176,6 +177,7 @@ test('tree and flame panes fit every size in display columns, with and without c
         await tick();
         await tick();
         assertFits(frame(), w, h, `${pane} at ${w}x${h}, colour level ${chalk.level}`);
+        if (w >= 20 && h >= 3) assert.match(plainText(frame().split('\n').at(-1)!), /q quit$/, `footer at ${w}x${h}`);
         if (chalk.level === 0) assert.doesNotMatch(frame(), /\x1b\[/, 'no escapes under NO_COLOR'); // eslint-disable-line no-control-regex
       }
 });

@@ -10,6 +10,7 @@ import type { Pane, Snapshot } from '../../model/snapshot.js';
 import type { TopController } from '../../model/top-controller.js';
 import type { TreeNav } from '../../model/tree-nav.js';
 import { stepBox } from '../../model/flame-layout.js';
+import stringWidth from 'string-width';
 import { Cells } from './cells.js';
 import { flameLines, paneBoxes } from './flame-view.js';
 import { treeLines } from './tree-view.js';
@@ -125,9 +126,11 @@ export function paneBody(s: Snapshot, nav: TreeNav, width: number, chalk: ChalkI
 }
 
 export function paneFooter(s: Snapshot, width: number, chalk: ChalkInstance): string {
-  const keys = PANE_KEYS.filter((k) => k.footer.includes(s.view.pane)).map((k) => k.short);
-  const text = [...keys, '/ filter', 'r reset', '? help', 'q quit'].join('  ');
-  return new Cells(width).put(text, (x) => chalk.dim(x)).toString();
+  const keys = [...PANE_KEYS.filter((k) => k.footer.includes(s.view.pane)).map((k) => k.short), '/ filter', 'r reset'];
+  // Narrow: keys drop from the end, never how to get help or out.
+  const fixed = ['? help', 'q quit'];
+  while (keys.length && stringWidth([...keys, ...fixed].join('  ')) > width) keys.pop();
+  return new Cells(width).put([...keys, ...fixed].join('  '), (x) => chalk.dim(x)).toString();
 }
 
 /** Help rows for the pane keys, in the table's [keys, meaning] form. */
