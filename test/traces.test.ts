@@ -287,17 +287,17 @@ for (const want of ['3.9', '3.12', '3.14', '3.13t', '3.14t']) {
     );
     const byId = new Map(spans.map((s) => [s.spanId, s]));
     let joined = 0;
+    const elsewhere: string[] = [];
     for (const s of mine) {
       assert.equal(s.attributes['code.is_generator'], s.name === 'chunks' ? true : undefined, s.name);
       assert.equal(s.attributes['code.is_coroutine'], s.name === 'fill' ? true : undefined, s.name);
       assert.ok(spanOf.has(s.traceId), `${s.name} carries a request's trace id`);
-      const i = requestOf(s, requests);
-      assert.ok(
-        i >= 0 && requests[i]!.trace_id === s.traceId,
-        `${s.name} carries the trace id of the request it ran in: span ${s.startNs}..${s.endNs}, its trace's request ` +
-          JSON.stringify(requests.find((r) => r.trace_id === s.traceId)) +
-          `, the request at its start ${JSON.stringify(requests[i])}`,
-      );
+      // The request it carries overlaps it; its start lies in that request but for a sample whose read was
+      // held up after its time was taken (a loaded 2-core machine: seen 105 ms late, 1 span in ~1,000).
+      const r = requests.find((q) => q.trace_id === s.traceId)!;
+      const span = `${s.name} ${s.startNs}..${s.endNs}, request ${r.start_ns}..${r.end_ns}`;
+      assert.ok(Number(s.startNs) <= r.end_ns + 8e6 && Number(s.endNs) >= r.start_ns - 8e6, `outside: ${span}`);
+      if (requests[requestOf(s, requests)]?.trace_id !== s.traceId) elsewhere.push(span);
       // Up the chain to the root, which hangs under the request's span.
       let root = s;
       while (byId.has(root.parentSpanId)) root = byId.get(root.parentSpanId)!;
@@ -307,5 +307,6 @@ for (const want of ['3.9', '3.12', '3.14', '3.13t', '3.14t']) {
       if (s === root) joined++;
     }
     assert.ok(joined >= 100, `only ${joined} of 200 requests joined`);
+    assert.ok(elsewhere.length <= mine.length / 100, `starting in another request: ${elsewhere.join('; ')}`);
   });
 }
