@@ -350,10 +350,10 @@ static int read_task(ctx *x, uint64_t addr) {
   } else { /* a pure-Python task (asyncio.tasks._PyTask or a Future-based subclass): attributes */
     uint64_t state;
     char s[16];
-    if (tn_attr_get(x->m, x->l, addr, "_coro", &c->key_coro, &coro) ||
-        tn_attr_get(x->m, x->l, addr, "_state", &c->key_state, &state) || pystr_read(x->m, x->l, state, s, sizeof s) < 0 ||
-        strcmp(s, "PENDING"))
-      return 0;
+    if (tn_attr_get(x->m, x->l, addr, "_coro", &c->key_coro, &coro)) return 0;
+    /* _state is a class attribute ("PENDING") until the task ends and sets its own. */
+    int st = tn_attr_get(x->m, x->l, addr, "_state", &c->key_state, &state);
+    if (st < 0 || (st == 0 && (pystr_read(x->m, x->l, state, s, sizeof s) < 0 || strcmp(s, "PENDING")))) return 0;
     if (tn_attr_get(x->m, x->l, addr, "_name", &c->key_name, &name)) name = 0;
     if (tn_attr_get(x->m, x->l, addr, "_loop", &c->key_loop, &loop)) loop = 0;
     if (tn_attr_get(x->m, x->l, addr, "_fut_waiter", &c->key_waiter, &waiter)) waiter = 0;
