@@ -375,3 +375,25 @@ for (const [i, py] of scale.entries()) {
     }
   });
 }
+
+test('top --async on a Python without an asyncio layout: one warning line, sampling goes on', async (t) => {
+  const old = all.find((p) => p.mm[0] === 3 && p.mm[1] < 8 && !p.freeThreaded);
+  if (!old) return t.skip('no CPython 3.6 or 3.7 found');
+  const child = spawn(
+    old.exe,
+    ['-c', 'import sys, time\nsys.stdout.write("ready\\n")\nsys.stdout.flush()\ntime.sleep(600)'],
+    {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  );
+  children.add(child);
+  try {
+    await new Promise((r) => createInterface({ input: child.stdout! }).once('line', r));
+    const r = await topBatch(['--pid', String(child.pid), '--async', '-d', '1']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, `gauge: warning: --async: asyncio tasks are not read on Python ${old.version}\n`);
+    assert.match(r.stdout, /gauge top {2}pid/);
+  } finally {
+    stop(child);
+  }
+});

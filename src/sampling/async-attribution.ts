@@ -9,7 +9,8 @@
  * The tasks are re-read now and then (asyncio-tasks.ts), never per sample.
  */
 import { readAsyncTasks, type AsyncTask } from '../reader/async-tasks.js';
-import { GaugeError } from '../reader/errors.js';
+import { ErrorCode, GaugeError } from '../reader/errors.js';
+import { warnOnce } from '../reader/warnings.js';
 import type { FrameRegistry } from '../reader/frame-registry.js';
 import { Target } from '../reader/target.js';
 import type { Sample, ThreadSample } from './types.js';
@@ -120,9 +121,10 @@ export class AsyncAttributor {
         p.byCoroutine.set(key, [...(p.byCoroutine.get(key) ?? []), task]);
       }
     } catch (err) {
-      // No layout for this version, or gone: leave its samples as they are.
-      if (err instanceof GaugeError) p.off = true;
-      else throw err;
+      if (!(err instanceof GaugeError)) throw err;
+      // No layout for this version, or gone: its samples stay as they are, and an unsupported version is said once.
+      p.off = true;
+      if (err.code !== ErrorCode.EXITED) warnOnce({ warning: `--async: ${err.message}` });
     }
     p.readAt = now;
     p.costMs = Date.now() - t0;
