@@ -68,7 +68,7 @@ test(
     const py =
       requirePythons().find((p) => p.mm[0] === 3 && p.mm[1] >= 11 && !p.freeThreaded) ?? requirePythons().at(-1)!;
     const out = join(dir, 'hot.svg');
-    const child = spawn(process.execPath, [gauge, 'record', '-r', '500', '-o', out, '--', py.exe, fixture, '6'], {
+    const child = spawn(process.execPath, [gauge, 'record', '-r', '1000', '-o', out, '--', py.exe, fixture, '8'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
