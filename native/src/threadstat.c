@@ -138,7 +138,7 @@ static uint64_t mono_ns(void) {
 }
 
 void threadstats_begin(threadstats *ts) {
-  ts->epoch++;
+  if (++ts->epoch == 0) ts->epoch = 1; /* 0: "not read this sample" in cur_epoch */
   ts->now = mono_ns();
 }
 
@@ -157,8 +157,9 @@ int threadstats_quiet(void *ctx, uint64_t tid) {
   tstat_entry *e = entry_for(ts, (int)tid);
   if (!e) return 0;
   e->epoch = ts->epoch;
-  e->have_cur = read_sched(ts, e, &e->cur_cpu, &e->cur_runs) == 0;
-  return e->have_cur && e->have_last && e->off_cpu && e->cur_cpu == e->last_cpu && e->cur_runs == e->last_runs;
+  e->cur_epoch = read_sched(ts, e, &e->cur_cpu, &e->cur_runs) == 0 ? ts->epoch : 0;
+  return e->cur_epoch == ts->epoch && e->have_last && e->off_cpu && e->cur_cpu == e->last_cpu &&
+         e->cur_runs == e->last_runs;
 }
 
 void threadstats_fill(threadstats *ts, uint32_t *rec) {
@@ -174,9 +175,10 @@ void threadstats_fill(threadstats *ts, uint32_t *rec) {
     e->epoch = ts->epoch;
     char buf[512];
     uint64_t cpu = e->cur_cpu, runs = e->cur_runs;
-    int pre = e->have_cur; /* read before the walk: only then does it vouch for the stack walked after it */
+    /* Read before the walk: only such a reading vouches for the stack walked after it. */
+    int pre = e->cur_epoch == ts->epoch;
     int have_cpu = pre || read_sched(ts, e, &cpu, &runs) == 0;
-    e->have_cur = 0;
+    e->cur_epoch = 0;
     int same = have_cpu && e->have_last && cpu == e->last_cpu && runs == e->last_runs;
     int stat_read = 0;
     char st = 0;

@@ -13,8 +13,8 @@ typedef struct {
   char last_state;  /* letter last read from stat while the thread was not running, 0 = none */
   uint8_t reused;   /* samples that reused it without reading stat */
   uint8_t off_cpu;  /* known off the CPU at some instant since the last schedstat read */
-  uint8_t have_cur; /* cur_* hold this sample's schedstat (read before the walk) */
-  uint64_t cur_cpu, cur_runs;
+  uint64_t cur_cpu, cur_runs; /* this sample's schedstat, read before the walk */
+  uint32_t cur_epoch;          /* the sample cur_* belong to; any other: not read before the walk */
   uint32_t epoch;
 } tstat_entry;
 
