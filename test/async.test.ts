@@ -14,6 +14,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { findPythons, type Python } from './helpers/pythons.js';
+import { children, killChildren } from './helpers/top-output.js';
+import { startFixture } from './helpers/fixture.js';
 import { dump as dumpInProcess, type DumpJson } from '../src/cli/dump.js';
 import { FrameRegistry } from '../src/reader/frame-registry.js';
 import { Target } from '../src/reader/target.js';
@@ -21,13 +23,9 @@ import { readAsyncTasks } from '../src/reader/async-tasks.js';
 import { GaugeError, ErrorCode } from '../src/reader/errors.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const fixture = join(root, 'test', 'fixtures', 'async_tasks.py');
 const gaugeBin = join(root, 'bin', 'gauge');
 
-const children = new Set<ChildProcess>();
-after(() => {
-  for (const c of children) c.kill('SIGKILL');
-});
+after(killChildren);
 
 interface Frame {
   name: string;
@@ -47,30 +45,27 @@ interface Truth {
 }
 
 /** Starts the fixture and resolves with its truth line. */
-function start(
+async function start(
   py: Python,
   args: string[] = [],
   env: NodeJS.ProcessEnv = {},
 ): Promise<{ child: ChildProcess; truth: Truth }> {
-  const child = spawn(py.exe, [fixture, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env, PYTHONDONTWRITEBYTECODE: '1' },
-  });
+  const { child, line } = await startFixture(py, 'async_tasks.py', { children, env, args });
+  return { child, truth: JSON.parse(line) as Truth };
+}
+
+/** A Python (any version) that only sleeps, once it runs. */
+async function startSleeper(py: Python): Promise<ChildProcess> {
+  const child = spawn(
+    py.exe,
+    ['-c', 'import sys, time\nsys.stdout.write("ready\\n")\nsys.stdout.flush()\ntime.sleep(600)'],
+    {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  );
   children.add(child);
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve, reject) => {
-    // Generous: an interpreter starting on a loaded 2-core box can take many seconds.
-    const timer = setTimeout(() => reject(new Error(`fixture on ${py.label}: no truth in 120 s; ${stderr}`)), 120000);
-    createInterface({ input: child.stdout! }).once('line', (line) => {
-      clearTimeout(timer);
-      resolve({ child, truth: JSON.parse(line) as Truth });
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`fixture on ${py.label} exited with ${code}: ${stderr}`));
-    });
-  });
+  await new Promise((r) => createInterface({ input: child.stdout! }).once('line', r));
+  return child;
 }
 
 function stop(child: ChildProcess): void {
@@ -199,16 +194,8 @@ for (const py of scale) {
 
 for (const py of all.filter((p) => p.freeThreaded || p.mm[0] < 3 || (p.mm[0] === 3 && p.mm[1] < 8)).slice(0, 2)) {
   test(`dump --async on ${py.label}: one line saying asyncio is not read there`, async () => {
-    const child = spawn(
-      py.exe,
-      ['-c', 'import sys, time\nsys.stdout.write("ready\\n")\nsys.stdout.flush()\ntime.sleep(600)'],
-      {
-        stdio: ['ignore', 'pipe', 'ignore'],
-      },
-    );
-    children.add(child);
+    const child = await startSleeper(py);
     try {
-      await new Promise((r) => createInterface({ input: child.stdout! }).once('line', r));
       assert.throws(
         () => dumpJson(child.pid!),
         (e: unknown) =>
@@ -379,16 +366,8 @@ for (const [i, py] of scale.entries()) {
 test('top --async on a Python without an asyncio layout: one warning line, sampling goes on', async (t) => {
   const old = all.find((p) => p.mm[0] === 3 && p.mm[1] < 8 && !p.freeThreaded);
   if (!old) return t.skip('no CPython 3.6 or 3.7 found');
-  const child = spawn(
-    old.exe,
-    ['-c', 'import sys, time\nsys.stdout.write("ready\\n")\nsys.stdout.flush()\ntime.sleep(600)'],
-    {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    },
-  );
-  children.add(child);
+  const child = await startSleeper(old);
   try {
-    await new Promise((r) => createInterface({ input: child.stdout! }).once('line', r));
     const r = await topBatch(['--pid', String(child.pid), '--async', '-d', '1']);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr, `gauge: warning: --async: asyncio tasks are not read on Python ${old.version}\n`);

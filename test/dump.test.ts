@@ -11,8 +11,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
 import { requirePythons, type Python } from './helpers/pythons.js';
+import { startFixture as startPyFixture } from './helpers/fixture.js';
 import { dump as dumpInProcess } from '../src/cli/dump.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -41,35 +41,8 @@ interface Truth {
 }
 
 /** Starts a fixture and resolves with its first stdout line. */
-function startFixture(
-  py: Python,
-  script: string,
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ child: ChildProcess; line: string }> {
-  const child = spawn(py.exe, [join(fixtures, script)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env, PYTHONDONTWRITEBYTECODE: '1' },
-  });
-  children.add(child);
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve, reject) => {
-    // Generous: an interpreter starting on a 2-core box that another build is loading can take many seconds.
-    const timer = setTimeout(
-      () => reject(new Error(`${script} on ${py.label}: no output in 120 s; stderr: ${stderr}`)),
-      120000,
-    );
-    const rl = createInterface({ input: child.stdout! });
-    rl.once('line', (line) => {
-      clearTimeout(timer);
-      resolve({ child, line });
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${script} on ${py.label} exited with ${code}: ${stderr}`));
-    });
-  });
-}
+const startFixture = (py: Python, script: string, env: NodeJS.ProcessEnv = {}) =>
+  startPyFixture(py, script, { children, env });
 
 function stop(child: ChildProcess): void {
   child.kill('SIGKILL');
