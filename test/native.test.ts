@@ -1,14 +1,15 @@
 /**
  * The C reader's own tests, run from `npm test`: the walker unit tests over
  * synthetic memory images (built-in rows, and 3.13+ images read through their
- * own _Py_DebugOffsets) and a replay of the fuzz regression corpus, both built
+ * own _Py_DebugOffsets), the thread-stat code against this machine's kernel
+ * (threads of the test itself), and a replay of the fuzz regression corpus, all built
  * with AddressSanitizer and UndefinedBehaviorSanitizer so a bad read fails the
  * suite, not just a crash; and the C static check (cppcheck, see native/build.mjs).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileNative, nativeDir, runUnitTests, sanitizerEnv } from './helpers/native-cc.js';
 
@@ -20,6 +21,23 @@ const coreSources = readdirSync(join(nativeDir, 'src'))
 test('walker unit tests: rows 2.7, 3.6-3.14; _Py_DebugOffsets of 3.13.0, 3.13.5t, 3.14.10, 3.14.7t, 3.15.2, a future 3.16', () => {
   runUnitTests(compileNative('test_walker', [join(nativeDir, 'test', 'test_walker.c'), ...coreSources]), 800);
 });
+
+// Kernels built without scheduler info have no schedstat: gauge then walks every thread, and this test has nothing to check.
+const noSchedstat = existsSync('/proc/self/schedstat') ? false : 'this kernel has no /proc/PID/schedstat';
+
+test(
+  'thread stats against the kernel: a parked thread is quiet, not after a wake-up; a spinning one never',
+  { skip: noSchedstat },
+  () => {
+    const src = (f: string) => join(nativeDir, 'src', f);
+    const exe = compileNative('test_threadstat', [
+      join(nativeDir, 'test', 'test_threadstat.c'),
+      src('threadstat.c'),
+      src('hashmap.c'),
+    ]);
+    runUnitTests(exe, 16);
+  },
+);
 
 test('fuzz regression corpus replays without a crash or sanitizer report', () => {
   const exe = compileNative('replay', [
