@@ -3,9 +3,9 @@
  * cursor, raw keys; and puts the terminal back however gauge ends (q,
  * Ctrl-C, SIGTERM, SIGHUP, an uncaught error, process exit).
  */
-import { render } from 'ink';
 import chalk, { Chalk, type ChalkInstance } from 'chalk';
 import { App } from './app.js';
+import { renderOnTerminal } from './frame-writer.js';
 import { firstLine } from '../reader/errors.js';
 import { STOP_SIGNALS } from '../process/signals.js';
 import type { TopController } from '../model/top-controller.js';
@@ -59,6 +59,7 @@ export async function runTui(o: TuiOptions): Promise<number> {
     clearInterval(timer);
     if (endTimer) clearTimeout(endTimer);
     app.unmount();
+    frames.close();
     restore();
     o.shutdown(signal).then(finish, () => finish(1));
   };
@@ -73,10 +74,11 @@ export async function runTui(o: TuiOptions): Promise<number> {
       }
     : undefined;
 
-  const app = render(<App controller={controller} chalk={colorChalk()} onQuit={() => quit()} onSave={save} />, {
-    exitOnCtrlC: false,
-    patchConsole: true,
-  });
+  // Only the rows that changed reach the terminal (frame-writer.ts).
+  const { app, frames } = renderOnTerminal(
+    <App controller={controller} chalk={colorChalk()} onQuit={() => quit()} onSave={save} />,
+    stdout,
+  );
 
   // The refresh interval is the view's (+ and - change it): re-armed when it changes.
   let timerS = controller.view.refreshS;
