@@ -12,6 +12,7 @@ import { render, cleanup } from 'ink-testing-library';
 import { Chalk } from 'chalk';
 import stringWidth from 'string-width';
 import { App } from '../src/tui/app.js';
+import { footerKeys } from '../src/tui/keys.js';
 import { ProfileModel } from '../src/model/profile.js';
 import { TopController } from '../src/model/top-controller.js';
 import type { ProcessInfo, Sample } from '../src/sampling/types.js';
@@ -180,4 +181,16 @@ test('tree and flame panes fit every size in display columns, with and without c
         if (w >= 20 && h >= 3) assert.match(plainText(frame().split('\n').at(-1)!), /q quit$/, `footer at ${w}x${h}`);
         if (chalk.level === 0) assert.doesNotMatch(frame(), /\x1b\[/, 'no escapes under NO_COLOR'); // eslint-disable-line no-control-regex
       }
+});
+
+test('the functions table footer names F and G after sorting, and keeps ? help  q quit at every width', () => {
+  for (let w = 14; w <= 200; w++) {
+    const f = footerKeys(w);
+    assert.ok(stringWidth(f) <= w, `footer at ${w}: ${f}`);
+    assert.match(f, /\? help {2}q quit$/, `footer at ${w}`);
+    if (/G flame/.test(f)) assert.match(f, /^1-4 sort {2}F tree {2}G flame {2}/, `footer at ${w}`);
+  }
+  assert.match(footerKeys(120), /F tree {2}G flame/);
+  const { frame } = screen(fixture(), 120, 40);
+  assert.match(frame().split('\n').at(-1)!, /^1-4 sort {2}F tree {2}G flame {2}m mode .*\? help {2}q quit$/);
 });

@@ -7,6 +7,7 @@ import type { Key } from 'ink';
 import { SORT_KEYS } from '../model/snapshot.js';
 import type { TopController } from '../model/top-controller.js';
 import { modeOf, nextMode } from '../model/modes.js';
+import { PANE_KEYS } from './views/pane.js';
 
 export interface KeyContext {
   controller: TopController;
@@ -139,6 +140,13 @@ export function tableKey(input: string, key: Key, c: KeyContext): boolean {
   return false;
 }
 
+/** The footer's keys before ? and q: sorting, then the panes to switch to (F, G), then the rest of the table's. */
+function footerOrder(): string[] {
+  const own = TABLE_KEYS.slice(0, -2).map((k) => k.short);
+  const panes = PANE_KEYS.filter((k) => k.footer.includes('table')).map((k) => k.short);
+  return [own[0]!, ...panes, ...own.slice(1)];
+}
+
 /** The footer's key list in at most width columns: as many as fit, in order, always ending with ? and q. */
 export function footerKeys(width: number, sep = '  '): string {
   const last = TABLE_KEYS.slice(-2).map((k) => k.short);
@@ -146,10 +154,10 @@ export function footerKeys(width: number, sep = '  '): string {
   if (tail.length > width) return TABLE_KEYS[0]!.short.slice(0, width);
   const picked: string[] = [];
   let used = tail.length;
-  for (const k of TABLE_KEYS.slice(0, -2)) {
-    if (used + sep.length + k.short.length > width) break;
-    picked.push(k.short);
-    used += sep.length + k.short.length;
+  for (const short of footerOrder()) {
+    if (used + sep.length + short.length > width) break;
+    picked.push(short);
+    used += sep.length + short.length;
   }
   return [...picked, ...last].join(sep);
 }

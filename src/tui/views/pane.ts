@@ -29,7 +29,7 @@ interface PaneKey {
   help: string;
   /** Where the key acts. */
   panes: Pane[];
-  /** Shown in the footer of these panes (the table's footer is keys.ts's). */
+  /** Shown in the footer of these panes (the table's footer, keys.ts, takes those listed for 'table'). */
   footer: Pane[];
   short: string;
   handle: (input: string, key: Key, c: PaneContext) => boolean;
@@ -44,7 +44,7 @@ function toggle(key: 'F' | 'G', pane: Pane, help: string, short: string): PaneKe
     keys: key,
     help,
     panes: ALL,
-    footer: ['tree', 'flame'],
+    footer: ALL,
     short,
     handle: (input, _k, c) => {
       if (input !== key) return false;
