@@ -45,9 +45,9 @@ test('edge 1: a mistyped option is an error with the option it was probably mean
 
 test('edge 3: a bad --format or --mode value is one line and a pointer to --help, not the whole help', async () => {
   usageLine(
-    await runGauge(['record', '--pid', '1', '-o', 'x.folded', '-f', 'flamegraph']),
-    /--format must be one of .*, not flamegraph/,
-    '-f flamegraph',
+    await runGauge(['record', '--pid', '1', '-o', 'x.folded', '-f', 'flame']),
+    /--format must be one of .*flamegraph, not flame/,
+    '-f flame',
   );
   usageLine(await runGauge(['top', '--pid', '1', '--mode', 'cpus']), /--mode must be one of cpu, wall, gil/, 'mode');
   usageLine(await runGauge(['top', '--pid', '1', '--mode', 'cpu', '-i']), /--mode cpu contradicts --idle/, 'cpu+i');
@@ -71,6 +71,25 @@ test('edge 2: -d is the duration (record -d 5 stops after 5 s); the upload inter
     '--upload-interval 5',
   );
   usageLine(await runGauge(['record', '--pid', '1', '-o', 'x.folded', '-d', '0']), /--duration must be/, '-d 0');
+});
+
+test('as py-spy: -f flamegraph writes the SVG flame graph, and so does -o NAME that names no format; --help says so', async () => {
+  const spin = [python(), join(fixtures, 'top_spin.py'), 'alpha'];
+  for (const [name, flags] of [
+    ['named.out', ['-f', 'flamegraph']],
+    ['profile', []],
+  ] as const) {
+    const out = join(tmp, name);
+    const r = await runGauge(['record', '-d', '2', '-o', out, ...flags, '--', ...spin]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`→ .*${name} \\(svg\\)`), name);
+    const svg = readFileSync(out, 'utf8');
+    assert.match(svg, /^<\?xml[^\n]*\n<svg /, name);
+    assert.match(svg, /spin_alpha/, name);
+  }
+  const help = await runGauge(['record', '--help']);
+  assert.match(help.stdout.replace(/\s+/g, ' '), /flamegraph is svg/);
+  assert.match(help.stdout.replace(/\s+/g, ' '), /any other name gets an SVG flame graph/);
 });
 
 test('-g is --gil and --mode gil says so in the header; top -d stops', async () => {

@@ -10,7 +10,8 @@ import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
 import { SpanBuilder, type Activation } from '../src/export/spans.js';
 import { SendQueue } from '../src/export/queue.js';
-import { ProfileRecorder, formatFromPath } from '../src/export/profile-recorder.js';
+import { ProfileRecorder } from '../src/export/profile-recorder.js';
+import { formatByName, formatFor, formatFromPath } from '../src/export/profile-formats.js';
 import { serviceFromCommand } from '../src/export/pipeline.js';
 import { checkSpeedscope, Frames } from './export-helpers.js';
 import type { Sample, ThreadSample } from '../src/sampling/types.js';
@@ -343,7 +344,16 @@ test('formats from file names; service names from command lines', () => {
   assert.equal(formatFromPath('a.folded'), 'collapsed');
   assert.equal(formatFromPath('a.collapsed'), 'collapsed');
   assert.equal(formatFromPath('a.txt'), 'collapsed');
-  assert.equal(formatFromPath('a.svg'), undefined);
+  assert.equal(formatFromPath('a.svg'), 'svg');
+  assert.equal(formatFromPath('profile'), undefined);
+  // As py-spy: a name that says nothing gets a flame graph; -f flamegraph is the SVG.
+  assert.equal(formatFor('profile'), 'svg');
+  assert.equal(formatFor('a.folded'), 'collapsed');
+  assert.equal(formatFor('profile', 'pprof'), 'pprof');
+  assert.equal(formatByName('flamegraph'), 'svg');
+  assert.equal(formatByName('speedscope'), 'speedscope');
+  assert.equal(formatByName('toString'), undefined);
+  assert.equal(formatByName('flame'), undefined);
   assert.equal(serviceFromCommand('python3 -u /srv/app/checkout.py --port 80'), 'checkout');
   assert.equal(serviceFromCommand('python -m gunicorn app:wsgi'), 'gunicorn');
   assert.equal(serviceFromCommand('/usr/bin/uwsgi --ini x.ini'), 'uwsgi');

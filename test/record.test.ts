@@ -466,7 +466,7 @@ test('record -s: each Python subprocess gets its own root frame; counts still su
 
 test('record: bad flags are usage errors with one clear line, no stack trace', async () => {
   for (const [args, re] of [
-    [['record', '--pid', '1', '-o', 'x.png'], /cannot tell the format/],
+    [['record', '--pid', '1', '-o', 'x.png', '-f', 'png'], /--format must be one of/],
     [['record', '--pid', '1', '-o', 'x.json', '--upload-interval', '5'], /at least 10 seconds/],
     [['record', '--pid', '1', '--otlp-endpoint', 'not a url'], /not an http\(s\) URL/],
     [['record', '--pid', '1', '--jaeger', '--otlp-header', 'novalue'], /expected K=V/],

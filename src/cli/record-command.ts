@@ -10,14 +10,8 @@ import { settleLaunched } from '../process/launch.js';
 import { STOP_SIGNALS } from '../process/signals.js';
 import { startSession } from '../sampling/start-session.js';
 import { addExportOptions, startExports, type ExportArgs } from '../export/pipeline.js';
-import {
-  FORMAT_EXTENSIONS,
-  formatFromPath,
-  PROFILE_FORMATS,
-  ProfileRecorder,
-  type ProfileFormat,
-  type WriteResult,
-} from '../export/profile-recorder.js';
+import { ProfileRecorder, type WriteResult } from '../export/profile-recorder.js';
+import { FORMAT_NAMES, formatByName } from '../export/profile-formats.js';
 import { Exit } from './exit-codes.js';
 import { addSamplingOptions, launchCommand } from './options.js';
 import { AsyncAttributor } from '../sampling/async-attribution.js';
@@ -46,21 +40,19 @@ export function registerRecord(cli: Argv): void {
           .option('output', {
             alias: 'o',
             type: 'string',
-            describe: 'Profile file (.speedscope.json, .pb.gz, .folded, .svg)',
+            describe:
+              'Profile file: .speedscope.json, .pb.gz, .folded or .svg; any other name gets an SVG flame graph (as py-spy writes)',
           })
           .option('format', {
             alias: 'f',
             type: 'string',
             // Checked below rather than with yargs' choices, whose failure is several lines long.
-            describe: `File format: ${PROFILE_FORMATS.join(', ')} (default: from the extension)`,
+            describe: `File format: ${FORMAT_NAMES.join(', ')} (flamegraph is svg; default: from the extension, else svg)`,
           })
           .option('status-interval', { type: 'number', describe: 'Print a status line on stderr every S seconds' }),
       ).check((a) => {
-        if (a.format !== undefined && !(PROFILE_FORMATS as readonly string[]).includes(a.format)) {
-          return `--format must be one of ${PROFILE_FORMATS.join(', ')}, not ${a.format}`;
-        }
-        if (a.output !== undefined && !a.format && !formatFromPath(a.output)) {
-          return `cannot tell the format of ${a.output}: name it ${FORMAT_EXTENSIONS}, or pass --format`;
+        if (a.format !== undefined && !formatByName(a.format)) {
+          return `--format must be one of ${FORMAT_NAMES.join(', ')}, not ${a.format}`;
         }
         if (a.output === undefined && a.format) return '--format needs -o FILE';
         const anyExport = a['otlp-endpoint'] !== undefined || a.jaeger || a.datakit !== undefined || a.pyroscope;
@@ -169,7 +161,7 @@ export async function record(a: RecordArgs): Promise<number> {
   let writeError: unknown;
   if (recorder && a.output) {
     try {
-      written = await recorder.write(a.output, a.format as ProfileFormat | undefined);
+      written = await recorder.write(a.output, a.format === undefined ? undefined : formatByName(a.format));
     } catch (err) {
       writeError = err;
     }

@@ -2,7 +2,7 @@
  * Accumulates samples into a profile and writes it as a file flame-graph
  * tools open: speedscope JSON (one sampled profile per thread, in time
  * order), pprof (gzipped protobuf, `go tool pprof`) or collapsed stacks
- * (`flamegraph.pl`). Used by `gauge record`, the uploaders and the TUI's
+ * (`flamegraph.pl`), or an SVG flame graph. Used by `gauge record`, the uploaders and the TUI's
  * save key. Memory grows with distinct stacks and stack changes, not with
  * samples: consecutive identical stacks of a thread are run-length merged.
  */
@@ -23,11 +23,7 @@ import { isIdle } from '../sampling/idle.js';
 import type { FrameTable, Sample, ThreadSample } from '../sampling/types.js';
 import { VERSION } from '../cli/version.js';
 import { flameGraphSvg } from './flamegraph-svg.js';
-
-export type ProfileFormat = 'speedscope' | 'pprof' | 'collapsed' | 'svg';
-export const PROFILE_FORMATS: readonly ProfileFormat[] = ['speedscope', 'pprof', 'collapsed', 'svg'];
-/** What to name a file so its format is known (errors say it). */
-export const FORMAT_EXTENSIONS = '.speedscope.json, .pb.gz, .folded or .svg';
+import { formatFor, type ProfileFormat } from './profile-formats.js';
 
 export interface RecorderOptions {
   /** Include idle thread samples (default: left out, as in top). */
@@ -64,16 +60,6 @@ interface ThreadProfile {
 
 /** Frame id for a stack with no Python frames (a thread in C code, or a torn read). */
 const NO_FRAMES = -1;
-
-/** Format from a file name; undefined when the extension says nothing. */
-export function formatFromPath(path: string): ProfileFormat | undefined {
-  const p = path.toLowerCase();
-  if (p.endsWith('.speedscope.json') || p.endsWith('.json')) return 'speedscope';
-  if (p.endsWith('.pb') || p.endsWith('.pb.gz') || p.endsWith('.pprof') || p.endsWith('.pprof.gz')) return 'pprof';
-  if (p.endsWith('.txt') || p.endsWith('.folded') || p.endsWith('.collapsed')) return 'collapsed';
-  if (p.endsWith('.svg')) return 'svg';
-  return undefined;
-}
 
 export class ProfileRecorder {
   private readonly threads = new Map<string, ThreadProfile>();
@@ -392,8 +378,7 @@ export class ProfileRecorder {
   }
 
   async write(path: string, format?: ProfileFormat): Promise<WriteResult> {
-    const f = format ?? formatFromPath(path);
-    if (!f) throw new Error(`cannot tell the format of ${path}: name it ${FORMAT_EXTENSIONS}, or pass --format`);
+    const f = formatFor(path, format);
     await writeFile(path, this.encode(f, path.split('/').pop()));
     return { path, format: f, samples: this.total };
   }
