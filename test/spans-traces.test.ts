@@ -143,6 +143,34 @@ test('traces: a trace cut by the TTL ends at the TTL mark, not at the first samp
   assert.equal(returned.find((s) => s.name === 'a' && s.startNs === 903n * MS)?.endNs, 1000n * MS);
 });
 
+test('traces: a thread whose stacks stop reading still has its trace cut at the TTL mark', () => {
+  const f = new Frames();
+  const samples: Sample[] = [];
+  // Read for 500 ms, then every read fails (a torn or cut stack) until 3 s, then read again.
+  for (let t = 0; t <= 4000; t += 10) {
+    const s = sample(f, t, ['main:1', 'loop:2', 'work:3']);
+    if (t > 500 && t < 3000) s.threads[0]!.error = true;
+    samples.push(s);
+  }
+  const b = new SpanBuilder(f, { ttlMs: 1000, existingAreContext: false });
+  const out: Activation[] = [];
+  for (const s of samples.filter((x) => x.timeNs <= 2000n * MS)) b.add(s, out);
+  // Before any stack is read again, the spans opened at 0 ms have been sent, ended at the mark.
+  assert.deepEqual(
+    out.map((s) => [s.name, s.endNs, s.cut === true]),
+    [
+      ['work', 1000n * MS, true],
+      ['loop', 1000n * MS, true],
+      ['main', 1000n * MS, true],
+    ],
+  );
+  assert.equal(out.find((s) => s.root)?.root?.cut, true);
+  for (const s of samples.filter((x) => x.timeNs > 2000n * MS)) b.add(s, out);
+  b.flush(out);
+  for (const s of out) assert.ok(s.endNs - s.startNs <= 1000n * MS, `${s.name} open ${s.endNs - s.startNs} ns`);
+  assertComplete(out);
+});
+
 test('traces: the exporter cuts early enough for batching and delivery, so a cut span is sent within --span-ttl', async () => {
   const f = new Frames();
   // main runs when gauge attaches (context); loop and work start 10 ms later and never return.

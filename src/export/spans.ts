@@ -23,64 +23,13 @@
  */
 import { IdSource } from './span-ids.js';
 import type { FrameTable, Sample, ThreadSample, TraceContext } from '../sampling/types.js';
+import type { Activation, SpanBuilderOptions } from './span-types.js';
 
 export const DEFAULT_SPAN_TTL_MS = 30_000;
 export const DEFAULT_MAX_TRACE_SPANS = 1000;
 const MAX_CONTEXT_CHARS = 2000;
 
-export interface SpanBuilderOptions {
-  /** Exactly this many outermost frames are context (manual override; the TTL still ends traces). */
-  stripLevels?: number;
-  /** Activations seen in fewer samples than this are dropped. */
-  minSamples?: number;
-  /** Longest a span may stay open (ms); older frames become context. */
-  ttlMs?: number;
-  /** Spans per trace; the rest are counted on the root. */
-  maxTraceSpans?: number;
-  /** Frames a thread is running when first seen are context (default true). */
-  existingAreContext?: boolean;
-}
-
-/** What a trace root carries besides its own span. */
-export interface RootInfo {
-  /** The context frames above the root, outermost first: "name (file:line) > …". */
-  context: string;
-  /** Spans of the trace not sent because of the cap. */
-  droppedSpans: number;
-  /** The trace was ended by the TTL while its frames still ran. */
-  cut: boolean;
-  /** Parented under the application's own span (OpenTelemetry context read from the target). */
-  joined: boolean;
-}
-
-/** A finished activation, ready to become a span. Times are the samples' CLOCK_MONOTONIC ns. */
-export interface Activation {
-  name: string;
-  file: string;
-  /** First line of the function (its definition), 0 when unknown. */
-  line: number;
-  traceId: string;
-  spanId: string;
-  /** Undefined for the outermost span of a trace that is not joined to an application span. */
-  parentSpanId?: string;
-  /** Depth below the trace's root: 0 for the root. */
-  depth: number;
-  pid: number;
-  threadId: bigint;
-  nativeId: number;
-  threadName: string;
-  startNs: bigint;
-  endNs: bigint;
-  /** Samples that held this activation. */
-  samples: number;
-  /** Set on a trace's root only. */
-  root?: RootInfo;
-  /** The function is a generator / a coroutine (from the frame). */
-  generator?: boolean;
-  coroutine?: boolean;
-  /** The span ended because the TTL cut its trace, not because the frame returned. */
-  cut?: boolean;
-}
+export type { Activation, RootInfo, SpanBuilderOptions } from './span-types.js';
 
 interface Trace {
   traceId: string;
@@ -175,8 +124,12 @@ export class SpanBuilder {
     for (const t of sample.threads) {
       const key = `${sample.pid}:${t.threadId}`;
       seen.add(key);
-      // A torn or cut stack says nothing reliable about depths: skip it, keep what is open.
-      if (t.error || t.truncated) continue;
+      // A torn or cut stack says nothing reliable about depths: keep what is open, but let it age.
+      if (t.error || t.truncated) {
+        const st = this.threads.get(key);
+        if (st) this.expire(st, sample.timeNs, out);
+        continue;
+      }
       this.addThread(key, sample.pid, sample.timeNs, t, out);
     }
     // Threads of this process that are gone ended at this sample.
@@ -249,6 +202,20 @@ export class SpanBuilder {
       open.push({ func: this.funcOf(frame), line: info.line, frame, firstNs: now, startNs: now, samples: 1, depth: 0 });
       if (d >= st.ctx) this.makeSpan(st, d);
     }
+  }
+
+  /** A trace past the TTL on a thread whose stacks cannot be read: cut at its mark, every open frame context. */
+  private expire(st: ThreadState, now: bigint, out: Activation[]): void {
+    const open = st.open;
+    const root = open[st.ctx];
+    if (!root || now - root.firstNs < this.ttlNs) return;
+    if (root.trace) root.trace.cut = true;
+    for (let i = open.length - 1; i >= st.ctx; i--) {
+      const o = open[i]!;
+      this.emit(st, o, root.firstNs + this.ttlNs, out, true);
+      o.spanId = o.parentSpanId = o.trace = undefined;
+    }
+    st.ctx = open.length;
   }
 
   /** First depth at which this sample differs from what is open; dry: without counting the sample. */
