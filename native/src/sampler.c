@@ -107,14 +107,17 @@ static void sample_all(gauge_sampler *s) {
     gauge_reader *r = s->readers[i];
     if (r->exit_reported) continue;
     pthread_mutex_lock(&r->lock);
+    /* Stamped when this reader's read begins, not at the tick: earlier readers or a wait on the
+       lock would otherwise date its stacks before they were read (spans join by time). */
+    uint64_t tr = monotonic_ns();
     uint64_t errs_before = r->w.thread_errors;
-    int n = reader_sample(r, t0, s->scratch, s->scratchcap);
+    int n = reader_sample(r, tr, s->scratch, s->scratchcap);
     while (n == -GAUGE_ENOMEM && s->scratchcap < (1 << 24)) {
       uint32_t *bigger = realloc(s->scratch, (size_t)s->scratchcap * 2 * sizeof *bigger);
       if (!bigger) break;
       s->scratch = bigger;
       s->scratchcap *= 2;
-      n = reader_sample(r, t0, s->scratch, s->scratchcap);
+      n = reader_sample(r, tr, s->scratch, s->scratchcap);
     }
     double errs = (double)(r->w.thread_errors - errs_before);
     pthread_mutex_unlock(&r->lock);
@@ -122,7 +125,7 @@ static void sample_all(gauge_sampler *s) {
     s->stats[3] += errs;
     if (n == -GAUGE_EEXITED) {
       /* one record saying so, then the reader stays silent */
-      uint32_t rec[GAUGE_REC_HEADER] = {GAUGE_REC_HEADER, (uint32_t)r->pid, (uint32_t)t0, (uint32_t)(t0 >> 32), 0, GAUGE_REC_EXITED};
+      uint32_t rec[GAUGE_REC_HEADER] = {GAUGE_REC_HEADER, (uint32_t)r->pid, (uint32_t)tr, (uint32_t)(tr >> 32), 0, GAUGE_REC_EXITED};
       r->exit_reported = 1;
       ring_push(s, rec, GAUGE_REC_HEADER);
     } else if (n > 0) {
