@@ -13,6 +13,7 @@
 import { EventEmitter } from 'node:events';
 import type { ReactElement } from 'react';
 import { render, type Instance } from 'ink';
+import { rowUpdate } from './row-diff.js';
 
 const CSI = '\x1b[';
 // Synchronized output (DEC mode 2026): the terminal shows the rows of one frame together; others ignore it.
@@ -20,16 +21,17 @@ const BEGIN_SYNC = `${CSI}?2026h`;
 const END_SYNC = `${CSI}?2026l`;
 
 /**
- * What to send so a screen showing `shown` shows `next`: each changed row is
- * erased and rewritten at its absolute position; rows past the new frame's
- * end are erased. No newline is written, so the screen never scrolls.
+ * What to send so a screen showing `shown` shows `next`: the changed part of
+ * each changed row, at its absolute position (row-diff.ts); rows past the
+ * new frame's end are erased. No newline is written, so the screen never
+ * scrolls.
  */
 export function frameDiff(shown: readonly string[], next: readonly string[]): string {
   let out = '';
   for (let i = 0; i < Math.max(shown.length, next.length); i++) {
     const line = next[i] ?? '';
-    if (line === (shown[i] ?? '')) continue;
-    out += `${CSI}${i + 1};1H${CSI}2K${line}`;
+    const was = shown[i] ?? '';
+    if (line !== was) out += rowUpdate(i + 1, was, line);
   }
   return out;
 }
@@ -70,22 +72,25 @@ export class FrameWriter extends EventEmitter {
     // here is absolute, so that erasing is dropped and the next frame is
     // drawn whole.
     if (text.includes(`${CSI}1A`)) {
-      this.shownSize = '';
+      this.redraw();
       return true;
     }
     const size = `${this.columns}x${this.rows}`;
-    let out = '';
-    if (size !== this.shownSize) {
-      // A resized terminal may have reflowed or cut what was there: start from a blank screen.
-      out = `${CSI}H${CSI}2J`;
-      this.shown = [];
-      this.shownSize = size;
-    }
     const next = frameLines(text, this.rows);
-    out += frameDiff(this.shown, next);
+    let out: string;
+    if (size !== this.shownSize) {
+      // A resized terminal may have reflowed or cut what was there: a blank screen, every row as Ink wrote it.
+      out = `${CSI}H${CSI}2J` + next.map((l, i) => (l ? `${CSI}${i + 1};1H${l}` : '')).join('');
+      this.shownSize = size;
+    } else out = frameDiff(this.shown, next);
     this.shown = next;
     if (out) this.out.write(this.out.isTTY ? BEGIN_SYNC + out + END_SYNC : out);
     return true;
+  }
+
+  /** Draw the next frame whole, on a cleared screen. */
+  redraw(): void {
+    this.shownSize = '';
   }
 
   /** Stop following the terminal's size. */
