@@ -152,6 +152,7 @@ static int cached_peek(walker *w, uint64_t addr, void *buf, size_t len) {
 /* Read len bytes at addr through the sample's page cache, loading what is missing. */
 static int cached_read(walker *w, uint64_t addr, void *buf, size_t len, int below) {
   if (!addr || len > PAGE || addr + len < addr) return -1;
+  if (w->fresh) return mem_read(w->m, addr, buf, len); /* a retry: the cached pages hold the torn copy */
   uint64_t p0 = addr & ~(PAGE - 1), p1 = (addr + len - 1) & ~(PAGE - 1);
   if (!page_find(w, p1, 0) && pages_load(w, p1, below)) return -1;
   if (p0 != p1 && !page_find(w, p0, 0) && pages_load(w, p0, below)) return -1;
@@ -288,7 +289,7 @@ static void spec_save(walker *w, const thread_rec *threads, int n) {
 static int walk_frames(walker *w, uint64_t frame, size_t start, int *truncated, uint8_t *why) {
   const py_layout *l = &w->layout;
   uint8_t buf[LAYOUT_FRAME_MAX]; /* layout_check: every frame field ends within f_read_size <= this */
-  int depth = 0, steps = 0;
+  int depth = 0, steps = 0, last_owner = -1;
   uint64_t mark = 0; /* Brent's cycle check: a frame seen again means garbage or a torn read */
   *truncated = 0;
   while (frame) {
@@ -311,6 +312,7 @@ static int walk_frames(walker *w, uint64_t frame, size_t start, int *truncated, 
     } else {
       int owner = buf[l->f_owner];
       if (owner > l->owner_max) { *why = GAUGE_WHY_UNKNOWN_OWNER; return -1; }
+      last_owner = owner;
       uint64_t code = ld_u64(buf + l->f_code);
       if (l->stackref) code = ((code & 3) == 3 || code == 1) ? 0 : code & ~(uint64_t)3;
       if (owner < l->owner_skip_min && code) { /* C-stack shims and sentinels carry no Python code */
@@ -323,6 +325,16 @@ static int walk_frames(walker *w, uint64_t frame, size_t start, int *truncated, 
       }
     }
     frame = next;
+  }
+  /*
+   * Where C-stack shims exist (owner_skip_min <= owner_max: 3.12+), every
+   * chain starts at one: the interpreter's entry frame, or the thread's base
+   * frame. Ending on an ordinary frame means a back link was read as NULL
+   * from a frame popped or reused under the reader: outer frames are missing.
+   */
+  if (!*truncated && last_owner >= 0 && l->owner_skip_min <= l->owner_max && last_owner < l->owner_skip_min) {
+    *why = GAUGE_WHY_FRAME_UNREADABLE;
+    return -1;
   }
   return depth;
 }
@@ -414,6 +426,26 @@ static uint64_t *tlbc_bases(walker *w, thread_rec *threads, int nthreads, const 
   free(pairs);
   free(got);
   return bases;
+}
+
+/*
+ * Reasons a chain read while its thread runs shows when it changed under the
+ * reader (a frame popped and its memory reused: owner byte, back link or the
+ * chain's end overwritten), and a fresh read of the same thread usually does
+ * not. Structural failures (thread or interpreter lists, cframe, memory) are
+ * not retried. Code and instruction checks come later, in resolve_frames.
+ */
+static int torn_reason(uint8_t why) {
+  return why == GAUGE_WHY_FRAME_UNREADABLE || why == GAUGE_WHY_FRAME_LOOP || why == GAUGE_WHY_UNKNOWN_OWNER;
+}
+
+/* The thread's innermost frame read again from its thread state (through the cframe on 3.11/3.12): 0, or -1 unreadable. */
+static int reread_frame(walker *w, uint64_t tstate, uint64_t *f) {
+  const py_layout *l = &w->layout;
+  *f = 0;
+  if (mem_read_u64(w->m, tstate + (uint64_t)l->ts_frame, f)) return -1;
+  if (*f && l->ts_cframe >= 0 && mem_read_u64(w->m, *f + (uint64_t)l->cf_current_frame, f)) return -1;
+  return 0;
 }
 
 /* Mark a thread's stack failed: its frames are dropped, the reason kept. */
@@ -648,6 +680,14 @@ done:
     th->raw_start = rawpos;
     uint8_t why = GAUGE_WHY_NONE;
     int depth = th->frame ? walk_frames(w, th->frame, rawpos, &truncated, &why) : 0;
+    if (depth < 0 && torn_reason(why)) {
+      /* Once per thread per sample, into the same raw slots: the frame budget still bounds the sample. */
+      uint64_t f;
+      w->stack_retries++;
+      w->fresh = 1;
+      if (reread_frame(w, th->tstate, &f) == 0) depth = f ? walk_frames(w, f, rawpos, &truncated, &why) : 0;
+      w->fresh = 0;
+    }
     if (depth < 0) { thread_failed(th, why); depth = 0; }
     if (truncated) { th->flags |= GAUGE_TH_TRUNCATED; if (!th->why) th->why = GAUGE_WHY_DEPTH_CAP; }
     th->depth = depth;

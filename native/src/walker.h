@@ -92,6 +92,8 @@ typedef struct walker {
   uint64_t last_pthreads[64];
   int nlast_pthreads;
   uint64_t thread_errors;     /* counted per sample for the sampler */
+  uint64_t stack_retries;     /* torn chains read again (at most once per thread per sample) */
+  int fresh;                  /* set during a retry: frames read from the target, not the sample's page cache */
   /* each thread's OpenTelemetry span (otelctx.c), when asked for: gauge_set_trace_context */
   int otel_on;
   otel_cache otel;

@@ -66,6 +66,11 @@ static uint64_t make_frames(image *im, const py_layout *l, const fspec *f, int n
     }
     return prev;
   }
+  if (!prev && l->owner_skip_min <= l->owner_max) {
+    /* 3.12-3.14: a whole chain starts at the interpreter's entry frame, on the C stack (3.15+: the base frame) */
+    prev = img_alloc(im, FRAME_STRIDE);
+    img_w8(im, prev + l->f_owner, (uint8_t)l->owner_skip_min);
+  }
   uint64_t stack = img_alloc(im, (size_t)n * FRAME_STRIDE + 64); /* contiguous, like a data-stack chunk */
   for (int i = 0; i < n; i++) {
     uint64_t fr = stack + (uint64_t)i * FRAME_STRIDE;
@@ -471,6 +476,116 @@ static void test_reasons(const scenario *s) {
   free(im.mem);
 }
 
+/*
+ * A thread running while it is read: memory holding a torn copy of one field
+ * (a frame popped and reused under the reader) until it has been read `heal`
+ * times, whole after that (heal 0: torn for good).
+ */
+typedef struct { uint64_t addr, whole, torn; size_t len; int heal, seen; } tear;
+typedef struct { memsrc m, img; image *im; tear t[4]; int nt; } tearing_src;
+
+static int tearing_readv(memsrc *m, mem_req *reqs, int n) {
+  tearing_src *ts = (tearing_src *)m;
+  int got = ts->img.readv(&ts->img, reqs, n);
+  for (int k = 0; k < ts->nt; k++) {
+    tear *t = &ts->t[k];
+    for (int i = 0; i < got; i++)
+      if (reqs[i].addr <= t->addr && t->addr + t->len <= reqs[i].addr + reqs[i].len) t->seen++;
+    if (t->heal && t->seen >= t->heal) memcpy(img_at(ts->im, t->addr), &t->whole, t->len);
+  }
+  return got;
+}
+
+static void tear_set(tearing_src *ts, int nt, const tear *t, int heal) {
+  ts->nt = nt;
+  for (int k = 0; k < nt; k++) {
+    ts->t[k] = t[k];
+    ts->t[k].heal = heal;
+    memcpy(img_at(ts->im, t[k].addr), &t[k].torn, t[k].len);
+  }
+}
+
+/* Whole threads of a record: depth `want` each, no error; else the first bad thread's reason + 100. */
+static int torn_check(const uint32_t *out, int n, int nthreads, uint32_t want) {
+  if (n <= 0 || (int)out[4] != nthreads) return -1;
+  const uint32_t *th = out + GAUGE_REC_HEADER;
+  for (int i = 0; i < nthreads; i++, th += GAUGE_THREAD_HEADER + th[7])
+    if ((th[3] & GAUGE_TH_ERROR) || th[7] != want) return 100 + (int)why_of(th);
+  return 0;
+}
+
+/*
+ * Torn chains are read again once, from the thread state, within the same
+ * sample: torn on the first read and whole on the retry reads whole; torn
+ * twice fails with its reason; one retry per torn thread per sample. 3.12+
+ * (C-stack entry frames): a chain ending on an ordinary frame is cut short.
+ */
+static void test_torn(const scenario *s) {
+  enum { NT = 3 };
+  const py_layout *l = &s->truth;
+  int interp_frames = l->frame_kind == FRAME_INTERP, entry_frames = l->owner_skip_min <= l->owner_max;
+  image im;
+  img_init(&im, 1 << 18);
+  uint64_t file = img_str(&im, l, "/srv/app.py");
+  uint64_t lt = make_linetable(&im, l);
+  uint64_t c = img_code(&im, l, CODE_TYPE, img_str(&im, l, "step"), 0, file, 10, lt, 1);
+  uint64_t ts[NT], outer[NT], inner[NT], mid[NT];
+  for (int i = 0; i < NT; i++) {
+    ts[i] = alloc_tstate(&im, s);
+    /* the outermost a coroutine: its back link is cleared when it suspends, so a stale copy ends the chain there */
+    fspec f[3] = {{c, 4, interp_frames ? l->owner_generator : 0, 0, 0}, {c, 24, 0, 0, 0}, {c, 24, 0, 0, 0}};
+    inner[i] = make_frames(&im, l, f, 3, base_frame(&im, s, ts[i]));
+    memcpy(&mid[i], img_at(&im, inner[i] + l->f_back), 8);
+    memcpy(&outer[i], img_at(&im, mid[i] + l->f_back), 8);
+    img_w64(&im, ts[i] + l->ts_thread_id, 0x9000 + (uint64_t)i);
+    set_frame(&im, l, ts[i], inner[i]);
+  }
+  world_roots r = make_roots(&im, s, ts, NT, 0);
+  tearing_src src = {.im = &im};
+  memsrc_init_image(&src.img, im.mem, im.len, im.base);
+  src.m = src.img;
+  src.m.readv = tearing_readv;
+  frame_cache fc;
+  frames_init(&fc);
+  fc.code_type = CODE_TYPE;
+  walker w;
+  CHECK(walker_init(&w, &src.m, &s->read, &fc, r.root, r.tcur) == 0, "%s torn: walker_init", s->tag);
+  enum { T_LOOP, T_OWNER, T_CUT, T_KINDS };
+  static const char *const names[T_KINDS] = {"loop", "unknown owner", "cut short"};
+  static const uint32_t whys[T_KINDS] = {GAUGE_WHY_FRAME_LOOP, GAUGE_WHY_UNKNOWN_OWNER, GAUGE_WHY_FRAME_UNREADABLE};
+  uint32_t out[4096];
+  for (int k = 0; k < T_KINDS; k++) {
+    if ((k == T_OWNER && !interp_frames) || (k == T_CUT && !entry_frames)) continue;
+    tear t[NT];
+    for (int i = 0; i < NT; i++) {
+      t[i] = (tear){outer[i] + (uint64_t)l->f_back, 0, k == T_LOOP ? inner[i] : 0, 8, 0, 0};
+      memcpy(&t[i].whole, img_at(&im, t[i].addr), 8);
+      if (k == T_OWNER) t[i] = (tear){mid[i] + (uint64_t)l->f_owner, 0, (uint64_t)l->owner_max + 1, 1, 0, 0};
+    }
+    uint64_t before = w.stack_retries;
+    tear_set(&src, 1, t, 1); /* torn on the first read, whole on the retry */
+    int got = torn_check(out, walker_sample(&w, 1, out, 4096), NT, 3);
+    CHECK(got == 0 && w.stack_retries == before + 1, "%s torn %s once: %d, %llu retries", s->tag, names[k], got,
+          (unsigned long long)(w.stack_retries - before));
+    tear_set(&src, 1, t, 0); /* torn on both reads */
+    got = torn_check(out, walker_sample(&w, 2, out, 4096), NT, 3);
+    CHECK(got == 100 + (int)whys[k] && w.stack_retries == before + 2, "%s torn %s twice: %d, %llu retries, want %u",
+          s->tag, names[k], got, (unsigned long long)(w.stack_retries - before), 100 + whys[k]);
+    tear_set(&src, NT, t, 0); /* every thread torn, two samples: one retry each, each time */
+    walker_sample(&w, 3, out, 4096);
+    walker_sample(&w, 4, out, 4096);
+    CHECK(w.stack_retries == before + 2 + 2 * NT, "%s torn %s: %llu retries for %d threads in 2 samples", s->tag,
+          names[k], (unsigned long long)(w.stack_retries - before - 2), NT);
+    for (int i = 0; i < NT; i++) memcpy(img_at(&im, t[i].addr), &t[i].whole, t[i].len);
+    src.nt = 0;
+    got = torn_check(out, walker_sample(&w, 5, out, 4096), NT, 3);
+    CHECK(got == 0, "%s torn %s: whole again read %d", s->tag, names[k], got);
+  }
+  walker_free(&w);
+  frames_free(&fc);
+  free(im.mem);
+}
+
 /* Thread names through the decoded layout, over objects written from the test's values. */
 static void test_names(const scenario *s) {
   char tag[64];
@@ -658,6 +773,7 @@ int main(int argc, char **argv) {
     snprintf(s.tag, sizeof s.tag, "row-%d.%d", ROWS[i][0], ROWS[i][1]);
     test_walk(&s);
     test_reasons(&s);
+    test_torn(&s);
   }
   for (unsigned i = 0; i < NBUILDS; i++) {
     const do_build *b = &BUILDS[i];
@@ -677,6 +793,7 @@ int main(int argc, char **argv) {
     s.gil_on = 0;
     build_tag(&s, "");
     test_reasons(&s);
+    test_torn(&s);
     test_names(&s);
   }
   test_corrupt();
