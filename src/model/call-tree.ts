@@ -7,7 +7,8 @@
  * show, percentages or times.) Pure: records in, tree out.
  */
 import { OTHER_ID } from './count-table.js';
-import type { QueryContext, Row, ViewOptions } from './queries.js';
+import { describe, type QueryContext, type Row, type ViewOptions } from './queries.js';
+import { taskOnlyRoot } from './task-groups.js';
 import type { TrieNode } from './stack-trie.js';
 
 /** A node: the table's row figures for the function at this place in the stacks. */
@@ -70,8 +71,10 @@ export function callTree(ctx: QueryContext, o: ViewOptions = {}): CallTree {
     for (const t of p.threads.values()) {
       if (o.thread !== undefined && t.key !== o.thread) continue;
       for (const w of t.windows(window)) {
-        samples += w.counted + (idle ? w.countedIdle : 0);
-        add(top, w.stacks.root, interval);
+        if (o.task === undefined) {
+          samples += w.counted + (idle ? w.countedIdle : 0);
+          add(top, w.stacks.root, interval);
+        } else samples += add(top, taskOnlyRoot(ctx, w.stacks.root, o.task), interval);
       }
     }
   }
@@ -133,13 +136,6 @@ export function callTree(ctx: QueryContext, o: ViewOptions = {}): CallTree {
   };
   pcts(root);
   return { root, samples };
-}
-
-function describe(ctx: QueryContext, id: number, byLine: boolean): { name: string; file: string; line: number } {
-  if (id === OTHER_ID) return { name: '(other)', file: '', line: 0 };
-  if (byLine) return ctx.frames.get(id);
-  const f = ctx.functions.get(id);
-  return { name: f.name, file: f.file, line: f.firstLine };
 }
 
 /**

@@ -13,6 +13,7 @@
  * window into the cumulative one. Views are built on demand at refresh time.
  */
 import { isIdle } from '../sampling/idle.js';
+import { waitingName, waitingThreadId } from '../sampling/task-frame.js';
 import type { FrameTable, Sample } from '../sampling/types.js';
 import { FunctionIds, grown } from './function-ids.js';
 import {
@@ -27,6 +28,7 @@ import {
 } from './queries.js';
 import { ProcessRecord } from './records.js';
 import { callTree, type CallTree } from './call-tree.js';
+import { groupedView, taskNames } from './task-groups.js';
 import type { ThreadWindow, Window } from './windows.js';
 
 export { OTHER_ID } from './count-table.js';
@@ -96,11 +98,14 @@ export class ProfileModel {
     for (const r of p.threads.values()) r.alive = false;
     for (let i = 0; i < threads.length; i++) {
       const t = threads[i]!;
-      const rec = p.thread(t.threadId);
+      // A loop's pending asyncio tasks share one row (thousands of tasks must not make thousands of rows).
+      const on = t.waitingOn;
+      const rec = p.thread(on ? waitingThreadId(on.threadId) : t.threadId);
       rec.alive = true;
       rec.lastSeenNs = sample.timeNs;
-      if (t.name) rec.name = t.name;
-      rec.nativeId = t.nativeId;
+      if (on) rec.name = waitingName(on.tasks);
+      else if (t.name) rec.name = t.name;
+      rec.nativeId = on ? on.nativeId : t.nativeId;
       rec.state = t.state;
       // A thread's first sample has no CPU delta yet; a known OS state beats guessing from the frame name.
       const idle = isIdle(t, this.frames);
@@ -195,7 +200,12 @@ export class ProfileModel {
 
   /** The functions (or lines) table. */
   functions(o: ViewOptions = {}): FunctionView {
-    return functionView(this.query, o);
+    return o.byTask ? groupedView(this.query, o) : functionView(this.query, o);
+  }
+
+  /** asyncio task names in scope, most samples first (grouping by task). */
+  taskNames(o: ViewOptions = {}): string[] {
+    return taskNames(this.query, o);
   }
 
   /** The call tree of the same samples the functions table counts (tree and flame views). */

@@ -27,6 +27,10 @@ export interface ViewOptions {
   thread?: string;
   /** Case-insensitive substring of function name or file. */
   filter?: string;
+  /** Group by asyncio task name (task-groups.ts): the table lists tasks, or a picked task's functions. */
+  byTask?: boolean;
+  /** Only the stacks of this asyncio task name (grouped view and call tree). */
+  task?: string;
   sort?: SortKey;
   /** Rows returned (after sorting). */
   limit?: number;
@@ -104,11 +108,21 @@ function inScope(t: ThreadRecord, o: ViewOptions): boolean {
   return true;
 }
 
-interface Merged {
+export interface Merged {
   own: number;
   total: number;
   ownTime: number;
   totalTime: number;
+}
+
+/** Add a row's counts (and the time they stand for) to a merge. */
+export function addCounts(merged: Map<number, Merged>, id: number, own: number, total: number, interval: number): void {
+  let m = merged.get(id);
+  if (!m) merged.set(id, (m = { own: 0, total: 0, ownTime: 0, totalTime: 0 }));
+  m.own += own;
+  m.total += total;
+  m.ownTime += own * interval;
+  m.totalTime += total * interval;
 }
 
 /** The functions (or lines) table. */
@@ -128,19 +142,17 @@ export function functionView(ctx: QueryContext, o: ViewOptions = {}): FunctionVi
           const own = c.own + (idle ? c.ownIdle : 0);
           const total = c.total + (idle ? c.totalIdle : 0);
           if (total === 0 && own === 0) continue;
-          let m = merged.get(id);
-          if (!m) {
-            m = { own: 0, total: 0, ownTime: 0, totalTime: 0 };
-            merged.set(id, m);
-          }
-          m.own += own;
-          m.total += total;
-          m.ownTime += own * interval;
-          m.totalTime += total * interval;
+          addCounts(merged, id, own, total, interval);
         }
       }
     }
   }
+  return viewOf(ctx, merged, samples, o);
+}
+
+/** Counts per row id as table rows: filtered, sorted, cut to the limit. */
+export function viewOf(ctx: QueryContext, merged: Map<number, Merged>, samples: number, o: ViewOptions): FunctionView {
+  const byLine = !!o.byLine;
   const filter = o.filter?.toLowerCase();
   const rows: Row[] = [];
   for (const [id, m] of merged) {
@@ -166,7 +178,7 @@ export function functionView(ctx: QueryContext, o: ViewOptions = {}): FunctionVi
 }
 
 /** Name, file and line of a row id: a line (frame), a function, or the folded row. */
-function describe(ctx: QueryContext, id: number, byLine: boolean): { name: string; file: string; line: number } {
+export function describe(ctx: QueryContext, id: number, byLine: boolean): { name: string; file: string; line: number } {
   if (id === OTHER_ID) return { name: '(other)', file: '', line: 0 };
   if (byLine) return ctx.frames.get(id);
   const f = ctx.functions.get(id);
@@ -174,7 +186,7 @@ function describe(ctx: QueryContext, id: number, byLine: boolean): { name: strin
 }
 
 /** Sorted by the key, then by the other count, then by name (stable across refreshes). */
-function rowOrder(sort: SortKey): (a: Row, b: Row) => number {
+export function rowOrder(sort: SortKey): (a: Row, b: Row) => number {
   const keyOf = (r: Row): number =>
     sort === 'own' ? r.own : sort === 'total' ? r.total : sort === 'ownTime' ? r.ownTime : r.totalTime;
   const second = (r: Row): number => (sort === 'own' || sort === 'ownTime' ? r.total : r.own);

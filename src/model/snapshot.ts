@@ -30,6 +30,10 @@ export interface ViewState {
   pane: Pane;
   /** Seconds between refreshes (--delay; + and - change it). */
   refreshS: number;
+  /** Grouped by asyncio task name (the a key): the table lists tasks, t steps through them. */
+  byTask: boolean;
+  /** The task name the grouped view is filtered to, or undefined for all tasks. */
+  task?: string;
 }
 
 export const defaultView = (): ViewState => ({
@@ -42,6 +46,7 @@ export const defaultView = (): ViewState => ({
   paused: false,
   pane: 'table',
   refreshS: 1,
+  byTask: false,
 });
 
 export interface Header {
@@ -79,8 +84,10 @@ export interface Snapshot {
   functions: FunctionView;
   threads: ThreadRow[];
   processes: ProcessInfo[];
-  /** Label of the active thread/process filter, if any. */
+  /** Label of the active thread/process/task filter, if any. */
   scopeLabel?: string;
+  /** Grouped by task: the task names in scope, most samples first (what t steps through). */
+  tasks?: string[];
   /** The call tree in scope, built only for the tree and flame panes. */
   tree?: CallTree;
   /** Rows whose share rose (1) or fell (-1) since the previous refresh, by row id. */
@@ -112,6 +119,8 @@ export function buildSnapshot(
     thread: view.thread,
     filter: view.filter || undefined,
     sort: view.sort,
+    byTask: view.byTask,
+    task: view.byTask ? view.task : undefined,
   };
   const functions = model.functions({ ...scope, limit: extra.limit ?? 200 });
   const threads = model.threads({ window: view.window, idle: view.idle });
@@ -124,7 +133,9 @@ export function buildSnapshot(
   }
   const tree = view.pane === 'table' ? undefined : model.callTree(scope);
   let scopeLabel: string | undefined;
-  if (view.thread) {
+  if (scope.task !== undefined) {
+    scopeLabel = `task ${scope.task}`;
+  } else if (view.thread) {
     const t = threads.find((x) => x.key === view.thread);
     scopeLabel = t ? `thread ${threadLabel(t)}` : 'a thread that has exited';
   } else if (view.pid !== undefined) {
@@ -158,6 +169,7 @@ export function buildSnapshot(
     threads,
     processes: [...src.processes.values()],
     scopeLabel,
+    tasks: view.byTask ? model.taskNames({ ...scope, task: undefined, filter: undefined }) : undefined,
     tree,
   };
 }
@@ -185,6 +197,13 @@ export function nextScope(
     scopes.findIndex((s) => s.thread === view.thread && s.pid === view.pid),
   );
   return scopes[(((i + step) % scopes.length) + scopes.length) % scopes.length]!;
+}
+
+/** Filter cycle for t/Tab and → when grouped by task: all tasks → each task → all; step -1 (←) goes back. */
+export function nextTask(view: ViewState, tasks: string[], step = 1): Pick<ViewState, 'task'> {
+  const scopes = [undefined, ...tasks];
+  const i = Math.max(0, scopes.indexOf(view.task));
+  return { task: scopes[(((i + step) % scopes.length) + scopes.length) % scopes.length] };
 }
 
 export const SORT_KEYS: SortKey[] = ['own', 'total', 'ownTime', 'totalTime'];

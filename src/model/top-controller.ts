@@ -9,6 +9,7 @@ import {
   buildSnapshot,
   defaultView,
   nextScope,
+  nextTask,
   type Snapshot,
   type SnapshotSource,
   type ViewState,
@@ -146,6 +147,7 @@ export class TopController {
   }
 
   cycleScope(step = 1): void {
+    if (this.view.byTask) return this.update(nextTask(this.view, this.snapshot.tasks ?? [], step));
     const pids = [...this.source.processes.keys()];
     this.update(nextScope(this.view, this.snapshot.threads, pids, step));
   }

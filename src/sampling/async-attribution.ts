@@ -4,8 +4,9 @@
  * stack itself (the outermost frame that is some task's own coroutine), so
  * each sample names the task it caught; its frames are cut there and a
  * synthetic `task:NAME` frame is put outermost, in place of the event loop's
- * frames. In wall mode every pending task of the loop is sampled too, as a
- * thread of its own (idle) whose frames are its suspended await chain.
+ * frames. In wall mode the pending tasks of the loop are sampled too, each
+ * as an idle thread whose frames are its suspended await chain, marked with
+ * the loop it waits on so the live view shows one row per loop, not 10,000.
  * The tasks are re-read now and then (asyncio-tasks.ts), never per sample.
  */
 import { readAsyncTasks, type AsyncTask } from '../reader/async-tasks.js';
@@ -14,6 +15,7 @@ import { warnOnce } from '../reader/warnings.js';
 import type { FrameRegistry } from '../reader/frame-registry.js';
 import { Target } from '../reader/target.js';
 import type { Sample, ThreadSample } from './types.js';
+import { TASK_FRAME_FILE, taskFrameName } from './task-frame.js';
 
 export interface AsyncOptions {
   /** Sample pending tasks too (wall mode; asked per batch, as the mode can change while sampling). */
@@ -26,9 +28,6 @@ export interface AsyncOptions {
   refreshMs?: number;
 }
 
-/** The name of the synthetic frame a task's samples get: what grouping by task name groups on. */
-export const taskFrameName = (name: string): string => `task:${name}`;
-export const TASK_FRAME_FILE = '<asyncio>';
 /** Distinct task names given frames of their own; later ones share `task:<other>`. */
 const MAX_TASK_NAMES = 4096;
 
@@ -41,6 +40,8 @@ interface PerProcess {
   byThread: Map<bigint, AsyncTask[]>;
   /** A task's own coroutine (name, file, first line) -> its tasks. */
   byCoroutine: Map<string, AsyncTask[]>;
+  /** Per loop thread: where the next sample's pending tasks start, so a cap still reaches every task in turn. */
+  cursor: Map<bigint, number>;
 }
 
 export class AsyncAttributor {
@@ -72,7 +73,7 @@ export class AsyncAttributor {
         threads.push(
           running ? { ...t, frames: [...t.frames.slice(0, running.cut + 1), this.taskFrame(running.task.name)] } : t,
         );
-        if (wall) this.pending(tasks, running?.task, t, threads);
+        if (wall) this.pending(p, tasks, running?.task, t, threads);
       }
       return { ...s, threads };
     });
@@ -91,7 +92,7 @@ export class AsyncAttributor {
   private process(pid: number): PerProcess | undefined {
     let p = this.procs.get(pid);
     if (!p) {
-      p = { off: false, readAt: 0, costMs: 0, byThread: new Map(), byCoroutine: new Map() };
+      p = { off: false, readAt: 0, costMs: 0, byThread: new Map(), byCoroutine: new Map(), cursor: new Map() };
       this.procs.set(pid, p);
       try {
         p.target = Target.attach(pid, this.frames);
@@ -150,13 +151,25 @@ export class AsyncAttributor {
     return undefined;
   }
 
-  /** Wall mode: each pending task as an idle thread of its own, its frames the suspended chain. */
-  private pending(tasks: AsyncTask[], running: AsyncTask | undefined, t: ThreadSample, out: ThreadSample[]): void {
-    const max = this.opts.maxPending ?? 256;
-    let n = 0;
-    for (const task of tasks) {
-      if (task === running || task.running || task.frames.length === 0) continue;
-      if (n++ >= max) break;
+  /**
+   * Wall mode: pending tasks, each as an idle thread of its own whose frames are its suspended chain,
+   * marked as waiting on the loop. Past the cap, each sample takes the next tasks in turn.
+   */
+  private pending(
+    p: PerProcess,
+    tasks: AsyncTask[],
+    running: AsyncTask | undefined,
+    t: ThreadSample,
+    out: ThreadSample[],
+  ): void {
+    const waiting = tasks.filter((x) => x !== running && !x.running && x.frames.length > 0);
+    if (waiting.length === 0) return;
+    const take = Math.min(waiting.length, this.opts.maxPending ?? 256);
+    const start = (p.cursor.get(t.threadId) ?? 0) % waiting.length;
+    p.cursor.set(t.threadId, start + take);
+    const waitingOn = { threadId: t.threadId, nativeId: t.nativeId, tasks: waiting.length };
+    for (let i = 0; i < take; i++) {
+      const task = waiting[(start + i) % waiting.length]!;
       out.push({
         pid: t.pid,
         threadId: BigInt(task.id),
@@ -168,6 +181,7 @@ export class AsyncAttributor {
         frames: [...task.frames, this.taskFrame(task.name)],
         error: false,
         truncated: false,
+        waitingOn,
       });
     }
   }

@@ -52,6 +52,11 @@ export interface ThreadSample {
   reason?: string;
   /** The application's current OpenTelemetry span on this thread, read from the target; absent when it has none. */
   traceContext?: TraceContext;
+  /**
+   * A pending asyncio task sampled as a thread (`--async`, wall mode): the event-loop thread it waits on and
+   * how many tasks wait there, so the live view counts them under one row per loop.
+   */
+  waitingOn?: { threadId: bigint; nativeId: number; tasks: number };
 }
 
 /** An OpenTelemetry span context: ids as lowercase hex (32 and 16 digits). */

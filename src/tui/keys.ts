@@ -78,12 +78,21 @@ export const TABLE_KEYS: TableKey[] = [
   {
     keys: 't / Tab',
     short: 't thread',
-    help: 'cycle the filter: all, each process, each thread',
+    help: 'cycle the filter: all, each process, each thread (each task when grouped by task, a)',
     handle: (input, key, c) => {
       if (input !== 't' && !key.tab) return false;
       c.controller.cycleScope();
       return true;
     },
+  },
+  {
+    keys: 'a',
+    short: 'a tasks',
+    help: 'group by asyncio task name (--async): the table lists tasks; t / ← → pick one',
+    handle: on('a', ({ controller: k }) => {
+      k.update({ byTask: !k.view.byTask, task: undefined });
+      if (k.view.byTask && !k.snapshot.tasks?.length) k.say('no asyncio tasks sampled yet (they need --async)');
+    }),
   },
   {
     keys: '/',

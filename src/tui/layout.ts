@@ -100,6 +100,7 @@ export function headerLines(s: Snapshot, o: LayoutOptions): string[] {
     s.view.paused ? 'PAUSED' : '',
     s.view.idle ? 'idle shown' : '',
     s.view.byLine ? 'by line' : '',
+    s.view.byTask ? 'by task' : '',
     h.gilOnly ? 'GIL holders only' : '',
     s.scopeLabel ? `only ${s.scopeLabel}` : '',
     s.view.filter && o.editing === undefined ? `filter "${s.view.filter}"` : '',
