@@ -185,6 +185,12 @@ test('wall mode: 2,000 pending tasks are one threads-panel row per loop; the tab
   assert.equal(threads[1]!.name, '2000 tasks waiting');
   assert.equal(threads[1]!.nativeId, 1, 'the row names the loop thread');
   assert.equal(s.c.snapshot.header.threads, 2);
+  // Picking the row shows where the tasks wait, the loop's own stack left out.
+  s.c.update({ thread: threads[1]!.key });
+  const picked = new Map(s.c.snapshot.functions.rows.map((r) => [r.name, r.totalPct]));
+  assert.equal(picked.get('sleep'), 100);
+  assert.equal(picked.get('select'), undefined);
+  s.c.update({ thread: undefined });
   const { frame } = screen(s.c, 110, 40);
   const out = frame();
   assert.match(out, /2000 tasks waiting/);
