@@ -11,9 +11,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { render, cleanup } from 'ink-testing-library';
-import { Chalk } from 'chalk';
-import { App } from '../src/tui/app.js';
+import { cleanup } from 'ink-testing-library';
+import { screen, until } from './helpers/app-screen.js';
 import { ProfileModel } from '../src/model/profile.js';
 import { TopController } from '../src/model/top-controller.js';
 import { SamplingSession } from '../src/sampling/session.js';
@@ -63,21 +62,6 @@ async function sampleLive(pid: number, seconds: number, view: Partial<ViewState>
   return controller;
 }
 
-const plain = new Chalk({ level: 0 });
-
-function screen(c: TopController, width = 140, height = 40) {
-  const r = render(<App controller={c} chalk={plain} onQuit={() => undefined} size={{ width, height }} />);
-  return { frame: () => r.lastFrame() ?? '', stdin: r.stdin };
-}
-
-async function until(frame: () => string, pred: (s: string) => boolean, what: string): Promise<string> {
-  for (let i = 0; i < 200; i++) {
-    if (pred(frame())) return frame();
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  assert.fail(`${what}; frame:\n${frame()}`);
-}
-
 /** %Total of a row of the functions table by its function name. */
 function totalOf(frame: string, name: string): number | undefined {
   for (const line of frame.split('\n')) {
@@ -99,7 +83,7 @@ test('top --async, a: the grouped table shows tasks heavy and light at the split
       light: number;
     };
     const want = (100 * truth.heavy) / (truth.heavy + truth.light);
-    const { frame, stdin } = screen(c);
+    const { frame, stdin } = screen(c, 140, 40);
     stdin.write('a');
     const out = await until(frame, (x) => /by task/.test(x) && totalOf(x, 'task:light') !== undefined, 'grouped');
     const heavy = totalOf(out, 'task:heavy') ?? 0;
@@ -131,7 +115,7 @@ test('top --async in wall mode: 1,000 pending tasks are one threads-panel row; t
     const waiting = threads.find((x) => /^\d+ tasks waiting$/.test(x.name));
     assert.ok(waiting, threads.map((x) => x.name).join(', '));
     assert.ok(Number(waiting.name.split(' ')[0]) >= 1000, waiting.name);
-    const { frame } = screen(c);
+    const { frame } = screen(c, 140, 40);
     const out = frame();
     assert.match(out, /\d+ tasks waiting/);
     // Every idle-N task waits in asyncio.sleep under idle(): those chains dominate the wall samples.

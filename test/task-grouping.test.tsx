@@ -5,9 +5,8 @@
  */
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { render, cleanup } from 'ink-testing-library';
-import { Chalk } from 'chalk';
-import { App } from '../src/tui/app.js';
+import { cleanup } from 'ink-testing-library';
+import { plain, screen, until } from './helpers/app-screen.js';
 import { ProfileModel } from '../src/model/profile.js';
 import { TopController } from '../src/model/top-controller.js';
 import { TABLE_KEYS } from '../src/tui/keys.js';
@@ -17,8 +16,6 @@ import type { ProcessInfo, Sample, ThreadSample } from '../src/sampling/types.js
 import { FileFrames, threadSample } from './helpers/samples.js';
 
 afterEach(() => cleanup());
-
-const plain = new Chalk({ level: 0 });
 
 function setup(view: { idle?: boolean } = {}) {
   const f = new FileFrames();
@@ -37,19 +34,6 @@ function setup(view: { idle?: boolean } = {}) {
   };
   const task = (name: string): number => f.id(taskFrameName(name), TASK_FRAME_FILE, 0);
   return { f, model, c, feed, task };
-}
-
-function screen(c: TopController, width = 110, height = 30) {
-  const r = render(<App controller={c} chalk={plain} onQuit={() => undefined} size={{ width, height }} />);
-  return { frame: () => r.lastFrame() ?? '', stdin: r.stdin };
-}
-
-async function until(frame: () => string, pred: (s: string) => boolean, what: string): Promise<string> {
-  for (let i = 0; i < 100; i++) {
-    if (pred(frame())) return frame();
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.fail(`${what}; frame:\n${frame()}`);
 }
 
 /** The %Own and %Total of a table row whose name starts the function column. */
