@@ -24,7 +24,7 @@ import { children, fixtures, killChildren } from './helpers/top-output.js';
 after(killChildren);
 afterEach(() => cleanup());
 
-const RATE = 200;
+const RATE = 400;
 const py = findPythons()
   .filter((p) => !p.freeThreaded && (p.mm[0] > 3 || (p.mm[0] === 3 && p.mm[1] >= 8)))
   .at(-1);
