@@ -59,7 +59,7 @@ export const PANE_KEYS: PaneKey[] = [
   toggle('G', 'flame', 'flame graph on/off', 'G flame'),
   {
     keys: '← →',
-    help: 'previous / next thread (as t)',
+    help: 'previous / next thread, or task when grouped by a (as t)',
     panes: ALL,
     footer: ['tree', 'flame'],
     short: '←→ thread',
