@@ -149,11 +149,27 @@ static int cached_peek(walker *w, uint64_t addr, void *buf, size_t len) {
   return 0;
 }
 
+static int touched(walker *w, uint64_t p) {
+  for (int i = 0; i < w->ntouched; i++)
+    if (w->touched[i] == p) return 1;
+  return 0;
+}
+
+static void touch(walker *w, uint64_t p) {
+  if (w->ntouched < WALK_TOUCHED && !touched(w, p)) w->touched[w->ntouched++] = p;
+}
+
 /* Read len bytes at addr through the sample's page cache, loading what is missing. */
 static int cached_read(walker *w, uint64_t addr, void *buf, size_t len, int below) {
   if (!addr || len > PAGE || addr + len < addr) return -1;
-  if (w->fresh) return mem_read(w->m, addr, buf, len); /* a retry: the cached pages hold the torn copy */
   uint64_t p0 = addr & ~(PAGE - 1), p1 = (addr + len - 1) & ~(PAGE - 1);
+  if (w->fresh) {
+    /* a retry: other cached pages still hold what was read before the thread moved on */
+    if (!touched(w, p0) || !touched(w, p1)) return mem_read(w->m, addr, buf, len);
+  } else {
+    touch(w, p0);
+    touch(w, p1);
+  }
   if (!page_find(w, p1, 0) && pages_load(w, p1, below)) return -1;
   if (p0 != p1 && !page_find(w, p0, 0) && pages_load(w, p0, below)) return -1;
   if (cached_peek(w, addr, buf, len) == 0) return 0;
@@ -439,13 +455,37 @@ static int torn_reason(uint8_t why) {
   return why == GAUGE_WHY_FRAME_UNREADABLE || why == GAUGE_WHY_FRAME_LOOP || why == GAUGE_WHY_UNKNOWN_OWNER;
 }
 
-/* The thread's innermost frame read again from its thread state (through the cframe on 3.11/3.12): 0, or -1 unreadable. */
-static int reread_frame(walker *w, uint64_t tstate, uint64_t *f) {
+/*
+ * Walk a torn thread again: its innermost frame (through the cframe on
+ * 3.11/3.12) and the pages its first walk read come in one call, so the
+ * thread has little time to move on between them. Returns as walk_frames;
+ * -1 with *why untouched when the thread state cannot be read again.
+ */
+static int retry_walk(walker *w, uint64_t tstate, size_t start, int *truncated, uint8_t *why) {
   const py_layout *l = &w->layout;
-  *f = 0;
-  if (mem_read_u64(w->m, tstate + (uint64_t)l->ts_frame, f)) return -1;
-  if (*f && l->ts_cframe >= 0 && mem_read_u64(w->m, *f + (uint64_t)l->cf_current_frame, f)) return -1;
-  return 0;
+  uint64_t at = tstate + (uint64_t)l->ts_frame, f = 0;
+  if (l->ts_cframe >= 0) {
+    uint64_t cf;
+    if (mem_read_u64(w->m, at, &cf)) return -1;
+    if (!cf) return 0;
+    at = cf + (uint64_t)l->cf_current_frame;
+  }
+  mem_req reqs[WALK_TOUCHED + 1];
+  uint8_t ok[WALK_TOUCHED + 1];
+  int n = 0;
+  reqs[n++] = (mem_req){at, &f, 8};
+  for (int i = 0; i < w->ntouched; i++) {
+    page_meta *s = page_find(w, w->touched[i], 0);
+    if (s) reqs[n++] = (mem_req){w->touched[i], slot_data(w, s), PAGE};
+  }
+  readv_each(w->m, reqs, n, ok);
+  for (int i = 1; i < n; i++)
+    if (!ok[i]) slot_of(w, reqs[i].buf)->addr = SLOT_DEAD;
+  if (!ok[0]) return -1;
+  w->fresh = 1;
+  int depth = f ? walk_frames(w, f, start, truncated, why) : 0;
+  w->fresh = 0;
+  return depth;
 }
 
 /* Mark a thread's stack failed: its frames are dropped, the reason kept. */
@@ -679,14 +719,12 @@ done:
     int truncated = 0;
     th->raw_start = rawpos;
     uint8_t why = GAUGE_WHY_NONE;
+    w->ntouched = 0;
     int depth = th->frame ? walk_frames(w, th->frame, rawpos, &truncated, &why) : 0;
     if (depth < 0 && torn_reason(why)) {
       /* Once per thread per sample, into the same raw slots: the frame budget still bounds the sample. */
-      uint64_t f;
       w->stack_retries++;
-      w->fresh = 1;
-      if (reread_frame(w, th->tstate, &f) == 0) depth = f ? walk_frames(w, f, rawpos, &truncated, &why) : 0;
-      w->fresh = 0;
+      depth = retry_walk(w, th->tstate, rawpos, &truncated, &why);
     }
     if (depth < 0) { thread_failed(th, why); depth = 0; }
     if (truncated) { th->flags |= GAUGE_TH_TRUNCATED; if (!th->why) th->why = GAUGE_WHY_DEPTH_CAP; }

@@ -17,6 +17,8 @@
 #define WALK_MAX_DEPTH 65536
 /* Frames of one sample, all threads: bounds time and memory when many threads share one long chain. */
 #define WALK_MAX_TOTAL_FRAMES (1 << 18)
+/* Pages of a torn thread's stack re-read together on its retry; more are read frame by frame. */
+#define WALK_TOUCHED 16
 /* The per-sample cache reads the target in blocks: a page (smaller blocks measured slower: more iovecs to pin). */
 #define BLOCK_BITS 12
 #define BLOCK_SIZE (1 << BLOCK_BITS)
@@ -93,7 +95,10 @@ typedef struct walker {
   int nlast_pthreads;
   uint64_t thread_errors;     /* counted per sample for the sampler */
   uint64_t stack_retries;     /* torn chains read again (at most once per thread per sample) */
-  int fresh;                  /* set during a retry: frames read from the target, not the sample's page cache */
+  /* the pages one thread's walk read, refreshed in one call when it is read again */
+  uint64_t touched[WALK_TOUCHED];
+  int ntouched;
+  int fresh; /* during a retry: pages not just refreshed are read from the target, not the cache */
   /* each thread's OpenTelemetry span (otelctx.c), when asked for: gauge_set_trace_context */
   int otel_on;
   otel_cache otel;
