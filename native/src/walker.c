@@ -309,7 +309,9 @@ static int walk_frames(walker *w, uint64_t frame, size_t start, int *truncated, 
   uint64_t mark = 0; /* Brent's cycle check: a frame seen again means garbage or a torn read */
   *truncated = 0;
   while (frame) {
-    if (depth >= w->max_depth || start + (size_t)depth >= WALK_MAX_TOTAL_FRAMES) { *truncated = 1; break; }
+    if (depth >= w->max_depth || start + (size_t)depth >= WALK_MAX_TOTAL_FRAMES ||
+        (w->fresh && w->frames_read >= WALK_MAX_TOTAL_FRAMES)) { *truncated = 1; break; }
+    w->frames_read++;
     if (steps > 0 && (steps & (steps - 1)) == 0) mark = frame;
     else if (frame == mark) { *why = GAUGE_WHY_FRAME_LOOP; return -1; }
     steps++;
@@ -714,6 +716,7 @@ done:
     for (int t = 0; t < nthreads; t++) threads[t].frame = 0;
   }
   prefetch_frames(w, threads, nthreads);
+  w->frames_read = 0;
   for (int t = 0; t < nthreads; t++) {
     thread_rec *th = &threads[t];
     int truncated = 0;
@@ -721,7 +724,7 @@ done:
     uint8_t why = GAUGE_WHY_NONE;
     w->ntouched = 0;
     int depth = th->frame ? walk_frames(w, th->frame, rawpos, &truncated, &why) : 0;
-    if (depth < 0 && torn_reason(why)) {
+    if (depth < 0 && torn_reason(why) && w->frames_read < WALK_MAX_TOTAL_FRAMES) {
       /* Once per thread per sample, into the same raw slots: the frame budget still bounds the sample. */
       w->stack_retries++;
       depth = retry_walk(w, th->tstate, rawpos, &truncated, &why);

@@ -99,6 +99,7 @@ typedef struct walker {
   uint64_t touched[WALK_TOUCHED];
   int ntouched;
   int fresh; /* during a retry: pages not just refreshed are read from the target, not the cache */
+  size_t frames_read; /* this sample, every attempt: retries stop at WALK_MAX_TOTAL_FRAMES */
   /* each thread's OpenTelemetry span (otelctx.c), when asked for: gauge_set_trace_context */
   int otel_on;
   otel_cache otel;
