@@ -724,8 +724,8 @@ done:
     uint8_t why = GAUGE_WHY_NONE;
     w->ntouched = 0;
     int depth = th->frame ? walk_frames(w, th->frame, rawpos, &truncated, &why) : 0;
-    if (depth < 0 && torn_reason(why) && w->frames_read < WALK_MAX_TOTAL_FRAMES) {
-      /* Once per thread per sample, into the same raw slots: the frame budget still bounds the sample. */
+    /* A few times per thread per sample, into the same raw slots: the frame budget still bounds the sample. */
+    for (int tries = 0; depth < 0 && torn_reason(why) && tries < WALK_TORN_RETRIES && w->frames_read < WALK_MAX_TOTAL_FRAMES; tries++) {
       w->stack_retries++;
       depth = retry_walk(w, th->tstate, rawpos, &truncated, &why);
     }
