@@ -16,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Distinct code objects one read may name (their headers are kept for the read). */
+#define AIO_MAX_CODES (1u << 16)
+
 #define TPFLAGS_LONG (1ull << 24)
 #define TPFLAGS_UNICODE (1ull << 28)
 #define GEN_READ 512       /* bytes of a coroutine read at once: its header and embedded frame */
@@ -217,6 +220,8 @@ static const uint8_t *code_header(ctx *x, uint64_t code) {
   size_t hs = (size_t)x->l->co_read_size;
   uint32_t i;
   if (u64map_get(&x->codes, code, &i)) return x->hdrs + (size_t)i * hs;
+  /* Grown at half full, so lookups always meet an empty slot; bounded, as torn reads add junk addresses. */
+  if (x->codes.count >= AIO_MAX_CODES || u64map_grow_if_full(&x->codes)) return 0;
   if (VEC_RESERVE(x->hdrs, x->caphdrs, (x->nhdrs + 1) * hs, 64 * hs)) return 0;
   uint8_t *h = x->hdrs + x->nhdrs * hs;
   if (mem_read(x->m, code, h, hs) || u64map_put(&x->codes, code, (uint32_t)x->nhdrs)) return 0;
@@ -478,7 +483,6 @@ int asyncio_read_tasks(memsrc *m, const py_layout *l, const aio_layout *a, aio_c
   if (max_tasks > AIO_MAX_TASKS) max_tasks = AIO_MAX_TASKS;
   int rc = -1;
   if (u64map_init(&x.index, 1024) || u64map_init(&x.loops, 64) || u64map_init(&x.codes, 1024)) goto done;
-  x.codes.max_count = 1u << 16;
   int d = discover(&x, interp);
   if (d < 0) { memset(c, 0, sizeof *c); d = discover(&x, interp); } /* stale cache: look again once */
   if (d == 1) { out->flags |= GAUGE_ASYNC_NO_ASYNCIO; rc = 0; goto done; }

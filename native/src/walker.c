@@ -756,7 +756,8 @@ done:
     otel_ids ids;
     int traced = w->otel_on && w->otel.cvar && otel_thread(w->m, l, &w->otel, th->tstate, &ids) == 0;
     if (traced) th->flags |= GAUGE_TH_TRACE;
-    const uint32_t *mh = th->memo_at >= 0 ? memo_header(&w->memo, th->memo_at) : 0;
+    /* A thread failed this sample (its ids could not be resolved) keeps no frames, copied ones neither. */
+    const uint32_t *mh = th->memo_at >= 0 && !(th->flags & GAUGE_TH_ERROR) ? memo_header(&w->memo, th->memo_at) : 0;
     if (mh) {
       th->flags |= mh[3] & GAUGE_TH_TRUNCATED;
       th->why = (uint8_t)(mh[3] >> 16);

@@ -44,6 +44,13 @@ interface PerProcess {
   cursor: Map<bigint, number>;
 }
 
+/** Appends to the list under key (a copy per task made building these lists quadratic). */
+function push<K, V>(m: Map<K, V[]>, key: K, v: V): void {
+  const list = m.get(key);
+  if (list) list.push(v);
+  else m.set(key, [v]);
+}
+
 export class AsyncAttributor {
   private readonly procs = new Map<number, PerProcess>();
   private readonly taskSource: number;
@@ -115,11 +122,11 @@ export class AsyncAttributor {
       p.byCoroutine.clear();
       for (const task of tasks) {
         if (!task.threadId) continue;
-        p.byThread.set(task.threadId, [...(p.byThread.get(task.threadId) ?? []), task]);
+        push(p.byThread, task.threadId, task);
         const own = task.frames.at(-1);
         if (own === undefined) continue;
         const key = this.coroutineKey(own);
-        p.byCoroutine.set(key, [...(p.byCoroutine.get(key) ?? []), task]);
+        push(p.byCoroutine, key, task);
       }
     } catch (err) {
       if (!(err instanceof GaugeError)) throw err;
