@@ -136,6 +136,10 @@ int asyncio_check(const aio_layout *a, char *why, size_t whylen) {
   if (a->gen_frame > 256 || a->frame_state > 248 || a->stack_a < 0 || a->stack_a > 248 || a->stack_b < 0 ||
       a->stack_b > 248)
     return bad(why, whylen, "asyncio layout: frame fields");
+  /* <=3.10 frame objects are read into AIO_FRAME_OBJ_READ bytes: their fields must end there. */
+  if (a->gen_frame >= 0 && (a->frame_state < 0 || a->frame_state >= AIO_FRAME_OBJ_READ ||
+                            a->stack_a + 8 > AIO_FRAME_OBJ_READ || a->stack_b + 8 > AIO_FRAME_OBJ_READ))
+    return bad(why, whylen, "asyncio layout: frame object fields");
   const int64_t small[] = {a->set_mask, a->set_table, a->list_size, a->list_item, a->weakref_obj, a->method_self};
   for (size_t i = 0; i < sizeof small / sizeof *small; i++)
     if (small[i] < 0 || small[i] > 120) return bad(why, whylen, "asyncio layout: container field");

@@ -22,7 +22,6 @@
 #define TPFLAGS_LONG (1ull << 24)
 #define TPFLAGS_UNICODE (1ull << 28)
 #define GEN_READ 512       /* bytes of a coroutine read at once: its header and embedded frame */
-#define FRAME_OBJ_READ 128 /* bytes of a <=3.10 frame object: every field used ends within */
 #define MAX_STACK_SPAN (1u << 20)
 
 typedef struct {
@@ -257,7 +256,7 @@ static int chain_link(ctx *x, uint64_t obj, int is_coro, uint32_t *id, int *runn
   *next = 0;
   *running = 0;
   if (a->gen_frame >= 0) { /* <=3.10: a frame object */
-    uint8_t f[FRAME_OBJ_READ];
+    uint8_t f[AIO_FRAME_OBJ_READ];
     uint64_t fo;
     if (rd(x, obj + (uint64_t)a->gen_frame, &fo)) return GAUGE_WHY_FRAME_UNREADABLE;
     if (!fo) return -1; /* finished: no frame */

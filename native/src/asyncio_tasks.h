@@ -26,6 +26,7 @@
 #define AIO_MAX_CHILDREN 4096 /* a gather's children looked at */
 #define AIO_MAX_THREADS 4096
 #define AIO_NAME_MAX 256
+#define AIO_FRAME_OBJ_READ 128 /* bytes of a <=3.10 frame object read: every field used must end within */
 #define AIO_REGISTRY_RETRIES 8 /* a registry torn by a concurrent change is read again this many times */
 #define AIO_CACHE_PAGES 8192 /* 32 MiB of target pages per read at most; then the cache starts over */
 
