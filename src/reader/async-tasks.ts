@@ -54,8 +54,8 @@ const addr = (lo: number, hi: number): number => hi * 4294967296 + lo; // exact:
 /** Every pending task of the target now. Throws a GaugeError when the version has no asyncio layout or the process exited. */
 export function readAsyncTasks(target: Target, maxTasks = DEFAULT_MAX_TASKS): AsyncTasks {
   const api = native();
-  let cap = 1 << 16;
-  let namesCap = 1 << 16;
+  // The sizes that last fitted: a loop with many tasks is not read twice on every refresh.
+  let { cap, namesCap } = lastSizes.get(target) ?? { cap: 1 << 16, namesCap: 1 << 16 };
   for (;;) {
     const out = new Uint32Array(cap);
     const names = Buffer.alloc(namesCap);
@@ -67,9 +67,12 @@ export function readAsyncTasks(target: Target, maxTasks = DEFAULT_MAX_TASKS): As
     }
     if (n === -ErrorCode.EXITED) throw new GaugeError(ErrorCode.EXITED, `process ${target.pid} exited`);
     if (n < 0) throw new GaugeError(-n, lastError(target) || `cannot read the asyncio tasks of process ${target.pid}`);
+    lastSizes.set(target, { cap, namesCap });
     return decode(target, out, n, names);
   }
 }
+
+const lastSizes = new WeakMap<Target, { cap: number; namesCap: number }>();
 
 function lastError(target: Target): string {
   const buf = Buffer.alloc(1024);
