@@ -40,6 +40,10 @@ interface PerProcess {
   byThread: Map<bigint, AsyncTask[]>;
   /** A task's own coroutine (name, file, first line) -> its tasks. */
   byCoroutine: Map<string, AsyncTask[]>;
+  /** Frame id -> the tasks whose own coroutine it is (null: none), filled as samples meet frames, reset per read. */
+  byFrame: Map<number, AsyncTask[] | null>;
+  /** Per loop thread: its tasks that were pending at the read and have frames, the order samples take them in. */
+  waiting: Map<bigint, AsyncTask[]>;
   /** Per loop thread: where the next sample's pending tasks start, so a cap still reaches every task in turn. */
   cursor: Map<bigint, number>;
 }
@@ -71,8 +75,7 @@ export class AsyncAttributor {
       if (!p || p.byThread.size === 0) return s;
       const threads: ThreadSample[] = [];
       for (const t of s.threads) {
-        const tasks = p.byThread.get(t.threadId);
-        if (!tasks) {
+        if (!p.byThread.has(t.threadId)) {
           threads.push(t);
           continue;
         }
@@ -80,7 +83,7 @@ export class AsyncAttributor {
         threads.push(
           running ? { ...t, frames: [...t.frames.slice(0, running.cut + 1), this.taskFrame(running.task.name)] } : t,
         );
-        if (wall) this.pending(p, tasks, running?.task, t, threads);
+        if (wall) this.pending(p, running?.task, t, threads);
       }
       return { ...s, threads };
     });
@@ -99,7 +102,16 @@ export class AsyncAttributor {
   private process(pid: number): PerProcess | undefined {
     let p = this.procs.get(pid);
     if (!p) {
-      p = { off: false, readAt: 0, costMs: 0, byThread: new Map(), byCoroutine: new Map(), cursor: new Map() };
+      p = {
+        off: false,
+        readAt: 0,
+        costMs: 0,
+        byThread: new Map(),
+        byCoroutine: new Map(),
+        byFrame: new Map(),
+        waiting: new Map(),
+        cursor: new Map(),
+      };
       this.procs.set(pid, p);
       try {
         p.target = Target.attach(pid, this.frames);
@@ -120,9 +132,12 @@ export class AsyncAttributor {
       const { tasks } = readAsyncTasks(p.target!, this.opts.maxTasks);
       p.byThread.clear();
       p.byCoroutine.clear();
+      p.byFrame.clear();
+      p.waiting.clear();
       for (const task of tasks) {
         if (!task.threadId) continue;
         push(p.byThread, task.threadId, task);
+        if (!task.running && task.frames.length > 0) push(p.waiting, task.threadId, task);
         const own = task.frames.at(-1);
         if (own === undefined) continue;
         const key = this.coroutineKey(own);
@@ -143,13 +158,23 @@ export class AsyncAttributor {
     return `${f.file}\0${f.name}\0${f.firstLine}`;
   }
 
+  /** The tasks whose own coroutine frame id is, looked up by name once per frame id and read. */
+  private tasksOfFrame(p: PerProcess, id: number): AsyncTask[] | null {
+    let tasks = p.byFrame.get(id);
+    if (tasks === undefined) {
+      tasks = p.byCoroutine.get(this.coroutineKey(id)) ?? null;
+      p.byFrame.set(id, tasks);
+    }
+    return tasks;
+  }
+
   /**
    * The task a loop-thread sample caught running: the outermost frame that is some task's own coroutine.
    * Tasks sharing one coroutine function are told apart by the last read's running task, else the first.
    */
   private running(p: PerProcess, t: ThreadSample): { task: AsyncTask; cut: number } | undefined {
     for (let i = t.frames.length - 1; i >= 0; i--) {
-      const tasks = p.byCoroutine.get(this.coroutineKey(t.frames[i]!));
+      const tasks = this.tasksOfFrame(p, t.frames[i]!);
       if (!tasks) continue;
       const task =
         tasks.find((x) => x.running && x.threadId === t.threadId) ?? tasks.find((x) => x.threadId === t.threadId);
@@ -162,21 +187,21 @@ export class AsyncAttributor {
    * Wall mode: pending tasks, each as an idle thread of its own whose frames are its suspended chain,
    * marked as waiting on the loop. Past the cap, each sample takes the next tasks in turn.
    */
-  private pending(
-    p: PerProcess,
-    tasks: AsyncTask[],
-    running: AsyncTask | undefined,
-    t: ThreadSample,
-    out: ThreadSample[],
-  ): void {
-    const waiting = tasks.filter((x) => x !== running && !x.running && x.frames.length > 0);
-    if (waiting.length === 0) return;
-    const take = Math.min(waiting.length, this.opts.maxPending ?? 256);
+  private pending(p: PerProcess, running: AsyncTask | undefined, t: ThreadSample, out: ThreadSample[]): void {
+    const waiting = p.waiting.get(t.threadId);
+    if (!waiting) return;
+    // The task this sample caught running is not waiting, whatever the last read said of it.
+    const skip = running && !running.running && running.frames.length > 0 ? running : undefined;
+    const count = waiting.length - (skip ? 1 : 0);
+    if (count <= 0) return;
+    const take = Math.min(count, this.opts.maxPending ?? 256);
     const start = (p.cursor.get(t.threadId) ?? 0) % waiting.length;
     p.cursor.set(t.threadId, start + take);
-    const waitingOn = { threadId: t.threadId, nativeId: t.nativeId, tasks: waiting.length };
-    for (let i = 0; i < take; i++) {
+    const waitingOn = { threadId: t.threadId, nativeId: t.nativeId, tasks: count };
+    for (let i = 0, taken = 0; taken < take && i < waiting.length; i++) {
       const task = waiting[(start + i) % waiting.length]!;
+      if (task === skip) continue;
+      taken++;
       out.push({
         pid: t.pid,
         threadId: BigInt(task.id),
