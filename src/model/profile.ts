@@ -51,7 +51,7 @@ export class ProfileModel {
   readonly processes = new Map<number, ProcessRecord>();
   readonly rateHz: number;
   /** Counting only GIL holders (the gil mode): applied as samples are counted. */
-  gilOnly: boolean;
+  private gil: boolean;
   private readonly frames: FrameTable;
   private readonly functionIds: FunctionIds;
   private readonly cap: number;
@@ -65,7 +65,7 @@ export class ProfileModel {
     this.frames = opts.frames;
     this.functionIds = new FunctionIds(opts.frames);
     this.rateHz = opts.rateHz;
-    this.gilOnly = !!opts.gilOnly;
+    this.gil = !!opts.gilOnly;
     this.cap = Math.max(8, opts.maxEntries ?? 5000);
     this.maxThreads = Math.max(2, opts.maxThreads ?? 512);
   }
@@ -124,7 +124,7 @@ export class ProfileModel {
       }
       if (t.error) w.errors++;
       if (t.cpuNs > 0) w.cpuNs += t.cpuNs;
-      if (this.gilOnly && !t.gil) continue;
+      if (this.gil && !t.gil) continue;
       // Runnable but given no CPU since the previous sample (a busy box): the stack is the one it was
       // preempted in, repeated. Counting it would weight functions by scheduler luck, not by work.
       if (!idle && t.cpuNs === 0) {
@@ -173,7 +173,11 @@ export class ProfileModel {
 
   /** Count only GIL holders from now on, or every thread. */
   setGilOnly(on: boolean): void {
-    this.gilOnly = on;
+    this.gil = on;
+  }
+
+  get gilOnly(): boolean {
+    return this.gil;
   }
 
   /** Forget everything counted so far (the `r` key). Threads and processes stay known. */
