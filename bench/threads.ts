@@ -5,16 +5,21 @@
  *
  *   node dist/bench/threads.js [--python 3.12] [--counts 1,8,200,1000]
  *
- * Prints a markdown table. GAUGE_NATIVE_LIB=other/libgauge.so measures
- * another build of the reader the same way (before/after).
+ * Prints a markdown table; `npm run bench` writes it to RESULTS.md (run.ts
+ * calls measureThreads and threadsTable). GAUGE_NATIVE_LIB=other/libgauge.so
+ * measures another build of the reader the same way (before/after).
  */
 import { pythonFor } from '../test/helpers/pythons.js';
 import { runHeadless, timeSnapshots } from './snapshots.js';
-import { fmt, Load, NODE_NOISE, spread, straceAvailable, straceCount } from './lib.js';
+import { pathToFileURL } from 'node:url';
+import { fmt, Load, NODE_NOISE, spread, straceAvailable, straceCount, type Spread } from './lib.js';
 import { loadavg } from './compare.js';
 
-interface Row {
+export interface Row {
   threads: number;
+  /** The figures the acceptance table checks: CPU µs per sample, late ticks % at 100 Hz. */
+  cpuUs: Spread;
+  latePct: Spread;
   wall: string;
   cpu: string;
   syscalls: string;
@@ -26,7 +31,7 @@ interface Row {
   pct: string;
 }
 
-async function measure(python: string, n: number): Promise<Row> {
+export async function measureThreads(python: string, n: number): Promise<Row> {
   const load = new Load(python, 'idle.py', [String(n)]);
   try {
     await load.start();
@@ -52,6 +57,8 @@ async function measure(python: string, n: number): Promise<Row> {
     const ws = runHeadless(load.pid, [100], 3, 3);
     return {
       threads: s.buf[4]!,
+      cpuUs: s.cpu,
+      latePct: spread(ws.map((w) => w.lateFrac * 100)),
       wall: fmt(s.med),
       cpu: fmt(s.cpu),
       syscalls,
@@ -88,12 +95,20 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   for (const n of counts) {
     process.stderr.write(`threads: ${n}…\n`);
-    rows.push(await measure(py.exe, n));
+    rows.push(await measureThreads(py.exe, n));
   }
   const lib = process.env.GAUGE_NATIVE_LIB ? ` (reader: GAUGE_NATIVE_LIB=${process.env.GAUGE_NATIVE_LIB})` : '';
   const out = [
     `CPython ${py.label}${lib}, load average before ${before}, after ${loadavg()}.`,
     '',
+    ...threadsTable(rows),
+  ];
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+/** The Markdown table of the rows. */
+export function threadsTable(rows: Row[]): string[] {
+  return [
     '| threads | µs/sample median | CPU µs/sample | syscalls/sample | of which pread | process_vm_readv/sample | 100 Hz: mean tick µs | max tick µs | late ticks % | process CPU % of a core |',
     '|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
@@ -101,10 +116,10 @@ async function main(): Promise<void> {
         `| ${r.threads} | ${r.wall} | ${r.cpu} | ${r.syscalls} | ${r.preads} | ${r.vm} | ${r.tick} | ${r.maxTick} | ${r.late} | ${r.pct} |`,
     ),
   ];
-  process.stdout.write(out.join('\n') + '\n');
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`threads: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href)
+  main().catch((err: unknown) => {
+    process.stderr.write(`threads: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
