@@ -111,6 +111,7 @@ static const field_map MAP[] = {
   M(DO_THREAD_STATE_CURRENT_FRAME, ts_frame, TS, 8, 1),
   M(DO_THREAD_STATE_THREAD_ID, ts_thread_id, TS, 8, 1),
   M(DO_THREAD_STATE_NATIVE_THREAD_ID, ts_native_id, TS, 8, 1),
+  M(DO_THREAD_STATE_BASE_FRAME, ts_base_frame, TS, 8, 0),
   M(DO_INTERPRETER_FRAME_PREVIOUS, f_back, FR, 8, 1),
   M(DO_INTERPRETER_FRAME_EXECUTABLE, f_code, FR, 8, 1),
   M(DO_INTERPRETER_FRAME_INSTR_PTR, f_lasti, FR, 8, 1),
@@ -209,7 +210,8 @@ int debug_offsets_layout(const uint8_t *b, size_t len, py_layout *l, debug_offse
   info->runtime_size = (uint64_t)raw(&d, DO_RUNTIME_STATE_SIZE);
   l->rt_tstate_current = -1;
   l->ts_cframe = l->cf_current_frame = -1;
-  l->ts_read_size = 8 + max64(max64(l->ts_next, l->ts_interp), max64(l->ts_frame, max64(l->ts_thread_id, l->ts_native_id)));
+  l->ts_read_size = 8 + max64(max64(max64(l->ts_next, l->ts_interp), l->ts_base_frame),
+                              max64(l->ts_frame, max64(l->ts_thread_id, l->ts_native_id)));
 
   /* The GIL: interp->ceval.gil points at the struct; locked/holder are published relative to the interpreter. */
   l->gil_kind = GIL_INTERP_PTR;

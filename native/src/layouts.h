@@ -70,6 +70,7 @@ typedef struct py_layout {
   int64_t ts_next, ts_interp, ts_frame, ts_thread_id, ts_native_id;
   int64_t ts_cframe; /* >=0: ts_frame is a pointer to a cframe holding current_frame */
   int64_t cf_current_frame;
+  int64_t ts_base_frame; /* 3.15+: pointer to the thread's sentinel base frame, where every whole chain ends; -1 = none */
   int64_t ts_read_size; /* bytes of the thread state to read at once */
   /* frame */
   int frame_kind;

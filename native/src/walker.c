@@ -302,10 +302,11 @@ static void spec_save(walker *w, const thread_rec *threads, int n) {
  * a torn / invalid chain with the reason in *why. *truncated is set when the
  * depth cap cut it.
  */
-static int walk_frames(walker *w, uint64_t frame, size_t start, int *truncated, uint8_t *why) {
+static int walk_frames(walker *w, uint64_t frame, uint64_t base, size_t start, int *truncated, uint8_t *why) {
   const py_layout *l = &w->layout;
   uint8_t buf[LAYOUT_FRAME_MAX]; /* layout_check: every frame field ends within f_read_size <= this */
   int depth = 0, steps = 0, last_owner = -1;
+  uint64_t last = 0; /* the outermost frame read */
   uint64_t mark = 0; /* Brent's cycle check: a frame seen again means garbage or a torn read */
   *truncated = 0;
   while (frame) {
@@ -319,6 +320,7 @@ static int walk_frames(walker *w, uint64_t frame, size_t start, int *truncated, 
     int below = l->frame_kind == FRAME_INTERP ? PAGE_READAHEAD : 0;
     if (cached_read(w, frame, buf, (size_t)l->f_read_size, below)) { *why = GAUGE_WHY_FRAME_UNREADABLE; return -1; }
     uint64_t next = ld_u64(buf + l->f_back);
+    last = frame;
     raw_frame *rf = &w->raw[start + (size_t)depth];
     if (l->frame_kind == FRAME_OBJECT) {
       rf->code = ld_u64(buf + l->f_code);
@@ -345,12 +347,15 @@ static int walk_frames(walker *w, uint64_t frame, size_t start, int *truncated, 
     frame = next;
   }
   /*
-   * Where C-stack shims exist (owner_skip_min <= owner_max: 3.12+), every
-   * chain starts at one: the interpreter's entry frame, or the thread's base
-   * frame. Ending on an ordinary frame means a back link was read as NULL
-   * from a frame popped or reused under the reader: outer frames are missing.
+   * A back link read as NULL from a frame popped or reused under the reader
+   * ends the chain early: its outer frames are missing. 3.15+ publish where a
+   * whole chain ends (the thread's base frame): nothing else passes. 3.12-3.14
+   * only say it ends at a C-stack shim (the outermost entry frame, whose
+   * address no thread-state field holds): a cut chain ending on an ordinary
+   * frame fails, one ending on a stale mid-stack shim cannot be told.
    */
-  if (!*truncated && last_owner >= 0 && l->owner_skip_min <= l->owner_max && last_owner < l->owner_skip_min) {
+  int cut = base ? last != base : last_owner >= 0 && l->owner_skip_min <= l->owner_max && last_owner < l->owner_skip_min;
+  if (!*truncated && last && cut) {
     *why = GAUGE_WHY_FRAME_UNREADABLE;
     return -1;
   }
@@ -463,9 +468,9 @@ static int torn_reason(uint8_t why) {
  * thread has little time to move on between them. Returns as walk_frames;
  * -1 with *why untouched when the thread state cannot be read again.
  */
-static int retry_walk(walker *w, uint64_t tstate, size_t start, int *truncated, uint8_t *why) {
+static int retry_walk(walker *w, const thread_rec *th, size_t start, int *truncated, uint8_t *why) {
   const py_layout *l = &w->layout;
-  uint64_t at = tstate + (uint64_t)l->ts_frame, f = 0;
+  uint64_t at = th->tstate + (uint64_t)l->ts_frame, f = 0;
   if (l->ts_cframe >= 0) {
     uint64_t cf;
     if (mem_read_u64(w->m, at, &cf)) return -1;
@@ -485,7 +490,7 @@ static int retry_walk(walker *w, uint64_t tstate, size_t start, int *truncated, 
     if (!ok[i]) slot_of(w, reqs[i].buf)->addr = SLOT_DEAD;
   if (!ok[0]) return -1;
   w->fresh = 1;
-  int depth = f ? walk_frames(w, f, start, truncated, why) : 0;
+  int depth = f ? walk_frames(w, f, th->base, start, truncated, why) : 0;
   w->fresh = 0;
   return depth;
 }
@@ -683,6 +688,7 @@ int walker_sample(walker *w, uint64_t time_ns, uint32_t *out, int cap) {
       th->interp_id = interp_id;
       if (holder && holder == tstate) th->flags |= GAUGE_TH_GIL;
       th->frame = ld_u64(ts + l->ts_frame);
+      th->base = l->ts_base_frame >= 0 ? ld_u64(ts + l->ts_base_frame) : 0;
       tstate = ld_u64(ts + l->ts_next);
     }
     if (ni == 0) n_first = nthreads;
@@ -723,11 +729,11 @@ done:
     th->raw_start = rawpos;
     uint8_t why = GAUGE_WHY_NONE;
     w->ntouched = 0;
-    int depth = th->frame ? walk_frames(w, th->frame, rawpos, &truncated, &why) : 0;
+    int depth = th->frame ? walk_frames(w, th->frame, th->base, rawpos, &truncated, &why) : 0;
     /* A few times per thread per sample, into the same raw slots: the frame budget still bounds the sample. */
     for (int tries = 0; depth < 0 && torn_reason(why) && tries < WALK_TORN_RETRIES && w->frames_read < WALK_MAX_TOTAL_FRAMES; tries++) {
       w->stack_retries++;
-      depth = retry_walk(w, th->tstate, rawpos, &truncated, &why);
+      depth = retry_walk(w, th, rawpos, &truncated, &why);
     }
     if (depth < 0) { thread_failed(th, why); depth = 0; }
     if (truncated) { th->flags |= GAUGE_TH_TRUNCATED; if (!th->why) th->why = GAUGE_WHY_DEPTH_CAP; }

@@ -49,6 +49,7 @@ typedef struct {
 typedef struct {
   uint64_t tstate, thread_id, native_id;
   uint64_t frame; /* innermost frame (after the cframe hop on 3.11/3.12) */
+  uint64_t base;  /* 3.15+: the sentinel frame its whole chain ends at; 0 = not published */
   int64_t interp_id;
   size_t raw_start;
   int depth;

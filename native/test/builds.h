@@ -211,6 +211,7 @@ static inline void build_truth(const do_build *b, py_layout *t) {
   t->ts_frame = v[D_TS_FRAME];
   t->ts_thread_id = v[D_TS_TID];
   t->ts_native_id = v[D_TS_NATIVE];
+  t->ts_base_frame = b->table >= 15 ? v[D_TS_BASE_FRAME] : -1;
   t->ts_cframe = t->cf_current_frame = -1;
   t->frame_kind = FRAME_INTERP;
   t->f_back = v[D_FR_PREV];

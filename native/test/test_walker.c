@@ -551,15 +551,20 @@ static void test_torn(const scenario *s) {
   fc.code_type = CODE_TYPE;
   walker w;
   CHECK(walker_init(&w, &src.m, &s->read, &fc, r.root, r.tcur) == 0, "%s torn: walker_init", s->tag);
-  enum { T_LOOP, T_OWNER, T_CUT, T_KINDS };
-  static const char *const names[T_KINDS] = {"loop", "unknown owner", "cut short"};
-  static const uint32_t whys[T_KINDS] = {GAUGE_WHY_FRAME_LOOP, GAUGE_WHY_UNKNOWN_OWNER, GAUGE_WHY_FRAME_UNREADABLE};
+  /* 3.15+: a stale entry frame of a call that has returned (owner 3, back link NULL) is not the thread's base frame */
+  int has_base = s->b && s->b->table >= 15;
+  uint64_t stale = img_alloc(&im, FRAME_STRIDE);
+  img_w8(&im, stale + l->f_owner, (uint8_t)l->owner_skip_min);
+  enum { T_LOOP, T_OWNER, T_CUT, T_SHIM, T_KINDS };
+  static const char *const names[T_KINDS] = {"loop", "unknown owner", "cut short", "cut at a stale shim"};
+  static const uint32_t whys[T_KINDS] = {GAUGE_WHY_FRAME_LOOP, GAUGE_WHY_UNKNOWN_OWNER, GAUGE_WHY_FRAME_UNREADABLE,
+                                         GAUGE_WHY_FRAME_UNREADABLE};
   uint32_t out[4096];
   for (int k = 0; k < T_KINDS; k++) {
-    if ((k == T_OWNER && !interp_frames) || (k == T_CUT && !entry_frames)) continue;
+    if ((k == T_OWNER && !interp_frames) || (k == T_CUT && !entry_frames) || (k == T_SHIM && !has_base)) continue;
     tear t[NT];
     for (int i = 0; i < NT; i++) {
-      t[i] = (tear){outer[i] + (uint64_t)l->f_back, 0, k == T_LOOP ? inner[i] : 0, 8, 0, 0};
+      t[i] = (tear){outer[i] + (uint64_t)l->f_back, 0, k == T_LOOP ? inner[i] : k == T_SHIM ? stale : 0, 8, 0, 0};
       memcpy(&t[i].whole, img_at(&im, t[i].addr), 8);
       if (k == T_OWNER) t[i] = (tear){mid[i] + (uint64_t)l->f_owner, 0, (uint64_t)l->owner_max + 1, 1, 0, 0};
     }
@@ -708,6 +713,10 @@ static void test_corrupt(void) {
   refuse("f_owner 300 in a 1024-byte frame", blk, sizeof blk, "f_read_size");
   FRESH(b13); block_set(b13, blk, D_TS_TID, 304);
   refuse("thread_id at the end of its struct", blk, sizeof blk, "thread_state.thread_id");
+  FRESH(b15); block_set(b15, blk, D_TS_BASE_FRAME, 884);
+  refuse("base_frame at the end of its struct", blk, sizeof blk, "thread_state.base_frame");
+  FRESH(b15); block_set(b15, blk, D_TS_BASE_FRAME, 600); /* inside the thread state, past the walker's read of it */
+  refuse("base_frame past the thread-state buffer", blk, sizeof blk, "ts_read_size");
   FRESH(b13); block_set(b13, blk, D_TS_FRAME, 73);
   refuse("misaligned current_frame", blk, sizeof blk, "thread_state.current_frame");
   FRESH(b13); block_set(b13, blk, D_FR_SIZE, 0);
