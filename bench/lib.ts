@@ -31,6 +31,30 @@ export function quantile(xs: readonly number[], q: number): number {
 
 export const median = (xs: readonly number[]): number => quantile(xs, 0.5);
 
+/**
+ * 95 % bootstrap interval of the median: the median of 2,000 resamples (with
+ * replacement), their 2.5th and 97.5th percentiles. A fixed-seed generator,
+ * so the same figures give the same interval.
+ */
+export function bootstrapMedianCI(xs: readonly number[], resamples = 2000): [number, number] {
+  if (!xs.length) return [NaN, NaN];
+  let seed = 0x9e3779b9;
+  const rnd = () => {
+    // mulberry32
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const meds: number[] = [];
+  const draw = new Array<number>(xs.length);
+  for (let b = 0; b < resamples; b++) {
+    for (let i = 0; i < xs.length; i++) draw[i] = xs[Math.floor(rnd() * xs.length)]!;
+    meds.push(median(draw));
+  }
+  return [quantile(meds, 0.025), quantile(meds, 0.975)];
+}
+
 export interface Spread {
   median: number;
   min: number;
@@ -86,15 +110,29 @@ export function rssMiB(pid: number | 'self'): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-/** A reference load from bench/loads, reporting its own work counter. */
+/** The load's own account of one window: work per wall second and per second of its CPU time. */
+export interface WorkWindow {
+  wallS: number;
+  cpuS: number;
+  perWallS: number;
+  perCpuS: number;
+}
+
+/** A reference load from bench/loads, reporting its own work counter and CPU time. */
 export class Load {
-  private readonly ticks: Array<[number, number]> = []; // [monotonic s, total work]
+  private readonly ticks: Array<[number, number, number]> = []; // [monotonic s, total work, process CPU s]
   readonly proc: ChildProcess;
   private ready: Promise<void>;
 
-  constructor(python: string, script: string, args: string[] = []) {
+  /** tickS: how often the load reports (its default 0.25 s). */
+  constructor(python: string, script: string, args: string[] = [], tickS?: number) {
     const dir = join(packageRoot(), 'bench', 'loads');
-    this.proc = spawn(python, ['-u', join(dir, script), ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = tickS ? { ...process.env, GAUGE_LOAD_TICK_S: String(tickS) } : process.env;
+    this.proc = spawn(python, ['-u', join(dir, script), ...args], {
+      cwd: dir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let err = '';
     this.proc.stderr!.on('data', (d: Buffer) => {
       err = (err + d.toString()).slice(-2000);
@@ -103,8 +141,8 @@ export class Load {
       const rl = createInterface({ input: this.proc.stdout! });
       rl.on('line', (line) => {
         if (line === 'ready') resolve();
-        const m = /^tick (\S+) (\d+)$/.exec(line);
-        if (m) this.ticks.push([Number(m[1]), Number(m[2])]);
+        const m = /^tick (\S+) (\d+)(?: (\S+))?$/.exec(line);
+        if (m) this.ticks.push([Number(m[1]), Number(m[2]), m[3] === undefined ? NaN : Number(m[3])]);
       });
       this.proc.on('exit', (code) => reject(new Error(`load ${script} exited (${code}): ${err.trim()}`)));
       this.proc.on('error', (e) => reject(new Error(`load ${script} did not start: ${e.message}`)));
@@ -121,15 +159,23 @@ export class Load {
     await sleep(500); // let threads settle into their loops
   }
 
-  /** Work per second between now and ms later, from the load's own counter. */
-  async workRate(ms: number): Promise<number> {
+  /**
+   * The load's work over the next ms, between its first and last report inside
+   * that time (both clocks are CLOCK_MONOTONIC), so nothing before or after
+   * the window counts; undefined when fewer than two reports fell inside.
+   */
+  async window(ms: number): Promise<WorkWindow | undefined> {
+    const t0 = Number(process.hrtime.bigint()) / 1e9;
     const from = this.ticks.length;
     await sleep(ms);
-    const win = this.ticks.slice(Math.max(0, from - 1));
-    if (win.length < 2) return NaN;
-    const [t0, w0] = win[0]!;
-    const [t1, w1] = win[win.length - 1]!;
-    return (w1 - w0) / (t1 - t0);
+    const t1 = Number(process.hrtime.bigint()) / 1e9;
+    const win = this.ticks.slice(from).filter(([t]) => t >= t0 && t <= t1);
+    if (win.length < 2) return undefined;
+    const [ta, wa, ca] = win[0]!;
+    const [tb, wb, cb] = win[win.length - 1]!;
+    const wallS = tb - ta;
+    const cpuS = cb - ca;
+    return { wallS, cpuS, perWallS: (wb - wa) / wallS, perCpuS: (wb - wa) / cpuS };
   }
 
   stop(): void {

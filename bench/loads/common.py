@@ -1,9 +1,14 @@
 """Shared by the reference loads: a work counter reported on stdout.
 
-Every 0.25 s the load prints "tick <monotonic seconds> <total work units>";
-the benchmark turns consecutive ticks into work per second. "ready" is
-printed once every thread is running.
+Every 0.25 s (GAUGE_LOAD_TICK_S) the load prints
+"tick <monotonic seconds> <total work units> <process CPU seconds>"; the
+benchmark turns consecutive ticks into work per wall second and per second of
+the load's own CPU time, which the machine's other load barely moves. The
+monotonic clock is CLOCK_MONOTONIC, the benchmark's too. "ready" is printed
+once every thread is running.
 """
+import functools
+import operator
 import os
 import sys
 import threading
@@ -26,11 +31,17 @@ def report_forever(counter, started):
         time.sleep(0.01)
     sys.stdout.write("ready\n")
     sys.stdout.flush()
+    period = float(os.environ.get("GAUGE_LOAD_TICK_S", "0.25"))
+    # Read in one C-level map, so the interpreter cannot hand the GIL to a
+    # worker between the three readings: they describe one instant.
+    readings = (time.monotonic, functools.partial(sum, counter.slots), time.process_time)
+    call = operator.methodcaller("__call__")
     try:
         while True:
-            sys.stdout.write("tick %.6f %d\n" % (time.monotonic(), counter.total()))
+            t, w, c = list(map(call, readings))
+            sys.stdout.write("tick %.6f %d %.6f\n" % (t, w, c))
             sys.stdout.flush()
-            time.sleep(0.25)
+            time.sleep(period)
     except (IOError, OSError):
         os._exit(0)  # the benchmark went away: leave quietly
 
