@@ -29,6 +29,7 @@ int frames_init(frame_cache *fc) {
 static void free_codes(frame_cache *fc) {
   for (size_t i = 0; i < fc->ncodes; i++) free(fc->codes[i].lt);
   fc->ncodes = 0;
+  fc->resets++;
   u64map_clear(&fc->code_index);
   u64map_clear(&fc->lasti_index);
 }

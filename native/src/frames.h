@@ -52,6 +52,7 @@ typedef struct {
   u64map code_index;
   u64map lasti_index; /* (gen, instruction) -> frame id */
   uint32_t next_gen;
+  uint32_t resets; /* times the code cache started over: code entries held elsewhere are stale after one */
   uint64_t code_type; /* &PyCode_Type in the target, 0 if unknown */
   uint64_t resolves;  /* code objects (re)resolved, for benchmarks */
 } frame_cache;

@@ -21,8 +21,9 @@ int walker_init(walker *w, memsrc *m, const py_layout *l, frame_cache *fc, uint6
   /* page-aligned so each block copies into one local page; never read before a load fills it */
   w->pages = aligned_alloc(4096, PAGE_SLOTS * sizeof *w->pages);
   w->meta = calloc(PAGE_SLOTS, sizeof *w->meta);
+  w->claimed = calloc(PAGE_SLOTS, sizeof *w->claimed);
   w->ws = calloc(PAGE_SLOTS, sizeof *w->ws);
-  if (!w->pages || !w->meta || !w->ws || memo_init(&w->memo) || u64map_init(&w->distinct, 1024) || u64map_init(&w->tlbc_pairs, 8192) ||
+  if (!w->pages || !w->meta || !w->claimed || !w->ws || memo_init(&w->memo) || decode_init(&w->dec) || u64map_init(&w->distinct, 1024) || u64map_init(&w->tlbc_pairs, 8192) ||
       u64map_init(&w->tlbc_cache, 8192))
     return -1;
   return 0;
@@ -31,6 +32,7 @@ int walker_init(walker *w, memsrc *m, const py_layout *l, frame_cache *fc, uint6
 void walker_free(walker *w) {
   free(w->pages);
   free(w->meta);
+  free(w->claimed);
   free(w->spec_ts);
   free(w->tsbuf);
   free(w->reqs);
@@ -45,6 +47,7 @@ void walker_free(walker *w) {
   u64map_free(&w->tlbc_cache);
   free(w->tlbc_vals);
   memo_free(&w->memo);
+  decode_free(&w->dec);
   memset(w, 0, sizeof *w);
 }
 
@@ -59,12 +62,13 @@ void walker_free(walker *w) {
 
 static void pages_reset(walker *w) {
   w->nws = 0;
-  for (int i = 0; i < PAGE_SLOTS; i++) {
-    uint64_t a = w->meta[i].addr;
-    if (a > SLOT_DEAD && !(a & 1) && w->meta[i].used) w->ws[w->nws++] = a;
-    w->meta[i].addr = 0;
-    w->meta[i].used = 0;
+  /* only the slots taken last sample: sweeping all PAGE_SLOTS would touch them all, every sample */
+  for (int i = 0; i < w->nclaimed; i++) {
+    page_meta *s = &w->meta[w->claimed[i]];
+    if (s->addr > SLOT_DEAD && !(s->addr & 1) && s->used) w->ws[w->nws++] = s->addr;
+    *s = (page_meta){0};
   }
+  w->nclaimed = 0;
 }
 
 static size_t page_hash(uint64_t page) {
@@ -98,6 +102,10 @@ static page_meta *page_claim(walker *w, uint64_t page) {
     if (!(s->addr & 1)) victim = s;
   }
   if (!victim) return 0;
+  if (!victim->listed) {
+    victim->listed = 1;
+    w->claimed[w->nclaimed++] = (uint32_t)(victim - w->meta); /* at most PAGE_SLOTS: each slot listed once */
+  }
   victim->addr = page | 1;
   victim->used = 0;
   return victim;
@@ -376,16 +384,14 @@ static int read_fields(memsrc *m, uint64_t base, const int64_t *offs, uint64_t *
   return m->readv(m, reqs, k) == k ? 0 : -1;
 }
 
-/* Key of a (code object, bytecode copy) pair: user-space addresses fit in 48 bits. */
-static uint64_t tlbc_key(uint64_t code, int32_t idx) { return code | ((uint64_t)(uint32_t)idx << 48); }
-
 /*
  * Free-threaded 3.14+: where each (code, copy) pair's bytecode starts. A
  * thread running its own specialised copy has instr_ptr inside that copy,
  * found at co_tlbc->entries[idx]; size and entry come in one batched call.
  * bases[i] is 0 where the copy could not be read or the index is out of range.
  */
-static uint64_t *tlbc_bases(walker *w, thread_rec *threads, int nthreads, const uint8_t *hdrs, const uint8_t *valid) {
+uint64_t *walker_tlbc_bases(walker *w, thread_rec *threads, int nthreads, const uint8_t *hdrs, const uint8_t *valid,
+                            size_t ndistinct) {
   const py_layout *l = &w->layout;
   u64map_clear(&w->tlbc_pairs);
   if (l->co_tlbc < 0) return 0;
@@ -394,8 +400,8 @@ static uint64_t *tlbc_bases(walker *w, thread_rec *threads, int nthreads, const 
   for (int t = 0; t < nthreads; t++)
     for (int d = 0; d < threads[t].depth; d++) {
       raw_frame *rf = &w->raw[threads[t].raw_start + d];
-      uint32_t di, have;
-      if (rf->tlbc <= 0 || rf->tlbc > 0xffff || !u64map_get(&w->distinct, rf->code, &di) || !valid[di]) continue;
+      uint32_t di = rf->didx, have;
+      if (rf->tlbc <= 0 || rf->tlbc > 0xffff || di >= ndistinct || !valid[di]) continue;
       uint64_t key = tlbc_key(rf->code, rf->tlbc);
       if (u64map_get(&w->tlbc_pairs, key, &have)) continue;
       if (n == cap) {
@@ -493,93 +499,6 @@ static int retry_walk(walker *w, const thread_rec *th, size_t start, int *trunca
   int depth = f ? walk_frames(w, f, th->base, start, truncated, why) : 0;
   w->fresh = 0;
   return depth;
-}
-
-/* Mark a thread's stack failed: its frames are dropped, the reason kept. */
-static void thread_failed(thread_rec *th, uint8_t why) {
-  th->flags |= GAUGE_TH_ERROR;
-  if (!th->why || th->why == GAUGE_WHY_DEPTH_CAP) th->why = why;
-}
-
-/* Turn raw frames into frame ids, reading each distinct code object's header once per sample. */
-static int resolve_frames(walker *w, thread_rec *threads, int nthreads) {
-  const py_layout *l = &w->layout;
-  size_t total = 0;
-  for (int t = 0; t < nthreads; t++) total += (size_t)threads[t].depth;
-  if (!total) return 0;
-  /* Distinct code objects of this sample, read in one batched call. */
-  u64map_clear(&w->distinct);
-  size_t ndistinct = 0;
-  uint64_t *codes = 0;
-  codes = malloc(total * sizeof *codes);
-  if (!codes) return -1;
-  for (int t = 0; t < nthreads; t++)
-    for (int d = 0; d < threads[t].depth; d++) {
-      uint64_t c = w->raw[threads[t].raw_start + d].code;
-      uint32_t idx;
-      if (!c || u64map_get(&w->distinct, c, &idx)) continue;
-      /* cleared every sample, so sized by use (grown), not for the worst case */
-      if (u64map_grow_if_full(&w->distinct) || u64map_put(&w->distinct, c, (uint32_t)ndistinct)) continue;
-      codes[ndistinct++] = c;
-    }
-  size_t hs = (size_t)l->co_read_size;
-  if (ndistinct * hs > w->codehdrcap) {
-    uint8_t *n = realloc(w->codehdrs, ndistinct * hs);
-    if (!n) { free(codes); return -1; }
-    w->codehdrs = n;
-    w->codehdrcap = ndistinct * hs;
-  }
-  mem_req *reqs = malloc((ndistinct ? ndistinct : 1) * sizeof *reqs);
-  uint8_t *valid = calloc(ndistinct ? ndistinct : 1, 1);
-  if (!reqs || !valid) { free(codes); free(reqs); free(valid); return -1; }
-  for (size_t i = 0; i < ndistinct; i++) reqs[i] = (mem_req){codes[i], w->codehdrs + i * hs, hs};
-  size_t done = 0;
-  while (done < ndistinct) {
-    int got = w->m->readv(w->m, reqs + done, (int)(ndistinct - done));
-    for (int i = 0; i < got; i++) valid[done + i] = 1;
-    done += (size_t)got;
-    if (done < ndistinct) done++; /* skip the unreadable one, keep going */
-  }
-  free(reqs);
-  free(codes);
-  uint64_t *bases = tlbc_bases(w, threads, nthreads, w->codehdrs, valid);
-
-  uint8_t lone[LAYOUT_CODE_MAX]; /* layout_check: co_read_size <= this */
-  for (int t = 0; t < nthreads; t++) {
-    thread_rec *th = &threads[t];
-    int out = 0;
-    for (int d = 0; d < th->depth; d++) {
-      raw_frame *rf = &w->raw[th->raw_start + d];
-      uint32_t idx;
-      const uint8_t *hdr = 0;
-      if (u64map_get(&w->distinct, rf->code, &idx)) hdr = valid[idx] ? w->codehdrs + (size_t)idx * hs : 0;
-      else if (rf->code && mem_read(w->m, rf->code, lone, hs) == 0) hdr = lone;
-      code_entry *e = hdr ? frames_code(w->fc, w->m, l, rf->code, hdr) : 0;
-      if (!e) { thread_failed(th, GAUGE_WHY_CODE_UNREADABLE); break; }
-      int64_t addr = rf->addr;
-      if (l->frame_kind == FRAME_INTERP) {
-        uint64_t base = rf->code + (uint64_t)l->co_code;
-        if (rf->tlbc < 0 || rf->tlbc > 0xffff) { thread_failed(th, GAUGE_WHY_BYTECODE_COPY); break; }
-        if (rf->tlbc != 0) {
-          uint32_t pi;
-          base = bases && u64map_get(&w->tlbc_pairs, tlbc_key(rf->code, rf->tlbc), &pi) ? bases[pi] : 0;
-          if (!base) { thread_failed(th, GAUGE_WHY_BYTECODE_COPY); break; }
-        }
-        addr = (int64_t)((uint64_t)rf->addr - base);
-        if (addr < -2 || addr > (1ll << 30)) { thread_failed(th, GAUGE_WHY_BAD_INSTRUCTION); break; }
-        /* Frames still setting up (before RESUME) are not shown by CPython either. */
-        if (rf->owner != l->owner_generator && addr < (int64_t)e->firsttraceable * 2) continue;
-      }
-      /* Reuse raw[].code to hold the id: each raw frame is consumed once. */
-      rf = &w->raw[th->raw_start + out++];
-      rf->code = frames_id(w->fc, l, e, addr);
-    }
-    if (th->flags & GAUGE_TH_ERROR) out = 0;
-    th->depth = out;
-  }
-  free(valid);
-  free(bases);
-  return 0;
 }
 
 /* Kernel tids of <=3.10 threads: one batched read of each struct pthread's tid field. */
@@ -740,7 +659,7 @@ done:
     th->depth = depth;
     rawpos += (size_t)depth;
   }
-  if (resolve_frames(w, threads, nthreads)) {
+  if (walker_resolve(w, threads, nthreads)) {
     /* Raw frames still hold code addresses, not ids: drop them all rather than name the wrong functions. */
     rflags |= GAUGE_REC_ERROR;
     rwhy = GAUGE_WHY_NO_MEMORY;

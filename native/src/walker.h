@@ -5,6 +5,8 @@
  */
 #ifndef GAUGE_WALKER_H
 #define GAUGE_WALKER_H
+#include "../include/gauge.h"
+#include "decode.h"
 #include "frames.h"
 #include "layouts.h"
 #include "memsrc.h"
@@ -36,7 +38,8 @@ typedef struct {
 /* Kept apart from the data so probing and resetting stay in a few cache lines. */
 typedef struct {
   uint64_t addr; /* page address, 0 = empty, low bit = being loaded */
-  uint64_t used; /* a frame was read from it this sample */
+  uint32_t used; /* a frame was read from it this sample */
+  uint32_t listed; /* in the walker's claimed[] list, emptied at the next sample */
 } page_meta;
 
 typedef struct {
@@ -44,6 +47,7 @@ typedef struct {
   int64_t addr;  /* byte offset of the instruction in the bytecode */
   int owner;
   int32_t tlbc;  /* free-threaded 3.14+: which bytecode copy addr points into (0 = the code object's own) */
+  uint32_t didx; /* decode.c: which of the sample's distinct code objects */
 } raw_frame;
 
 typedef struct {
@@ -70,11 +74,14 @@ typedef struct walker {
   /* per-sample scratch, reused */
   page_slot *pages;
   page_meta *meta;
+  uint32_t *claimed; /* slots taken this sample: only they are emptied at the next */
+  int nclaimed;
   raw_frame *raw;
   size_t rawcap;
   uint8_t *codehdrs;
   size_t codehdrcap;
   u64map distinct;
+  decode_state dec;
   u64map tlbc_pairs; /* (code, bytecode copy) pairs of this sample */
   /* (code, copy) -> {co_tlbc array, copy's start} kept across samples while tlbc_generation holds */
   u64map tlbc_cache;
@@ -124,6 +131,21 @@ void walker_free(walker *w);
 
 /* Write one record for the current state. Returns words written, or -GAUGE_* error. */
 int walker_sample(walker *w, uint64_t time_ns, uint32_t *out, int cap);
+
+/* Mark a thread's stack failed: its frames are dropped, the reason kept. */
+static inline void thread_failed(thread_rec *th, uint8_t why) {
+  th->flags |= GAUGE_TH_ERROR;
+  if (!th->why || th->why == GAUGE_WHY_DEPTH_CAP) th->why = why;
+}
+
+/* Key of a (code object, bytecode copy) pair: user-space addresses fit in 48 bits. */
+static inline uint64_t tlbc_key(uint64_t code, int32_t idx) { return code | ((uint64_t)(uint32_t)idx << 48); }
+
+/* Internal to the walker (decode.c): raw frames -> frame ids in place; threads whose code is unreadable fail. */
+int walker_resolve(walker *w, thread_rec *threads, int nthreads);
+/* Free-threaded 3.14+: the bytecode start of each (code, copy) pair of the sample, keyed in w->tlbc_pairs. */
+uint64_t *walker_tlbc_bases(walker *w, thread_rec *threads, int nthreads, const uint8_t *hdrs, const uint8_t *valid,
+                            size_t ndistinct);
 
 /* Find where glibc's struct pthread keeps the tid, given the target's task ids. */
 int walker_calibrate_tid(walker *w, const int *tids, int ntids);

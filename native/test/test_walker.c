@@ -350,6 +350,27 @@ static void test_walk(const scenario *s) {
   int n2 = walker_sample(&w, 2, again, 4096);
   CHECK(n2 == n && memcmp(again + 4, out + 4, (size_t)(n - 4) * 4) == 0, "%s: second sample differs", tag);
   CHECK(fc.resolves == resolves, "%s: warm sample re-resolved code objects", tag);
+  /* ... and every id but a bytecode copy's (whose start may move) taken from the last sample, none looked up again */
+  uint64_t decoded = w.dec.decoded, reused = w.dec.reused;
+  walker_sample(&w, 2, again, 4096);
+  CHECK(w.dec.decoded - decoded >= 5 && w.dec.reused - reused == w.dec.decoded - decoded - (copy ? 1 : 0),
+        "%s: unchanged stacks: %llu of %llu frames reused", tag, (unsigned long long)(w.dec.reused - reused),
+        (unsigned long long)(w.dec.decoded - decoded));
+  if (interp_frames) {
+    /* Only A's leaf moved on: its new line is read, the frames under it are taken from the last sample. */
+    uint64_t leaf_ip = c_leaf + (uint64_t)l->co_code + (uint64_t)a[2].addr;
+    img_w64(&im, fa + l->f_lasti, leaf_ip - (uint64_t)a[2].addr + 2);
+    decoded = w.dec.decoded, reused = w.dec.reused;
+    n2 = walker_sample(&w, 2, again, 4096);
+    uint32_t *tm = again + GAUGE_REC_HEADER + GAUGE_THREAD_HEADER + again[GAUGE_REC_HEADER + 7];
+    describe(&fc, tm[8], name, fname, &line);
+    CHECK(n2 > 0 && tm[7] == 3 && !strcmp(name, "parse") && line == 30 && tm[9] == ta[9] && tm[10] == ta[10],
+          "%s: moved leaf: %s:%d, outer ids %u %u (were %u %u)", tag, name, line, tm[9], tm[10], ta[9], ta[10]);
+    CHECK(w.dec.reused - reused == w.dec.decoded - decoded - 1 - (copy ? 1 : 0), "%s: moved leaf: %llu of %llu reused",
+          tag, (unsigned long long)(w.dec.reused - reused), (unsigned long long)(w.dec.decoded - decoded));
+    img_w64(&im, fa + l->f_lasti, leaf_ip);
+    walker_sample(&w, 2, again, 4096);
+  }
 
   if (l->ts_native_id >= 0) test_memo(&w, l, &im, ts_a, fa, out, n, tag);
 

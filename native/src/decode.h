@@ -1,0 +1,51 @@
+/*
+ * Decoding a sample's raw frames into frame ids (decode.c): the scratch it
+ * reuses every sample, and the previous sample's decoded frames per thread.
+ * A busy thread's outer frames rarely change between samples; where a frame
+ * holds the same code object (same resolution, by its generation), the same
+ * instruction and owner as the frame at the same depth from the outermost one
+ * last time, its id is taken from then instead of looked up again.
+ */
+#ifndef GAUGE_DECODE_H
+#define GAUGE_DECODE_H
+#include <stddef.h>
+#include <stdint.h>
+#include "hashmap.h"
+#include "memsrc.h"
+
+/* A frame as read (code, instruction, owner) and what it decoded to. */
+typedef struct {
+  uint64_t code;
+  int64_t addr;
+  int32_t owner, tlbc;
+  uint32_t gen; /* code_entry generation the id was derived from */
+  uint32_t id;  /* frame id, or DECODE_SKIP: a frame not shown (still setting up) */
+} decoded_frame;
+
+#define DECODE_SKIP UINT32_MAX
+
+typedef struct {
+  uint64_t tstate;
+  size_t start; /* into decoded_frame[] */
+  uint32_t depth;
+} decoded_thread;
+
+typedef struct {
+  /* the sample's distinct code objects: address, read request, header read, cached entry (index + 1) */
+  uint64_t *codes;
+  mem_req *reqs;
+  uint8_t *valid;
+  uint32_t *ent, *ent_resets;
+  size_t capdistinct;
+  /* the last sample's decoded stacks (prev) and the one being decoded (next) */
+  decoded_frame *prev, *next;
+  size_t capprev, capnext, nprev, nnext;
+  decoded_thread *prevt, *nextt;
+  size_t capprevt, capnextt, nprevt, nnextt;
+  u64map prev_index; /* tstate -> prevt[] index */
+  uint64_t decoded, reused; /* raw frames decoded, and of them those whose id came from the last sample */
+} decode_state;
+
+int decode_init(decode_state *d);
+void decode_free(decode_state *d);
+#endif
