@@ -13,6 +13,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import stringWidth from 'string-width';
 import { frameDiff, frameLines } from '../src/tui/frame-writer.js';
 import { rowUpdate } from '../src/tui/row-diff.js';
 
@@ -37,10 +38,15 @@ test('frameDiff: identical frames send nothing; a changed row is rewritten at it
   assert.ok(!frameDiff(['a'], ['b', 'c']).includes('\n'), 'a newline could scroll the screen');
 });
 
-test('frameLines: a trailing newline is no row; at most the terminal height, keeping the last rows', () => {
-  assert.deepEqual(frameLines('a\nb\n', 10), ['a', 'b']);
-  assert.deepEqual(frameLines('a\nb', 10), ['a', 'b']);
-  assert.deepEqual(frameLines('log line\na\nb', 2), ['a', 'b']);
+test('frameLines: a trailing newline is no row; at most the terminal height, keeping the last rows; no row wider than the terminal', () => {
+  assert.deepEqual(frameLines('a\nb\n', 10, 80), ['a', 'b']);
+  assert.deepEqual(frameLines('a\nb', 10, 80), ['a', 'b']);
+  assert.deepEqual(frameLines('log line\na\nb', 2, 80), ['a', 'b']);
+  // A frame drawn for the old width right after a resize: cut to the cells that fit, colours kept and closed.
+  const cut = frameLines('\x1b[1mquery_db\x1b[22m (views.py:54)\n漢字漢字', 10, 6);
+  assert.equal(stringWidth(cut[0]!), 6);
+  assert.equal(cut[0], '\x1b[1mquery_\x1b[22m');
+  assert.equal(cut[1], '漢字漢');
 });
 
 test('rowUpdate: only the cells between the unchanged start and end, in their colours; other escapes: the whole row', () => {

@@ -13,6 +13,8 @@
 import { EventEmitter } from 'node:events';
 import type { ReactElement } from 'react';
 import { render, type Instance } from 'ink';
+import sliceAnsi from 'slice-ansi';
+import stringWidth from 'string-width';
 import { rowUpdate } from './row-diff.js';
 
 const CSI = '\x1b[';
@@ -36,11 +38,16 @@ export function frameDiff(shown: readonly string[], next: readonly string[]): st
   return out;
 }
 
-/** A frame's rows, at most `rows` of them (the last ones: Ink puts anything written through the console above the frame). */
-export function frameLines(text: string, rows: number): string[] {
+/**
+ * A frame's rows, at most `rows` of them (the last ones: Ink puts anything
+ * written through the console above the frame), each cut to `columns`: right
+ * after a resize Ink draws once more at the old width, and a wider row would
+ * wrap onto the next one — on the last row, scroll the whole screen.
+ */
+export function frameLines(text: string, rows: number, columns: number): string[] {
   const lines = text.split('\n');
   if (text.endsWith('\n')) lines.pop();
-  return lines.slice(-Math.max(1, rows));
+  return lines.slice(-Math.max(1, rows)).map((l) => (stringWidth(l) > columns ? sliceAnsi(l, 0, columns) : l));
 }
 
 export class FrameWriter extends EventEmitter {
@@ -76,7 +83,7 @@ export class FrameWriter extends EventEmitter {
       return true;
     }
     const size = `${this.columns}x${this.rows}`;
-    const next = frameLines(text, this.rows);
+    const next = frameLines(text, this.rows, this.columns);
     let out: string;
     if (size !== this.shownSize) {
       // A resized terminal may have reflowed or cut what was there: a blank screen, every row as Ink wrote it.
