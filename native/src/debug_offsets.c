@@ -224,6 +224,9 @@ int debug_offsets_layout(const uint8_t *b, size_t len, py_layout *l, debug_offse
          (long long)holder, (long long)gil);
   l->gil_locked = locked - gil;
   l->gil_holder = holder - gil;
+  /* Not published: struct _gil_runtime_state has kept `int locked; unsigned long switch_number;` side by side
+     since 3.2 (checked in 3.7-3.15 headers), so the count is the next 8-byte word. */
+  l->gil_switches = l->gil_locked + 8;
   l->gil_enabled = -1;
   l->f_tlbc_index = l->co_tlbc = l->is_tlbc_gen = -1;
   if (ft) {

@@ -45,7 +45,7 @@
 
 static const py_layout L27 = {
   .major = 2, .minor = 7, .root_is_interp_head = 1, .rt_interp_head = -1, .rt_tstate_current = -1,
-  .gil_kind = GIL_TSTATE_CURRENT_SYM, .is_gil_ptr = -1, .gil_enabled = -1,
+  .gil_kind = GIL_TSTATE_CURRENT_SYM, .is_gil_ptr = -1, .gil_switches = -1, .gil_enabled = -1,
   .is_next = 0, .is_threads_head = 8, .is_id = -1, .is_modules = 16, .is_tlbc_gen = -1,
   .ts_next = 0, .ts_interp = 8, .ts_frame = 16, .ts_thread_id = 144, .ts_native_id = -1, .ts_base_frame = -1, .ts_read_size = 152,
   OBJ_FRAME_COMMON, .f_lasti = 120, .f_tlbc_index = -1, .f_read_size = 128, .lasti_kind = LASTI_BYTES,
@@ -63,7 +63,7 @@ static const py_layout L27 = {
 
 static const py_layout L36 = {
   .major = 3, .minor = 6, .root_is_interp_head = 1, .rt_interp_head = -1, .rt_tstate_current = -1,
-  .gil_kind = GIL_TSTATE_CURRENT_SYM, .is_gil_ptr = -1,
+  .gil_kind = GIL_TSTATE_CURRENT_SYM, .is_gil_ptr = -1, .gil_switches = -1,
   .is_next = 0, .is_threads_head = 8, .is_id = -1, .is_modules = 16,
   .ts_next = 8, .ts_interp = 16, .ts_frame = 24, .ts_thread_id = 152, .ts_native_id = -1, .ts_base_frame = -1, .ts_read_size = 160,
   OBJ_FRAME_COMMON, .f_lasti = 120, .f_read_size = 128, .lasti_kind = LASTI_BYTES,
@@ -75,7 +75,7 @@ static const py_layout L36 = {
 };
 
 #define RT37(tc) \
-  .root_is_interp_head = 0, .rt_interp_head = 24, .rt_tstate_current = tc, .gil_kind = GIL_RUNTIME, .is_gil_ptr = -1
+  .root_is_interp_head = 0, .rt_interp_head = 24, .rt_tstate_current = tc, .gil_kind = GIL_RUNTIME, .is_gil_ptr = -1, .gil_switches = -1
 
 static const py_layout L37 = {
   .major = 3, .minor = 7, RT37(1480),
@@ -91,7 +91,7 @@ static const py_layout L37 = {
 
 static const py_layout L38 = {
   .major = 3, .minor = 8, .root_is_interp_head = 0, .rt_interp_head = 32, .rt_tstate_current = 1368,
-  .gil_kind = GIL_RUNTIME, .is_gil_ptr = -1,
+  .gil_kind = GIL_RUNTIME, .is_gil_ptr = -1, .gil_switches = -1,
   .is_next = 0, .is_threads_head = 8, .is_id = 16, .is_modules = 56,
   .ts_next = 8, .ts_interp = 16, .ts_frame = 24, .ts_thread_id = 176, .ts_native_id = -1, .ts_base_frame = -1, .ts_read_size = 184,
   OBJ_FRAME_COMMON, .f_lasti = 104, .f_read_size = 112, .lasti_kind = LASTI_BYTES,
@@ -104,7 +104,7 @@ static const py_layout L38 = {
 
 static const py_layout L39 = {
   .major = 3, .minor = 9, .root_is_interp_head = 0, .rt_interp_head = 32, .rt_tstate_current = 568,
-  .gil_kind = GIL_RUNTIME, .is_gil_ptr = -1,
+  .gil_kind = GIL_RUNTIME, .is_gil_ptr = -1, .gil_switches = -1,
   .is_next = 0, .is_threads_head = 8, .is_id = 24, .is_modules = 856,
   .ts_next = 8, .ts_interp = 16, .ts_frame = 24, .ts_thread_id = 176, .ts_native_id = -1, .ts_base_frame = -1, .ts_read_size = 184,
   OBJ_FRAME_COMMON, .f_lasti = 104, .f_read_size = 112, .lasti_kind = LASTI_BYTES,
@@ -117,7 +117,7 @@ static const py_layout L39 = {
 
 static const py_layout L310 = {
   .major = 3, .minor = 10, .root_is_interp_head = 0, .rt_interp_head = 32, .rt_tstate_current = 568,
-  .gil_kind = GIL_RUNTIME, .is_gil_ptr = -1,
+  .gil_kind = GIL_RUNTIME, .is_gil_ptr = -1, .gil_switches = -1,
   .is_next = 0, .is_threads_head = 8, .is_id = 24, .is_modules = 856,
   .ts_next = 8, .ts_interp = 16, .ts_frame = 24, .ts_thread_id = 176, .ts_native_id = -1, .ts_base_frame = -1, .ts_read_size = 184,
   OBJ_FRAME_COMMON, .f_lasti = 96, .f_read_size = 104, .lasti_kind = LASTI_UNITS,
@@ -134,7 +134,7 @@ static const py_layout L310 = {
 
 static const py_layout L311 = {
   .major = 3, .minor = 11, .root_is_interp_head = 0, .rt_interp_head = 40, .rt_tstate_current = 576,
-  .gil_kind = GIL_RUNTIME, .is_gil_ptr = -1,
+  .gil_kind = GIL_RUNTIME, .is_gil_ptr = -1, .gil_switches = -1,
   .is_next = 0, .is_threads_head = 16, .is_id = 48, .is_modules = 888,
   .ts_next = 8, .ts_interp = 16, .ts_frame = 56, .ts_cframe = 56, .cf_current_frame = 8,
   .ts_thread_id = 152, .ts_native_id = 160, .ts_base_frame = -1, .ts_read_size = 168,
@@ -150,7 +150,7 @@ static const py_layout L311 = {
 
 static const py_layout L312 = {
   .major = 3, .minor = 12, .root_is_interp_head = 0, .rt_interp_head = 40, .rt_tstate_current = -1,
-  .gil_kind = GIL_INTERP_PTR, .is_gil_ptr = 384, .gil_holder = 8, .gil_locked = 16,
+  .gil_kind = GIL_INTERP_PTR, .is_gil_ptr = 384, .gil_holder = 8, .gil_locked = 16, .gil_switches = 24,
   .is_next = 0, .is_threads_head = 72, .is_id = 8, .is_modules = 944,
   .ts_next = 8, .ts_interp = 16, .ts_frame = 56, .ts_cframe = 56, .cf_current_frame = 0,
   .ts_thread_id = 136, .ts_native_id = 144, .ts_base_frame = -1, .ts_read_size = 152,
@@ -167,7 +167,7 @@ static const py_layout L312 = {
 /* 3.13 and 3.14 GIL builds: compared with what the target publishes, never used over it. */
 static const py_layout L313 = {
   .major = 3, .minor = 13, .root_is_interp_head = 0, .rt_interp_head = 632, .rt_tstate_current = -1,
-  .gil_kind = GIL_INTERP_PTR, .is_gil_ptr = 16, .gil_holder = 8, .gil_locked = 16,
+  .gil_kind = GIL_INTERP_PTR, .is_gil_ptr = 16, .gil_holder = 8, .gil_locked = 16, .gil_switches = 24,
   .is_next = 7264, .is_threads_head = 7344, .is_id = 7272, .is_modules = 7656,
   .ts_next = 8, .ts_interp = 16, .ts_frame = 72, .ts_cframe = -1, .cf_current_frame = -1,
   .ts_thread_id = 152, .ts_native_id = 160, .ts_base_frame = -1, .ts_read_size = 168,
@@ -183,7 +183,7 @@ static const py_layout L313 = {
 
 static const py_layout L314 = {
   .major = 3, .minor = 14, .root_is_interp_head = 0, .rt_interp_head = 808, .rt_tstate_current = -1,
-  .gil_kind = GIL_INTERP_PTR, .is_gil_ptr = 16, .gil_holder = 8, .gil_locked = 16,
+  .gil_kind = GIL_INTERP_PTR, .is_gil_ptr = 16, .gil_holder = 8, .gil_locked = 16, .gil_switches = 24,
   .is_next = 7272, .is_threads_head = 7344, .is_id = 7280, .is_modules = 7688,
   .ts_next = 8, .ts_interp = 16, .ts_frame = 72, .ts_cframe = -1, .cf_current_frame = -1,
   .ts_thread_id = 152, .ts_native_id = 160, .ts_base_frame = -1, .ts_read_size = 168,
@@ -250,7 +250,7 @@ static const field_ref TYPE_FIELDS[] = {F(tp_name, 8), F(tp_basicsize, 8), F(tp_
                                         F(ht_cached_keys, 8)};
 /* Offsets only added to remote addresses (never index a local buffer): bounded for sanity. */
 static const field_ref REMOTE_FIELDS[] = {F(rt_interp_head, 8), F(rt_tstate_current, 8), F(is_gil_ptr, 8),
-                                          F(gil_locked, 4), F(gil_holder, 8), F(gil_enabled, 4), F(is_next, 8),
+                                          F(gil_locked, 4), F(gil_holder, 8), F(gil_enabled, 4), F(gil_switches, 8), F(is_next, 8),
                                           F(is_threads_head, 8), F(is_id, 8), F(is_modules, 8), F(is_tlbc_gen, 4),
                                           F(cf_current_frame, 8),
                                           F(co_code, 0), F(str_ascii_data, 0), F(str_compact_data, 0), F(bytes_data, 0),

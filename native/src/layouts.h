@@ -63,6 +63,8 @@ typedef struct py_layout {
   int gil_kind;
   int64_t is_gil_ptr, gil_locked, gil_holder;
   int64_t gil_enabled; /* free-threaded: int `enabled` in the GIL struct; -1 in GIL builds */
+  /* 3.12+: unsigned long switch_number in the GIL struct, bumped when a thread other than the last holder takes it; -1 unknown */
+  int64_t gil_switches;
   /* interpreter */
   int64_t is_next, is_threads_head, is_id, is_modules;
   int64_t is_tlbc_gen; /* free-threaded 3.14+: uint32 bumped when a bytecode-copy index is handed out or freed */

@@ -15,6 +15,11 @@
 #define MAX_OPEN_THREADS 4096
 /* Samples a sleeping, not-running thread keeps its last stat letter before stat is read again. */
 #define STATE_REUSE 15
+/* The same for a thread not read at all (the process clock vouched for it): by time, a few threads a sample. */
+#define RECHECK_NS 1000000000ull
+#define RECHECKS_PER_SAMPLE 16
+/* A thread is left to the process clock (dormant) once it has been seen quiet for this long. */
+#define DORMANT_NS 50000000ull
 
 /* Kept files of every reader in this process: one budget, so many targets cannot exhaust the fd table. */
 static atomic_int open_threads;
@@ -34,6 +39,7 @@ static int budget(void) {
 int threadstats_init(threadstats *ts, int pid) {
   memset(ts, 0, sizeof *ts);
   ts->pid = pid;
+  ts->have_clock = clock_getcpuclockid(pid, &ts->clock) == 0;
   return u64map_init(&ts->idx, 1024);
 }
 
@@ -137,9 +143,52 @@ static uint64_t mono_ns(void) {
   return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
+static int process_cpu(threadstats *ts, uint64_t *ns) {
+  struct timespec t;
+  if (!ts->have_clock || clock_gettime(ts->clock, &t)) return -1;
+  *ns = (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+  return 0;
+}
+
+/*
+ * Why the process CPU clock can stand for reading dormant threads (quiet at
+ * their last look). The clock is the sum of the kernel's per-thread CPU
+ * counters (the numbers schedstat shows) and those of exited threads; it
+ * never goes back. A sample reads it once before (B) and once after (E)
+ * reading every thread that is not dormant. Each known thread's last value
+ * was read, or proven unchanged, after the previous sample's B (fill sets
+ * them all; a sample that does not reach fill voids the proof). So E - B_prev
+ * holds the read threads' growth between their two readings, and whatever
+ * it holds beyond that was used by someone else: a dormant thread, a thread
+ * born or exited, one gauge does not know. Nothing beyond (no tolerance):
+ * no dormant thread's counter moved, so none was switched out since its last
+ * look (that adds the time it ran); it either did not run or has been on the
+ * CPU for under a scheduler tick (a tick adds the time too). It used no CPU
+ * by the counter, which is also all schedstat would say. That its stack did
+ * not move needs more: the walker's `vouched` (no other thread took the GIL
+ * since the previous sample). A thread woken under a tick ago that has not
+ * taken the GIL keeps its sleeping letter that sample; its CPU shows in the next.
+ */
 void threadstats_begin(threadstats *ts) {
   if (++ts->epoch == 0) ts->epoch = 1; /* 0: "not read this sample" in cur_epoch */
   ts->now = mono_ns();
+  ts->rechecks = 0;
+  int closed = ts->have_prev;
+  ts->have_prev = 0; /* until this sample's fill */
+  uint64_t before = 0, after = 0, read_growth = 0;
+  if (process_cpu(ts, &before)) before = UINT64_MAX; /* no proof from this sample, nor from the next */
+  for (size_t i = 0; i < ts->n; i++) {
+    tstat_entry *e = &ts->e[i];
+    if (e->dormant) continue;
+    e->cur_epoch = read_sched(ts, e, &e->cur_cpu, &e->cur_runs) == 0 ? ts->epoch : 0;
+    if (e->cur_epoch && e->have_last && e->cur_cpu >= e->last_cpu) read_growth += e->cur_cpu - e->last_cpu;
+    else closed = 0;
+  }
+  ts->closed = closed && process_cpu(ts, &after) == 0 && after >= ts->last_before &&
+               after - ts->last_before <= read_growth;
+  ts->last_before = before;
+  if (ts->closed) ts->closed_samples++;
+  else ts->open_samples++;
 }
 
 /*
@@ -151,13 +200,14 @@ void threadstats_begin(threadstats *ts) {
  * after that instant (the count moves). A thread that did not run has the
  * stack it had at the last walk.
  */
-int threadstats_quiet(void *ctx, uint64_t tid) {
+int threadstats_quiet(void *ctx, uint64_t tid, int vouched) {
   threadstats *ts = ctx;
   if (tid == 0 || tid > INT32_MAX) return 0;
   tstat_entry *e = entry_for(ts, (int)tid);
   if (!e) return 0;
   e->epoch = ts->epoch;
-  e->cur_epoch = read_sched(ts, e, &e->cur_cpu, &e->cur_runs) == 0 ? ts->epoch : 0;
+  if (ts->closed && e->dormant && vouched) return 1; /* see threadstats_begin */
+  if (e->cur_epoch != ts->epoch) e->cur_epoch = read_sched(ts, e, &e->cur_cpu, &e->cur_runs) == 0 ? ts->epoch : 0;
   return e->cur_epoch == ts->epoch && e->have_last && e->off_cpu && e->cur_cpu == e->last_cpu &&
          e->cur_runs == e->last_runs;
 }
@@ -174,10 +224,12 @@ void threadstats_fill(threadstats *ts, uint32_t *rec) {
     if (!e) continue;
     e->epoch = ts->epoch;
     char buf[512];
-    uint64_t cpu = e->cur_cpu, runs = e->cur_runs;
     /* Read before the walk: only such a reading vouches for the stack walked after it. */
     int pre = e->cur_epoch == ts->epoch;
-    int have_cpu = pre || read_sched(ts, e, &cpu, &runs) == 0;
+    /* Not read: the process clock proved its counters unchanged (threadstats_begin). */
+    int proven = !pre && ts->closed && e->dormant && e->have_last;
+    uint64_t cpu = proven ? e->last_cpu : e->cur_cpu, runs = proven ? e->last_runs : e->cur_runs;
+    int have_cpu = pre || proven || read_sched(ts, e, &cpu, &runs) == 0;
     e->cur_epoch = 0;
     int same = have_cpu && e->have_last && cpu == e->last_cpu && runs == e->last_runs;
     int stat_read = 0;
@@ -188,15 +240,20 @@ void threadstats_fill(threadstats *ts, uint32_t *rec) {
          falls through to its real state, so its sleeping stack is not counted as a busy one. */
       st = 'R';
       e->last_state = 0;
-    } else if (same && (e->last_state == 'S' || e->last_state == 'I') && e->reused < STATE_REUSE) {
+    } else if (same && (e->last_state == 'S' || e->last_state == 'I') &&
+               (proven ? now - e->stat_ns < RECHECK_NS || ts->rechecks >= RECHECKS_PER_SAMPLE
+                       : e->reused < STATE_REUSE)) {
       /* Still asleep: a thread that has not run cannot have blocked anew (D, T, exit all need it to run);
-         only a wake-up can go unseen, so stat (the costly read) is checked again every STATE_REUSE samples. */
+         only a wake-up can go unseen, so stat (the costly read) is checked again every STATE_REUSE samples,
+         or every RECHECK_NS for a thread not read at all, a few a sample so they do not all come at once. */
       st = e->last_state;
-      e->reused++;
+      e->reused = (uint8_t)(e->reused + !proven);
     } else if (read_task_file(ts, tid, e->fd_stat, "stat", buf, sizeof buf) == 0) {
       st = state_letter(buf);
       e->last_state = st;
       e->reused = 0;
+      e->stat_ns = now;
+      ts->rechecks += proven;
       stat_read = 1;
     }
     th[3] = (th[3] & ~0xff00u) | ((uint32_t)(uint8_t)st << 8);
@@ -206,9 +263,15 @@ void threadstats_fill(threadstats *ts, uint32_t *rec) {
       th[5] = (uint32_t)(d >> 32);
     }
     /* Off the CPU at an instant after this read: seen so by stat, or it has not run at all since the last one. */
-    e->off_cpu = (uint8_t)(pre && ((same && e->off_cpu) || (stat_read && st && st != 'R')));
+    e->off_cpu = (uint8_t)((pre || proven) && ((same && e->off_cpu) || (stat_read && st && st != 'R')));
     if (have_cpu) { e->last_cpu = cpu; e->last_runs = runs; e->last_ns = now; e->have_last = 1; }
     else { e->have_last = 0; e->off_cpu = 0; }
+    /* Quiet for a while, not just since the last sample: a thread that runs every few ms is read, not left to
+       the clock, or each of its runs would cost a sample that reads every thread. */
+    if (!(have_cpu && same && e->off_cpu)) e->quiet_since = 0;
+    else if (!e->quiet_since) e->quiet_since = now;
+    e->dormant = (uint8_t)(e->quiet_since && now - e->quiet_since >= DORMANT_NS);
   }
   sweep(ts);
+  ts->have_prev = 1; /* every kept thread's last value is now from after this sample's B */
 }

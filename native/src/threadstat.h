@@ -2,6 +2,7 @@
 #ifndef GAUGE_THREADSTAT_H
 #define GAUGE_THREADSTAT_H
 #include <stdint.h>
+#include <time.h>
 #include "hashmap.h"
 
 typedef struct {
@@ -16,6 +17,9 @@ typedef struct {
   uint64_t cur_cpu, cur_runs; /* this sample's schedstat, read before the walk */
   uint32_t cur_epoch;          /* the sample cur_* belong to; any other: not read before the walk */
   uint32_t epoch;
+  uint8_t dormant;  /* quiet at its last look: not read at a sample's start, left to the process clock */
+  uint64_t stat_ns; /* CLOCK_MONOTONIC of its last stat read */
+  uint64_t quiet_since; /* CLOCK_MONOTONIC of the first of its latest unbroken quiet looks, 0 = not quiet */
 } tstat_entry;
 
 typedef struct {
@@ -25,18 +29,32 @@ typedef struct {
   u64map idx;
   uint32_t epoch;
   uint64_t now; /* CLOCK_MONOTONIC of this sample's reads */
+  clockid_t clock;     /* the target's process CPU clock */
+  int have_clock;
+  uint64_t last_before; /* that clock before the previous sample's reads */
+  int have_prev;        /* the previous sample completed (threadstats_fill): last_before holds for it */
+  int closed;          /* this sample: the clock proves no dormant thread ran since its last look */
+  int rechecks;        /* stat re-reads of unread sleeping threads this sample */
+  uint64_t closed_samples, open_samples; /* how often the clock's account closed */
 } threadstats;
 
 int threadstats_init(threadstats *ts, int pid);
 void threadstats_free(threadstats *ts);
-/* Start a sample: reads of threadstats_quiet and threadstats_fill until the next call belong to it. */
+/*
+ * Start a sample: reads of threadstats_quiet and threadstats_fill until the
+ * next call belong to it. Reads the run counters of the threads that were
+ * not dormant, between two readings of the process CPU clock (see
+ * threadstat.c for why that can stand for reading the others).
+ */
 void threadstats_begin(threadstats *ts);
 /*
- * Read thread tid's run counters for this sample; 1 when it provably has not
- * run since the previous sample (so its stack is what it was then). ctx is
- * the threadstats (the walker's quiet hook).
+ * 1 when thread tid provably has not run since the previous sample, so its
+ * stack is what it was then. `vouched`: the interpreter says this thread
+ * cannot have run Python since the previous sample (walker.c, the GIL's
+ * switch count); only then may a dormant thread be answered without a read.
+ * ctx is the threadstats (the walker's quiet hook).
  */
-int threadstats_quiet(void *ctx, uint64_t tid);
+int threadstats_quiet(void *ctx, uint64_t tid, int vouched);
 /* Fill the OS state letter and CPU delta of every thread in one record (gauge.h format). */
 void threadstats_fill(threadstats *ts, uint32_t *record);
 #endif

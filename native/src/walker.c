@@ -515,6 +515,27 @@ static void fill_native_ids(walker *w, thread_rec *threads, int n) {
   free(tids);
 }
 
+/*
+ * Marks the GILs' last holders (GAUGE_TH_GIL is only the current one) and
+ * every thread state on the same OS thread as one: PyThreadState_Swap moves
+ * the holder's OS thread between states without a switch, so the switch count
+ * vouches for none of them. held[t] is set for those.
+ */
+static void gil_holders(const walker *w, const thread_rec *threads, int n, uint8_t *held) {
+  uint64_t tids[WALK_MAX_INTERPS];
+  int ntids = 0;
+  for (int t = 0; t < n; t++) {
+    held[t] = 0;
+    for (int g = 0; g < w->ngil_now; g++)
+      if (threads[t].tstate == w->gil_now[2 * g]) {
+        held[t] = 1;
+        if (ntids < WALK_MAX_INTERPS) tids[ntids++] = threads[t].native_id;
+      }
+  }
+  for (int t = 0; t < n; t++)
+    for (int g = 0; g < ntids && !held[t]; g++) held[t] = threads[t].native_id == tids[g];
+}
+
 static int put(uint32_t *out, int cap, int *pos, uint32_t v) {
   if (*pos >= cap) return -1;
   out[(*pos)++] = v;
@@ -544,6 +565,8 @@ int walker_sample(walker *w, uint64_t time_ns, uint32_t *out, int cap) {
   if (l->gil_kind == GIL_TSTATE_CURRENT_SYM && w->tstate_current) mem_read_u64(w->m, w->tstate_current, &holder);
   else if (l->gil_kind == GIL_RUNTIME) mem_read_u64(w->m, w->root + (uint64_t)l->rt_tstate_current, &holder);
 
+  /* Only GIL builds with a known switch count can vouch (walker.h); free-threaded ones run Python without it. */
+  w->ngil_now = l->gil_kind == GIL_INTERP_PTR && l->gil_switches >= 0 && l->gil_enabled < 0 ? 0 : -1;
   uint64_t seen_interp[WALK_MAX_INTERPS];
   size_t rawpos = 0;
   int n_first = 0; /* threads of the first interpreter: the chain speculated on next time */
@@ -565,12 +588,15 @@ int walker_sample(walker *w, uint64_t time_ns, uint32_t *out, int cap) {
     int64_t interp_id = l->is_id >= 0 ? (int64_t)v[2] : 0;
     if (l->gil_kind == GIL_INTERP_PTR) {
       holder = 0;
-      uint64_t gv[3];
-      int64_t goffs[3] = {l->gil_holder, l->gil_locked, l->gil_enabled};
-      if (v[3] && read_fields(w->m, v[3], goffs, gv, 3) == 0) {
+      uint64_t gv[4];
+      int64_t goffs[4] = {l->gil_holder, l->gil_locked, l->gil_enabled, l->gil_switches};
+      if (v[3] && read_fields(w->m, v[3], goffs, gv, 4) == 0) {
         /* Free-threaded builds run without a GIL unless something turned it on (PYTHON_GIL=1, an old extension). */
         if (l->gil_enabled >= 0 && (uint32_t)gv[2] == 0) rflags |= GAUGE_REC_NO_GIL;
         else if ((uint32_t)gv[1] != 0) holder = gv[0];
+        if (w->ngil_now >= 0) { w->gil_now[2 * ni] = gv[0]; w->gil_now[2 * ni + 1] = gv[3]; w->ngil_now = ni + 1; }
+      } else {
+        w->ngil_now = -1;
       }
     }
     uint64_t mark = 0;
@@ -616,10 +642,14 @@ int walker_sample(walker *w, uint64_t time_ns, uint32_t *out, int cap) {
 done:
   spec_save(w, threads, n_first);
   fill_native_ids(w, threads, nthreads);
+  int gil_same = w->quiet && w->ngil_now > 0 && w->ngil_now == w->ngil_memo &&
+                 memcmp(w->gil_now, w->gil_memo, (size_t)w->ngil_now * 2 * sizeof *w->gil_now) == 0;
+  if (gil_same && scratch_reserve(w, (size_t)nthreads)) gil_same = 0;
+  if (gil_same) gil_holders(w, threads, nthreads, w->ok); /* the batched-read flags are free until the cframe reads */
   for (int t = 0; t < nthreads; t++) {
     thread_rec *th = &threads[t];
     th->memo_at = -1;
-    if (!w->quiet || !th->native_id || !w->quiet(w->quiet_ctx, th->native_id)) continue;
+    if (!w->quiet || !th->native_id || !w->quiet(w->quiet_ctx, th->native_id, gil_same && !w->ok[t])) continue;
     th->memo_at = memo_find(&w->memo, th->tstate, th->thread_id, th->native_id, w->max_depth);
     if (th->memo_at >= 0) th->frame = 0; /* nothing to read for it below */
   }
@@ -710,7 +740,11 @@ done:
   out[3] = (uint32_t)(time_ns >> 32);
   out[4] = (uint32_t)nthreads;
   out[5] = rflags | ((uint32_t)rwhy << 8);
-  if (w->quiet) memo_save(&w->memo, out, (size_t)pos, nthreads ? &threads[0].tstate : 0, sizeof *threads, w->max_depth);
+  if (w->quiet) {
+    memo_save(&w->memo, out, (size_t)pos, nthreads ? &threads[0].tstate : 0, sizeof *threads, w->max_depth);
+    memcpy(w->gil_memo, w->gil_now, sizeof w->gil_memo);
+    w->ngil_memo = w->ngil_now;
+  }
   return pos;
 nomem:
   return -GAUGE_ENOMEM;

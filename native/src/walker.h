@@ -118,11 +118,21 @@ typedef struct walker {
   /*
    * Optional: 1 when the OS thread (kernel tid) provably has not run since
    * the previous sample, so its stack is copied from the memo, not walked.
-   * Called once per thread with a tid each sample, before any frame is read.
+   * Called once per thread with a tid each sample, before any frame is read;
+   * vouched: the GIL says it ran no Python since the memo's sample (below).
    */
-  int (*quiet)(void *ctx, uint64_t native_id);
+  int (*quiet)(void *ctx, uint64_t native_id, int vouched);
   void *quiet_ctx;
   stack_memo memo;
+  /*
+   * GIL builds: each interpreter's GIL (last holder, switch count) read this
+   * sample, and as read in the sample the memo holds (n -1: none). The count
+   * moves whenever a thread other than the last holder takes the GIL, so when
+   * both are unchanged no other thread ran Python in between: the walker
+   * tells the quiet hook so (`vouched`) for every thread but the holders.
+   */
+  uint64_t gil_now[2 * WALK_MAX_INTERPS], gil_memo[2 * WALK_MAX_INTERPS];
+  int ngil_now, ngil_memo;
 } walker;
 
 /* 0 ok; -1 out of memory; -2 the layout fails layout_check (never walked). */

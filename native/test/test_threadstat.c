@@ -58,7 +58,7 @@ static int sample(threadstats *ts, int tid, char *letter) {
   uint32_t *th = rec + GAUGE_REC_HEADER;
   th[2] = (uint32_t)tid;
   threadstats_begin(ts);
-  int quiet = threadstats_quiet(ts, (uint64_t)tid);
+  int quiet = threadstats_quiet(ts, (uint64_t)tid, 0);
   threadstats_fill(ts, rec);
   *letter = (char)((th[3] >> 8) & 0xff);
   return quiet;

@@ -197,9 +197,46 @@ static int walker_start(walker *w, frame_cache *fc, memsrc *m, image *im, const 
 
 static uint32_t why_of(const uint32_t *th) { return (th[3] >> 16) & 0xff; }
 
-static int fake_quiet(void *ctx, uint64_t tid) {
+static int fake_quiet(void *ctx, uint64_t tid, int vouched) {
+  (void)vouched;
   const int *quiet_tid = ctx;
   return tid == (uint64_t)*quiet_tid;
+}
+
+/* What the walker told the quiet hook: vouched[0] for thread A (tid 100, the GIL's holder), [1] for any other. */
+static int note_vouched(void *ctx, uint64_t tid, int vouched) {
+  int *v = ctx;
+  v[tid == 100 ? 0 : 1] += vouched;
+  return 0;
+}
+
+/*
+ * GIL builds with a switch count (3.12+): a thread is vouched for (ran no Python since the memo's sample) while the
+ * GIL's last holder and switch count stay as they were then; never the holder; nobody once the count moves.
+ */
+static void test_vouch(walker *w, image *im, const char *tag) {
+  const py_layout *l = &w->layout;
+  int can = l->gil_kind == GIL_INTERP_PTR && l->gil_switches >= 0 && l->gil_enabled < 0;
+  uint64_t interp, gil = 0;
+  memcpy(&interp, img_at(im, w->root + (uint64_t)l->rt_interp_head), 8);
+  if (l->gil_kind == GIL_INTERP_PTR) memcpy(&gil, img_at(im, interp + (uint64_t)l->is_gil_ptr), 8);
+  int v[2] = {0, 0};
+  uint32_t got[4096];
+  w->quiet = note_vouched;
+  w->quiet_ctx = v;
+  walker_sample(w, 3, got, 4096); /* nothing to compare with yet */
+  CHECK(v[0] == 0 && v[1] == 0, "%s: vouched with no earlier sample", tag);
+  walker_sample(w, 4, got, 4096);
+  CHECK(v[0] == 0 && v[1] == can, "%s: GIL unchanged: vouched holder %d, other %d (want 0, %d)", tag, v[0], v[1], can);
+  if (can) {
+    img_w64(im, gil + (uint64_t)l->gil_switches, 77); /* another thread took the GIL */
+    walker_sample(w, 5, got, 4096);
+    CHECK(v[0] == 0 && v[1] == 1, "%s: GIL switched, yet vouched (holder %d, other %d)", tag, v[0], v[1]);
+    walker_sample(w, 6, got, 4096);
+    CHECK(v[0] == 0 && v[1] == 2, "%s: GIL unchanged again, other not vouched (%d)", tag, v[1]);
+    img_w64(im, gil + (uint64_t)l->gil_switches, 0);
+  }
+  w->quiet = 0;
 }
 
 /*
@@ -372,6 +409,7 @@ static void test_walk(const scenario *s) {
     walker_sample(&w, 2, again, 4096);
   }
 
+  if (l->ts_native_id >= 0) test_vouch(&w, &im, tag);
   if (l->ts_native_id >= 0) test_memo(&w, l, &im, ts_a, fa, out, n, tag);
 
   /* A freed-and-reused code address: new name at the same address must not come back stale. */
