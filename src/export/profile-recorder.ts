@@ -58,12 +58,21 @@ interface ThreadProfile {
   total: number;
 }
 
+function sameFrames(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Frame id for a stack with no Python frames (a thread in C code, or a torn read). */
 const NO_FRAMES = -1;
 
 export class ProfileRecorder {
-  private readonly threads = new Map<string, ThreadProfile>();
-  private readonly stackIds = new Map<string, number>();
+  /** Threads in order of first sample, and by pid, then Python thread id (no key string built per thread sample). */
+  private readonly threads: ThreadProfile[] = [];
+  private readonly byPid = new Map<number, Map<bigint, ThreadProfile>>();
+  /** Stack ids by a hash of their frames (colliding stacks share a bucket, told apart by their frames). */
+  private readonly stackIds = new Map<number, number | number[]>();
   /** Stacks by id, innermost first. */
   private readonly stacks: number[][] = [];
   private readonly pids = new Set<number>();
@@ -116,8 +125,9 @@ export class ProfileRecorder {
       for (const t of s.threads) {
         if (!this.keep(t)) continue;
         this.pids.add(s.pid);
-        const key = `${s.pid}:${t.threadId}`;
-        let tp = this.threads.get(key);
+        let ofPid = this.byPid.get(s.pid);
+        if (!ofPid) this.byPid.set(s.pid, (ofPid = new Map()));
+        let tp = ofPid.get(t.threadId);
         if (!tp) {
           tp = {
             pid: s.pid,
@@ -128,7 +138,8 @@ export class ProfileRecorder {
             runs: [],
             total: 0,
           };
-          this.threads.set(key, tp);
+          ofPid.set(t.threadId, tp);
+          this.threads.push(tp);
         }
         if (t.name) tp.name = t.name;
         const stack = this.intern(t.frames.length ? t.frames : [NO_FRAMES]);
@@ -150,13 +161,14 @@ export class ProfileRecorder {
   }
 
   private intern(frames: readonly number[]): number {
-    const key = frames.join(',');
-    let id = this.stackIds.get(key);
-    if (id === undefined) {
-      id = this.stacks.length;
-      this.stacks.push(frames.slice());
-      this.stackIds.set(key, id);
-    }
+    let h = 0x811c9dc5; // FNV-1a over the ids: no string built per thread sample
+    for (const f of frames) h = Math.imul(h ^ f, 0x01000193);
+    const bucket = this.stackIds.get(h);
+    if (typeof bucket === 'number' && sameFrames(this.stacks[bucket]!, frames)) return bucket;
+    if (Array.isArray(bucket)) for (const id of bucket) if (sameFrames(this.stacks[id]!, frames)) return id;
+    const id = this.stacks.length;
+    this.stacks.push(frames.slice());
+    this.stackIds.set(h, bucket === undefined ? id : typeof bucket === 'number' ? [bucket, id] : [...bucket, id]);
     return id;
   }
 
@@ -179,7 +191,7 @@ export class ProfileRecorder {
   }
 
   private sortedThreads(): ThreadProfile[] {
-    return [...this.threads.values()].sort((a, b) => a.pid - b.pid || a.nativeId - b.nativeId);
+    return [...this.threads].sort((a, b) => a.pid - b.pid || a.nativeId - b.nativeId);
   }
 
   /** collapsed stacks: `outer;...;inner count` per line, counts summing to the thread samples recorded. */
@@ -208,7 +220,7 @@ export class ProfileRecorder {
       return l;
     };
     const agg = new Map<string, number>();
-    for (const tp of this.threads.values()) {
+    for (const tp of this.threads) {
       const prefix = this.perProcess
         ? this.processLabel(tp.pid)
             .replace(/;/g, ':')

@@ -50,6 +50,29 @@ export class FrameRegistry implements FrameTable {
     return g;
   }
 
+  /** Global ids of `count` reader-local ids at words[start..]: the source's table looked up once, not per frame. */
+  globalIds(
+    source: number,
+    words: Uint32Array,
+    start: number,
+    count: number,
+    resolve: (localId: number) => FrameInfo,
+  ): number[] {
+    const out = new Array<number>(count);
+    let table = this.perSource.get(source)!;
+    for (let d = 0; d < count; d++) {
+      const local = words[start + d]!;
+      const g = local < table.length ? table[local]! : -1;
+      if (g >= 0) {
+        out[d] = g;
+      } else {
+        out[d] = this.globalId(source, local, resolve);
+        table = this.perSource.get(source)!; // it may have grown
+      }
+    }
+    return out;
+  }
+
   get(id: number): FrameInfo {
     return this.infos[id] ?? { name: '<unknown>', file: '', line: 0, firstLine: 0 };
   }

@@ -60,6 +60,8 @@ export interface AttachOptions {
   maxDepth?: number;
 }
 
+let namesBuf: Buffer | undefined;
+
 export class Target {
   readonly source: number;
   private closed = false;
@@ -137,7 +139,9 @@ export class Target {
    */
   readPythonThreadNames(): Map<bigint, string> {
     const out = new Map<bigint, string>();
-    const buf = Buffer.alloc(1 << 20);
+    // One buffer for every target, made once: called every second per process, a fresh 1 MiB each time was most of its cost.
+    namesBuf ??= Buffer.alloc(1 << 20);
+    const buf = namesBuf;
     const n = native().threadNames(this.handle, buf, buf.length);
     if (n === -ErrorCode.EXITED) throw new GaugeError(ErrorCode.EXITED, `process ${this.pid} exited`);
     let pos = 0;
@@ -214,11 +218,9 @@ export function decodeRecords(
         const lo = words[p + 4]!;
         const hi = words[p + 5]!;
         const depth = words[p + 7]!;
-        const frames = new Array<number>(depth);
         const base = p + THREAD_HEADER;
-        for (let d = 0; d < depth; d++) {
-          frames[d] = target.frames.globalId(target.source, words[base + d]!, resolve);
-        }
+        if (base + depth > pos + len) break;
+        const frames = target.frames.globalIds(target.source, words, base, depth, resolve);
         const letter = (tflags >> 8) & 0xff;
         const reason = reasonText(threadReasonCode(tflags));
         threads.push({
