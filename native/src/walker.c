@@ -78,6 +78,7 @@ static size_t page_hash(uint64_t page) {
 
 /* The slot holding `page` (loaded, or pending when pending is set), or NULL. */
 static page_meta *page_find(walker *w, uint64_t page, int pending) {
+  if (page < PAGE) return 0; /* never mapped, and addr 0 marks an empty slot: it would "find" one */
   size_t h = page_hash(page);
   for (int i = 0; i < PROBES; i++) {
     page_meta *s = &w->meta[(h + (size_t)i) & (PAGE_SLOTS - 1)];

@@ -408,6 +408,14 @@ static void test_walk(const scenario *s) {
     img_w64(&im, fa + l->f_lasti, leaf_ip);
     walker_sample(&w, 2, again, 4096);
   }
+  /* A frame pointer into the first page (never mapped) is unreadable, not read from an empty cache slot. */
+  set_frame(&im, l, ts_a, 0x48);
+  n2 = walker_sample(&w, 2, again, 4096);
+  uint32_t *tz = again + GAUGE_REC_HEADER + GAUGE_THREAD_HEADER + again[GAUGE_REC_HEADER + 7];
+  CHECK(n2 > 0 && (tz[3] & GAUGE_TH_ERROR) && why_of(tz) == GAUGE_WHY_FRAME_UNREADABLE && tz[7] == 0,
+        "%s: frame at 0x48: flags %#x why %u depth %u", tag, tz[3] & 0xff, why_of(tz), tz[7]);
+  set_frame(&im, l, ts_a, fa);
+  walker_sample(&w, 2, again, 4096);
 
   if (l->ts_native_id >= 0) test_vouch(&w, &im, tag);
   if (l->ts_native_id >= 0) test_memo(&w, l, &im, ts_a, fa, out, n, tag);
