@@ -8,7 +8,7 @@
  *   node dist/bench/headless.js '{"pid":1,"rates":[100],"seconds":600,"runs":1,"rssEvery":30}'
  */
 import { SamplingSession } from '../src/sampling/session.js';
-import type { Sample } from '../src/sampling/types.js';
+import { countLeaves } from './snapshots.js';
 import { rssMiB, sleep } from './lib.js';
 
 interface Job {
@@ -36,14 +36,7 @@ export interface Window {
 
 async function measure(job: Job, rate: number): Promise<Window> {
   const s = new SamplingSession(job.pid, { rateHz: rate });
-  const counts = new Map<number, number>();
-  s.onSamples((batch: readonly Sample[]) => {
-    for (const smp of batch)
-      for (const t of smp.threads) {
-        const leaf = t.frames[0];
-        if (leaf !== undefined) counts.set(leaf, (counts.get(leaf) ?? 0) + 1);
-      }
-  });
+  countLeaves(s);
   s.start();
   try {
     await sleep(job.warmupMs ?? 500);

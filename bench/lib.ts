@@ -110,6 +110,34 @@ export function rssMiB(pid: number | 'self'): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/** One report of a load: [monotonic s, work units, CPU s]. */
+type Report = [number, number, number];
+
+/**
+ * Work per wall and per CPU second over report streams (a window of each):
+ * per CPU = all work / all CPU; per wall = the streams' rates summed, scaled
+ * up for streams with too few reports to count.
+ */
+function windowOf(streams: Report[][]): WorkWindow | undefined {
+  let work = 0;
+  let cpuS = 0;
+  let rate = 0;
+  let wallS = 0;
+  let used = 0;
+  for (const r of streams) {
+    if (r.length < 2) continue;
+    const [ta, wa, ca] = r[0]!;
+    const [tb, wb, cb] = r[r.length - 1]!;
+    work += wb - wa;
+    cpuS += cb - ca;
+    rate += (wb - wa) / (tb - ta);
+    wallS = Math.max(wallS, tb - ta);
+    used++;
+  }
+  if (!used) return undefined;
+  return { wallS, cpuS, perWallS: (rate * streams.length) / used, perCpuS: work / cpuS };
+}
+
 /** The load's own account of one window: work per wall second and per second of its CPU time. */
 export interface WorkWindow {
   wallS: number;
@@ -120,14 +148,17 @@ export interface WorkWindow {
 
 /** A reference load from bench/loads, reporting its own work counter and CPU time. */
 export class Load {
-  private readonly ticks: Array<[number, number, number]> = []; // [monotonic s, total work, process CPU s]
+  private readonly ticks: Report[] = []; // the reporting thread's
+  private readonly workers = new Map<number, Report[]>(); // each worker's own, when asked for (threadTicks)
   readonly proc: ChildProcess;
   private ready: Promise<void>;
 
-  /** tickS: how often the load reports (its default 0.25 s). */
-  constructor(python: string, script: string, args: string[] = [], tickS?: number) {
+  /** tickS: how often the load reports (its default 0.25 s); threadTicks: each worker reports too (deep.py). */
+  constructor(python: string, script: string, args: string[] = [], tickS?: number, threadTicks = false) {
     const dir = join(packageRoot(), 'bench', 'loads');
-    const env = tickS ? { ...process.env, GAUGE_LOAD_TICK_S: String(tickS) } : process.env;
+    const env = { ...process.env };
+    if (tickS) env.GAUGE_LOAD_TICK_S = String(tickS);
+    if (threadTicks) env.GAUGE_LOAD_THREAD_TICKS = '1';
     this.proc = spawn(python, ['-u', join(dir, script), ...args], {
       cwd: dir,
       env,
@@ -143,6 +174,12 @@ export class Load {
         if (line === 'ready') resolve();
         const m = /^tick (\S+) (\d+)(?: (\S+))?$/.exec(line);
         if (m) this.ticks.push([Number(m[1]), Number(m[2]), m[3] === undefined ? NaN : Number(m[3])]);
+        const w = /^wtick (\d+) (\S+) (\d+) (\S+)$/.exec(line);
+        if (w) {
+          const list = this.workers.get(Number(w[1])) ?? [];
+          if (!list.length) this.workers.set(Number(w[1]), list);
+          list.push([Number(w[2]), Number(w[3]), Number(w[4])]);
+        }
       });
       this.proc.on('exit', (code) => reject(new Error(`load ${script} exited (${code}): ${err.trim()}`)));
       this.proc.on('error', (e) => reject(new Error(`load ${script} did not start: ${e.message}`)));
@@ -160,22 +197,25 @@ export class Load {
   }
 
   /**
-   * The load's work over the next ms, between its first and last report inside
-   * that time (both clocks are CLOCK_MONOTONIC), so nothing before or after
-   * the window counts; undefined when fewer than two reports fell inside.
+   * The load's work from now until its reports inside the window show it has
+   * used cpuMs of CPU time (so a window holds as much of the target's running
+   * whatever else the machine runs), or maxMs have passed. Each report stream
+   * (every worker's own when the load sends them, else the reporting
+   * thread's) counts between its first and last report inside the window
+   * (both clocks are CLOCK_MONOTONIC), so nothing before or after counts;
+   * undefined when no stream had two reports inside.
    */
-  async window(ms: number): Promise<WorkWindow | undefined> {
+  async window(cpuMs: number, maxMs: number): Promise<WorkWindow | undefined> {
     const t0 = Number(process.hrtime.bigint()) / 1e9;
-    const from = this.ticks.length;
-    await sleep(ms);
-    const t1 = Number(process.hrtime.bigint()) / 1e9;
-    const win = this.ticks.slice(from).filter(([t]) => t >= t0 && t <= t1);
-    if (win.length < 2) return undefined;
-    const [ta, wa, ca] = win[0]!;
-    const [tb, wb, cb] = win[win.length - 1]!;
-    const wallS = tb - ta;
-    const cpuS = cb - ca;
-    return { wallS, cpuS, perWallS: (wb - wa) / wallS, perCpuS: (wb - wa) / cpuS };
+    const streams = this.workers.size ? [...this.workers.values()] : [this.ticks];
+    const from = streams.map((r) => r.length);
+    const measure = () => windowOf(streams.map((r, i) => r.slice(from[i]).filter(([t]) => t >= t0)));
+    for (;;) {
+      await sleep(20);
+      const w = measure();
+      if ((w && w.cpuS * 1000 >= cpuMs) || (Number(process.hrtime.bigint()) / 1e9 - t0) * 1000 >= maxMs) break;
+    }
+    return measure();
   }
 
   stop(): void {

@@ -5,6 +5,8 @@ import { native } from '../src/reader/native.js';
 import { Target } from '../src/reader/target.js';
 import { FrameRegistry } from '../src/reader/frame-registry.js';
 import type { Window } from './headless.js';
+import type { SamplingSession } from '../src/sampling/session.js';
+import type { Sample } from '../src/sampling/types.js';
 import { median, packageRoot, quantile, sleep, spread } from './lib.js';
 
 /** Threads and frames in a snapshot record. */
@@ -67,4 +69,17 @@ export function runHeadless(pid: number, rates: number[], seconds: number, runs:
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as Window);
+}
+
+/** A light consumer as a recorder has one: samples counted by their leaf function. */
+export function countLeaves(s: SamplingSession): Map<number, number> {
+  const counts = new Map<number, number>();
+  s.onSamples((batch: readonly Sample[]) => {
+    for (const smp of batch)
+      for (const t of smp.threads) {
+        const leaf = t.frames[0];
+        if (leaf !== undefined) counts.set(leaf, (counts.get(leaf) ?? 0) + 1);
+      }
+  });
+  return counts;
 }

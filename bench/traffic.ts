@@ -43,6 +43,17 @@ function parseArgs(argv: string[]): { runs: number; seconds: number; out: string
   return { runs, seconds, out };
 }
 
+function gitHead(): string {
+  try {
+    return execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  } catch {
+    return 'unknown'; // not a checkout
+  }
+}
+
 const socket = `gauge-traffic-${process.pid}`;
 const tmux = (...args: string[]): string =>
   execFileSync('tmux', ['-L', socket, '-f', '/dev/null', ...args], { encoding: 'utf8' });
@@ -79,6 +90,7 @@ async function main(): Promise<void> {
   if (spawnSync('tmux', ['-V']).status !== 0) throw new Error('tmux is needed (apt-get install tmux)');
   const py = findPythons().find((p) => p.mm[0] === 3 && p.mm[1] === 12) ?? findPythons().at(-1);
   if (!py) throw new Error('no CPython found');
+  const loadBefore = loadavg();
   const dir = mkdtempSync(join(tmpdir(), 'gauge-traffic-'));
   tmux('new-session', '-d', '-s', 'boot', 'sleep 3600');
   const rates = new Map<string, number[]>(PANES.map((p) => [p.name, []]));
@@ -97,7 +109,7 @@ async function main(): Promise<void> {
     }
     rmSync(dir, { recursive: true, force: true });
   }
-  const load = loadavg();
+  const loadAfter = loadavg();
   const rows = PANES.map((p) => {
     const s = spread(rates.get(p.name)!);
     return `| ${p.name} | ${fmt(s, 0)} | ${s.max < BUDGET ? 'yes' : 'no'} |`;
@@ -105,15 +117,20 @@ async function main(): Promise<void> {
   const section = `${BEGIN}
 ${HEADING}
 
-Bytes per second \`gauge top\` writes to its terminal at 120×40, default refresh (1 s), on
+Bytes per second \`gauge top\` writes to its terminal at 120×40, default refresh (1 s), colour on, on
 \`test/fixtures/demo_workload.py\` (the \`npm start\` fixture) under CPython ${py.version}: median (min–max) of
-${runs} runs of ${seconds} s each, measured with tmux \`pipe-pane\` after a 3 s warm-up in the pane
+${runs} runs of ${seconds} s each, panes interleaved run by run, measured with tmux \`pipe-pane\` after a 3 s warm-up in the pane
 (\`npm run build && node dist/bench/traffic.js --runs ${runs} --seconds ${seconds}\`, ${new Date().toISOString().slice(0, 10)},
-load average ${load} at the end). Budget: under ${BUDGET} B/s (issue 12).
+gauge ${gitHead()}, load average ${loadBefore} at the start and ${loadAfter} at the end). Budget: under ${BUDGET} B/s (issue 12).
 
 | pane | bytes/s | under budget |
 |---|---|---|
 ${rows.join('\n')}
+
+Ink renders into \`src/tui/frame-writer.ts\`, which sends only the rows that changed, each at its absolute position, and
+within a row only the cells between its unchanged start and end (\`src/tui/row-diff.ts\`). Ink's own
+\`incrementalRendering\` is not used: when a frame ends in a newline, as every frame shorter than the terminal does, its
+cursor goes up one row too few, and rows it skips as unchanged keep a neighbour's old text (\`test/frame-writer.test.ts\`).
 ${END}`;
   process.stdout.write(section);
   writeFileSync(out, spliceSection(out, section, BEGIN, END));

@@ -6,6 +6,12 @@ benchmark turns consecutive ticks into work per wall second and per second of
 the load's own CPU time, which the machine's other load barely moves. The
 monotonic clock is CLOCK_MONOTONIC, the benchmark's too. "ready" is printed
 once every thread is running.
+
+With GAUGE_LOAD_THREAD_TICKS=1, loads that call worker_reporter also print,
+from each worker itself as it runs, "wtick <worker> <monotonic seconds>
+<its work units> <its thread CPU seconds>" at the same period: a report that
+needs no other thread to get the GIL, so it keeps coming when the machine is
+so loaded that the reporting thread above waits seconds for its turn.
 """
 import functools
 import operator
@@ -44,6 +50,26 @@ def report_forever(counter, started):
             time.sleep(period)
     except (IOError, OSError):
         os._exit(0)  # the benchmark went away: leave quietly
+
+
+def worker_reporter(i):
+    """A function the worker calls with its work count now and then; None when not asked for."""
+    if os.environ.get("GAUGE_LOAD_THREAD_TICKS") != "1":
+        return None
+    period = float(os.environ.get("GAUGE_LOAD_TICK_S", "0.25"))
+    clock, cpu, write = time.monotonic, time.thread_time, os.write
+    last = [clock()]
+
+    def report(work):
+        t = clock()
+        if t - last[0] >= period:
+            last[0] = t
+            try:
+                write(1, b"wtick %d %.6f %d %.6f\n" % (i, t, work, cpu()))
+            except OSError:
+                os._exit(0)  # the benchmark went away
+
+    return report
 
 
 def arg(i, default):

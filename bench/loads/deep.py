@@ -1,5 +1,5 @@
 """T threads, each D frames deep, busy in short leaf calls (default 8 x 50)."""
-from common import arg, report_forever, start
+from common import arg, report_forever, start, worker_reporter
 
 
 def leaf(x):
@@ -11,11 +11,14 @@ def descend(depth, i, counter, started):
         return descend(depth - 1, i, counter, started)
     started[i] = True
     slots = counter.slots
+    report = worker_reporter(i)
     x = i
     while True:
         for _ in range(100):
             x = leaf(x)
         slots[i] += 1
+        if report and not slots[i] & 15:
+            report(slots[i])
 
 
 def worker(i, counter, started):
