@@ -22,8 +22,9 @@ int walker_init(walker *w, memsrc *m, const py_layout *l, frame_cache *fc, uint6
   w->pages = aligned_alloc(4096, PAGE_SLOTS * sizeof *w->pages);
   w->meta = calloc(PAGE_SLOTS, sizeof *w->meta);
   w->claimed = calloc(PAGE_SLOTS, sizeof *w->claimed);
+  w->slot_meta = calloc(PAGE_SLOTS, sizeof *w->slot_meta);
   w->ws = calloc(PAGE_SLOTS, sizeof *w->ws);
-  if (!w->pages || !w->meta || !w->claimed || !w->ws || memo_init(&w->memo) || decode_init(&w->dec) || u64map_init(&w->distinct, 1024) || u64map_init(&w->tlbc_pairs, 8192) ||
+  if (!w->pages || !w->meta || !w->claimed || !w->slot_meta || !w->ws || memo_init(&w->memo) || decode_init(&w->dec) || u64map_init(&w->distinct, 1024) || u64map_init(&w->tlbc_pairs, 8192) ||
       u64map_init(&w->tlbc_cache, 8192))
     return -1;
   return 0;
@@ -33,6 +34,7 @@ void walker_free(walker *w) {
   free(w->pages);
   free(w->meta);
   free(w->claimed);
+  free(w->slot_meta);
   free(w->spec_ts);
   free(w->tsbuf);
   free(w->reqs);
@@ -60,6 +62,11 @@ void walker_free(walker *w) {
 #define PROBES 8
 #define SLOT_DEAD 2ull
 
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
 static void pages_reset(walker *w) {
   w->nws = 0;
   /* only the slots taken last sample: sweeping all PAGE_SLOTS would touch them all, every sample */
@@ -69,6 +76,8 @@ static void pages_reset(walker *w) {
     *s = (page_meta){0};
   }
   w->nclaimed = 0;
+  /* ascending: a stack's adjacent pages are claimed in a row and read as one range (page_want) */
+  qsort(w->ws, (size_t)w->nws, sizeof *w->ws, cmp_u64);
 }
 
 static size_t page_hash(uint64_t page) {
@@ -104,8 +113,11 @@ static page_meta *page_claim(walker *w, uint64_t page) {
   }
   if (!victim) return 0;
   if (!victim->listed) {
+    /* at most PAGE_SLOTS of each: a slot is listed, and given its data slot, once a sample */
     victim->listed = 1;
-    w->claimed[w->nclaimed++] = (uint32_t)(victim - w->meta); /* at most PAGE_SLOTS: each slot listed once */
+    w->claimed[w->nclaimed] = (uint32_t)(victim - w->meta);
+    victim->slot = (uint32_t)w->nclaimed++;
+    w->slot_meta[victim->slot] = (uint32_t)(victim - w->meta);
   }
   victim->addr = page | 1;
   victim->used = 0;
@@ -113,16 +125,19 @@ static page_meta *page_claim(walker *w, uint64_t page) {
 }
 
 static uint8_t *slot_data(walker *w, page_meta *m) {
-  return w->pages[m - w->meta].data;
+  return w->pages[m->slot].data;
 }
 
+/* The slot whose data page holds `data`. */
 static page_meta *slot_of(walker *w, void *data) {
-  return &w->meta[(page_slot *)data - w->pages];
+  return &w->meta[w->slot_meta[(size_t)((uint8_t *)data - w->pages[0].data) / BLOCK_SIZE]];
 }
 
-/* Settle a batch's slots: loaded or dead. */
+/* Settle a batch's slots, page by page (a request may span several): loaded or dead. */
 static void pages_settle(walker *w, mem_req *reqs, int n, const uint8_t *ok) {
-  for (int i = 0; i < n; i++) slot_of(w, reqs[i].buf)->addr = ok[i] ? reqs[i].addr : SLOT_DEAD;
+  for (int i = 0; i < n; i++)
+    for (size_t off = 0; off < reqs[i].len; off += PAGE)
+      slot_of(w, (uint8_t *)reqs[i].buf + off)->addr = ok[i] ? reqs[i].addr + off : SLOT_DEAD;
 }
 
 /* Load `page` (and up to `below` pages under it, which hold older frames) in one call. */
@@ -229,7 +244,14 @@ static void page_want(walker *w, uint64_t p, int *k) {
   if (page_find(w, p, 1)) return;
   page_meta *s = page_claim(w, p);
   if (!s) return; /* probe run busy: walk_frames loads it if needed */
-  w->reqs[*k] = (mem_req){p, slot_data(w, s), PAGE};
+  uint8_t *d = slot_data(w, s);
+  mem_req *last = *k ? &w->reqs[*k - 1] : 0;
+  /* the page after the last request's, into the slot after its: one range for the kernel to pin, not two */
+  if (last && last->addr + last->len == p && (uint8_t *)last->buf + last->len == d) {
+    last->len += PAGE;
+    return;
+  }
+  w->reqs[*k] = (mem_req){p, d, PAGE};
   (*k)++;
 }
 

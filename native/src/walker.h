@@ -38,8 +38,9 @@ typedef struct {
 /* Kept apart from the data so probing and resetting stay in a few cache lines. */
 typedef struct {
   uint64_t addr; /* page address, 0 = empty, low bit = being loaded */
-  uint32_t used; /* a frame was read from it this sample */
-  uint32_t listed; /* in the walker's claimed[] list, emptied at the next sample */
+  uint32_t slot; /* its data slot (pages[]), handed out in claim order: pages claimed in a row sit in a row */
+  uint16_t used; /* a frame was read from it this sample */
+  uint16_t listed; /* in the walker's claimed[] list (and holding a data slot), emptied at the next sample */
 } page_meta;
 
 typedef struct {
@@ -76,6 +77,7 @@ typedef struct walker {
   page_meta *meta;
   uint32_t *claimed; /* slots taken this sample: only they are emptied at the next */
   int nclaimed;
+  uint32_t *slot_meta; /* data slot -> its page_meta index */
   raw_frame *raw;
   size_t rawcap;
   uint8_t *codehdrs;

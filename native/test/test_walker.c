@@ -848,6 +848,53 @@ static void build_tag(scenario *s, const char *suffix) {
   *o = 0;
 }
 
+/* A memsrc over an image that counts what it is asked for. */
+typedef struct { memsrc m, img; int calls, reqs, ranges; } counting_src;
+
+static int counting_readv(memsrc *m, mem_req *reqs, int n) {
+  counting_src *c = (counting_src *)m;
+  c->calls++;
+  c->reqs += n;
+  for (int i = 0; i < n; i++) c->ranges += reqs[i].len > BLOCK_SIZE;
+  return c->img.readv(&c->img, reqs, n);
+}
+
+/* 3.11+: a stack spanning several pages is read, from the second sample on, as one range, not page by page. */
+static void test_deep_stack(const scenario *s) {
+  enum { DEPTH = 80 }; /* 80 x FRAME_STRIDE: 12.8 KB, over at least 3 pages */
+  const py_layout *l = &s->truth;
+  if (l->frame_kind != FRAME_INTERP) return;
+  image im;
+  img_init(&im, 1 << 18);
+  uint64_t file = img_str(&im, l, "/srv/deep.py");
+  uint64_t lt = make_linetable(&im, l);
+  uint64_t c = img_code(&im, l, CODE_TYPE, img_str(&im, l, "descend"), 0, file, 10, lt, 1);
+  fspec f[DEPTH];
+  for (int i = 0; i < DEPTH; i++) f[i] = (fspec){c, i % 2 ? 24 : 4, 0, 0, 0};
+  uint64_t ts = alloc_tstate(&im, s);
+  img_w64(&im, ts + l->ts_thread_id, 0x9100);
+  set_frame(&im, l, ts, make_frames(&im, l, f, DEPTH, base_frame(&im, s, ts)));
+  world_roots r = make_roots(&im, s, &ts, 1, 0);
+  counting_src src = {0};
+  frame_cache fc;
+  walker w;
+  CHECK(walker_start(&w, &fc, &src.img, &im, s, &r) == 0, "%s deep: walker_init", s->tag);
+  src.m = src.img; /* the walker reads through the counter */
+  src.m.readv = counting_readv;
+  w.m = &src.m;
+  uint32_t out[4096], again[4096];
+  int n = walker_sample(&w, 1, out, 4096);
+  src.calls = src.reqs = src.ranges = 0;
+  int n2 = walker_sample(&w, 2, again, 4096);
+  const uint32_t *th = again + GAUGE_REC_HEADER;
+  CHECK(n > 0 && n2 == n && th[7] == DEPTH && memcmp(again + 4, out + 4, (size_t)(n - 4) * 4) == 0,
+        "%s deep: depth %u (why %u), samples differ", s->tag, th[7], why_of(th));
+  CHECK(src.ranges >= 1, "%s deep: %d calls, %d requests, none spanning pages", s->tag, src.calls, src.reqs);
+  walker_free(&w);
+  frames_free(&fc);
+  free(im.mem);
+}
+
 int main(int argc, char **argv) {
   if (argc == 3 && !strcmp(argv[1], "--write-seeds")) seed_dir = argv[2];
   for (int i = 0; i < NROWS; i++) {
@@ -859,6 +906,7 @@ int main(int argc, char **argv) {
     test_walk(&s);
     test_reasons(&s);
     test_torn(&s);
+    test_deep_stack(&s);
   }
   for (unsigned i = 0; i < NBUILDS; i++) {
     const do_build *b = &BUILDS[i];
@@ -879,6 +927,7 @@ int main(int argc, char **argv) {
     build_tag(&s, "");
     test_reasons(&s);
     test_torn(&s);
+    test_deep_stack(&s);
     test_names(&s);
   }
   test_corrupt();
