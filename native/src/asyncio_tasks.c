@@ -52,18 +52,6 @@ static int type_of(ctx *x, uint64_t obj, uint64_t *type) {
   return !obj || rd(x, obj + (uint64_t)x->l->ob_type, type) || !*type ? -1 : 0;
 }
 
-/* The type's tp_name is `want`; *known remembers the type once matched (static types never move). */
-static int type_named(ctx *x, uint64_t type, const char *want, uint64_t *known) {
-  if (*known) return type == *known;
-  uint64_t name;
-  char buf[32];
-  size_t n = strlen(want) + 1;
-  if (n > sizeof buf || rd(x, type + (uint64_t)x->l->tp_name, &name) || mem_read(x->m, name, buf, n)) return 0;
-  if (memcmp(buf, want, n)) return 0;
-  *known = type;
-  return 1;
-}
-
 /* type is base or derives from it (tp_base chain, bounded). */
 static int derives(ctx *x, uint64_t type, uint64_t base) {
   for (int i = 0; i < 16 && type; i++) {
@@ -84,20 +72,13 @@ static int cand_push(ctx *x, uint64_t v) {
 static void read_words(memsrc *m, const uint64_t *addrs, uint64_t *vals, size_t n) {
   enum { BATCH = 512 };
   mem_req reqs[BATCH];
+  uint8_t ok[BATCH];
   for (size_t base = 0; base < n; base += BATCH) {
     int k = (int)(n - base < BATCH ? n - base : BATCH);
-    for (int i = 0; i < k; i++) {
-      vals[base + (size_t)i] = 0;
-      reqs[i] = (mem_req){addrs[base + (size_t)i], &vals[base + (size_t)i], 8};
-    }
-    int done = 0;
-    while (done < k) {
-      done += m->readv(m, reqs + done, k - done);
-      if (done < k) {
-        if (m->gone) return;
-        vals[base + (size_t)done++] = 0; /* the unreadable one */
-      }
-    }
+    for (int i = 0; i < k; i++) reqs[i] = (mem_req){addrs[base + (size_t)i], &vals[base + (size_t)i], 8};
+    readv_each(m, reqs, k, ok);
+    for (int i = 0; i < k; i++)
+      if (!ok[i]) vals[base + (size_t)i] = 0;
   }
 }
 
@@ -312,8 +293,8 @@ static void read_chain(ctx *x, aio_task *t, uint64_t coro) {
     else if (depth > 0 && obj == mark) { t->flags |= GAUGE_TASK_ERROR; t->why = GAUGE_WHY_FRAME_LOOP; break; }
     uint64_t type;
     if (type_of(x, obj, &type)) { t->flags |= GAUGE_TASK_ERROR; t->why = GAUGE_WHY_FRAME_UNREADABLE; break; }
-    int is_coro = type_named(x, type, "coroutine", &x->c->coro_type);
-    if (!is_coro && !type_named(x, type, "generator", &x->c->gen_type)) break; /* a future, or another awaitable: the end */
+    int is_coro = pytype_named(x->m, x->l, type, "coroutine", 0, &x->c->coro_type);
+    if (!is_coro && !pytype_named(x->m, x->l, type, "generator", 0, &x->c->gen_type)) break; /* a future, or another awaitable: the end */
     uint32_t id;
     int running;
     uint64_t next;
@@ -410,7 +391,7 @@ static int list_items(ctx *x, uint64_t list, uint64_t *items, size_t max, size_t
 /* A done callback bound to a TaskGroup: its parent task awaits this task. */
 static int callback_parent(ctx *x, size_t i, uint64_t cb) {
   uint64_t type, self, parent;
-  if (type_of(x, cb, &type) || !type_named(x, type, "method", &x->c->method_type)) return 0;
+  if (type_of(x, cb, &type) || !pytype_named(x->m, x->l, type, "method", 0, &x->c->method_type)) return 0;
   if (rd(x, cb + (uint64_t)x->a->method_self, &self) ||
       tn_attr_get(x->m, x->l, self, "_parent_task", &x->c->key_parent, &parent))
     return 0;

@@ -77,3 +77,17 @@ int mem_read_u64(memsrc *m, uint64_t addr, uint64_t *out) {
   *out = ld_u64(b);
   return 0;
 }
+
+void readv_each(memsrc *m, mem_req *reqs, int n, uint8_t *ok) {
+  int done = 0;
+  memset(ok, 0, (size_t)n);
+  while (done < n) {
+    int got = m->readv(m, reqs + done, n - done);
+    for (int i = 0; i < got; i++) ok[done + i] = 1;
+    done += got;
+    if (done < n) {
+      if (m->gone) return;
+      done++; /* the unreadable one */
+    }
+  }
+}

@@ -34,6 +34,11 @@ void memsrc_init_image(memsrc *m, const uint8_t *image, size_t len, uint64_t bas
 /* 0 when all len bytes were read. */
 int mem_read(memsrc *m, uint64_t addr, void *buf, size_t len);
 int mem_read_u64(memsrc *m, uint64_t addr, uint64_t *out);
+/*
+ * Read every request, in as few calls as the kernel allows: it stops at the
+ * first unreadable one, which is skipped. ok[i] says which were read whole.
+ */
+void readv_each(memsrc *m, mem_req *reqs, int n, uint8_t *ok);
 
 static inline uint64_t ld_u64(const uint8_t *p) { uint64_t v; __builtin_memcpy(&v, p, 8); return v; }
 static inline uint32_t ld_u32(const uint8_t *p) { uint32_t v; __builtin_memcpy(&v, p, 4); return v; }

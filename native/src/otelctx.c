@@ -7,6 +7,7 @@
  * (at most OTEL_MAX_COLLISION of them are searched).
  */
 #include "otelctx.h"
+#include "pystring.h"
 #include "threadnames.h"
 #include <string.h>
 
@@ -14,27 +15,12 @@
 #define TPFLAGS_TUPLE_SUBCLASS (1ull << 26)
 #define TPFLAGS_DICT_SUBCLASS (1ull << 29)
 #define HAMT_MAX_LEVELS 7 /* 32 hash bits, 5 per level */
-
-/* The type at type is named want, or ends in ".want" (3.14 names contextvars types "_contextvars.X"); *seen caches it. */
-static int type_named_at(memsrc *m, const py_layout *l, uint64_t type, const char *want, uint64_t *seen) {
-  uint64_t name;
-  if (!type) return 0;
-  if (*seen && type == *seen) return 1;
-  char buf[48];
-  if (mem_read_u64(m, type + (uint64_t)l->tp_name, &name) || mem_read(m, name, buf, sizeof buf - 1)) {
-    /* A short name near the end of a mapping: read just enough for the comparison. */
-    if (!name || mem_read(m, name, buf, strlen(want) + 1)) return 0;
-  }
-  buf[sizeof buf - 1] = 0;
-  const char *dot = strrchr(buf, '.');
-  if (strcmp(buf, want) != 0 && !(dot && strcmp(dot + 1, want) == 0)) return 0;
-  *seen = type;
-  return 1;
-}
+/* contextvars types: dotted names from 3.14; a type other than the one seen is checked by name again */
+#define OTEL_TYPE (PYTYPE_DOTTED | PYTYPE_RECHECK)
 
 static int type_named(memsrc *m, const py_layout *l, uint64_t obj, const char *want, uint64_t *seen) {
   uint64_t type;
-  return !mem_read_u64(m, obj + (uint64_t)l->ob_type, &type) && type_named_at(m, l, type, want, seen);
+  return !mem_read_u64(m, obj + (uint64_t)l->ob_type, &type) && pytype_named(m, l, type, want, OTEL_TYPE, seen);
 }
 
 /* The type at type has all of these tp_flags bits; c (may be NULL) remembers types' flags. */
@@ -100,7 +86,7 @@ int otel_discover(memsrc *m, const py_layout *l, otel_cache *c, uint64_t interp)
 static int hamt_find(memsrc *m, const py_layout *l, otel_cache *c, uint64_t hamt, uint64_t *val) {
   uint8_t h[LAYOUT_OBJ_MAX]; /* layout_check: ob_type, hamt_root, var_size and hamt_bitmap end within this */
   if (head(m, hamt, h, max2(l->ob_type, l->hamt_root) + 8) ||
-      !type_named_at(m, l, ld_u64(h + l->ob_type), "hamt", &c->t_hamt))
+      !pytype_named(m, l, ld_u64(h + l->ob_type), "hamt", OTEL_TYPE, &c->t_hamt))
     return -1;
   uint64_t node = ld_u64(h + l->hamt_root);
   int64_t need = max2(max2(l->ob_type, l->var_size) + 8, l->hamt_bitmap + 4);
@@ -108,7 +94,7 @@ static int hamt_find(memsrc *m, const py_layout *l, otel_cache *c, uint64_t hamt
     uint32_t idx = (c->cvar_hash >> shift) & 0x1f;
     if (head(m, node, h, need)) return -1;
     uint64_t type = ld_u64(h + l->ob_type), pair[2];
-    if (type_named_at(m, l, type, "hamt_bitmap_node", &c->t_bitmap)) {
+    if (pytype_named(m, l, type, "hamt_bitmap_node", OTEL_TYPE, &c->t_bitmap)) {
       uint32_t bitmap = ld_u32(h + l->hamt_bitmap), bit = 1u << idx;
       int64_t size = (int64_t)ld_u64(h + l->var_size);
       if (!(bitmap & bit)) return 1;
@@ -121,11 +107,11 @@ static int hamt_find(memsrc *m, const py_layout *l, otel_cache *c, uint64_t hamt
       *val = pair[1];
       return pair[1] ? 0 : -1;
     }
-    if (type_named_at(m, l, type, "hamt_array_node", &c->t_array)) {
+    if (pytype_named(m, l, type, "hamt_array_node", OTEL_TYPE, &c->t_array)) {
       if (mem_read_u64(m, node + (uint64_t)l->hamt_nodes + (uint64_t)idx * 8, &node)) return -1;
       continue;
     }
-    if (type_named_at(m, l, type, "hamt_collision_node", &c->t_collision)) {
+    if (pytype_named(m, l, type, "hamt_collision_node", OTEL_TYPE, &c->t_collision)) {
       /* Shaped as a bitmap node (CPython 3.7-3.15): the shared hash where the bitmap is, then the pairs. */
       uint64_t kv[2 * OTEL_MAX_COLLISION];
       int64_t size = (int64_t)ld_u64(h + l->var_size);
@@ -183,7 +169,7 @@ int otel_thread(memsrc *m, const py_layout *l, otel_cache *c, uint64_t tstate, o
     return 1;
   }
   if (head(m, ctx, h, max2(l->ob_type, l->ctx_vars) + 8) ||
-      !type_named_at(m, l, ld_u64(h + l->ob_type), "Context", &c->t_context) || !ld_u64(h + l->ctx_vars))
+      !pytype_named(m, l, ld_u64(h + l->ob_type), "Context", OTEL_TYPE, &c->t_context) || !ld_u64(h + l->ctx_vars))
     return -1;
   int rc = hamt_find(m, l, c, ld_u64(h + l->ctx_vars), &context);
   if (rc) return rc;

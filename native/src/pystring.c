@@ -75,3 +75,23 @@ int pybytes_read(memsrc *m, const py_layout *l, uint64_t addr, uint8_t **out, si
   *outlen = (size_t)n;
   return 0;
 }
+
+int pytype_named(memsrc *m, const py_layout *l, uint64_t type, const char *want, int flags, uint64_t *seen) {
+  if (!type) return 0;
+  if (*seen && (type == *seen || !(flags & PYTYPE_RECHECK))) return type == *seen;
+  char buf[64];
+  size_t n = strlen(want) + 1;
+  uint64_t name;
+  if (n > sizeof buf || mem_read_u64(m, type + (uint64_t)l->tp_name, &name) || !name) return 0;
+  int match;
+  if ((flags & PYTYPE_DOTTED) && mem_read(m, name, buf, sizeof buf - 1) == 0) {
+    buf[sizeof buf - 1] = 0;
+    const char *dot = strrchr(buf, '.');
+    match = !strcmp(buf, want) || (dot && !strcmp(dot + 1, want));
+  } else {
+    /* just enough for an exact match (a short name may end near the end of its mapping) */
+    match = mem_read(m, name, buf, n) == 0 && !memcmp(buf, want, n);
+  }
+  if (match) *seen = type;
+  return match;
+}

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define PAGE ((uint64_t)BLOCK_SIZE) /* cache block (see walker.h), not the MMU page */
 #define PAGE_READAHEAD 4 /* pages read below a missed frame: one call usually covers a thread's stack */
@@ -219,24 +220,6 @@ static int scratch_reserve(walker *w, size_t n) {
   w->ok = o;
   w->capreqs = nc;
   return 0;
-}
-
-/*
- * Read every request, as few system calls as possible: the kernel stops at
- * the first unreadable one, so skip it and go on. ok[i] says which succeeded.
- */
-static void readv_each(memsrc *m, mem_req *reqs, int n, uint8_t *ok) {
-  int done = 0;
-  memset(ok, 0, (size_t)n);
-  while (done < n) {
-    int got = m->readv(m, reqs + done, n - done);
-    for (int i = 0; i < got; i++) ok[done + i] = 1;
-    done += got;
-    if (done < n) {
-      if (m->gone) return;
-      done++; /* the unreadable one */
-    }
-  }
 }
 
 /* Queue page p for loading unless cached or already queued. */
@@ -491,11 +474,27 @@ static int torn_reason(uint8_t why) {
   return why == GAUGE_WHY_FRAME_UNREADABLE || why == GAUGE_WHY_FRAME_LOOP || why == GAUGE_WHY_UNKNOWN_OWNER;
 }
 
+/* Where a thread's last whole walk is kept: direct-mapped by thread state. */
+static size_t whole_slot(uint64_t tstate) {
+  return (size_t)((tstate * 0x9E3779B97F4A7C15ull) >> 60) & (WALK_WHOLE_SLOTS - 1);
+}
+
+static void whole_save(walker *w, uint64_t tstate) {
+  size_t i = whole_slot(tstate);
+  int n = w->ntouched < WALK_TOUCHED ? w->ntouched : WALK_TOUCHED;
+  w->whole[i].tstate = tstate;
+  w->whole[i].n = n;
+  memcpy(w->whole[i].pages, w->touched, (size_t)n * sizeof *w->touched);
+}
+
 /*
- * Walk a torn thread again: its innermost frame (through the cframe on
- * 3.11/3.12) and the pages its first walk read come in one call, so the
- * thread has little time to move on between them. Returns as walk_frames;
- * -1 with *why untouched when the thread state cannot be read again.
+ * Walk a torn thread again, its chain as nearly a snapshot as one call
+ * allows: the pages its last attempt read and those of its last whole walk
+ * (where the outer frames stay while the inner ones churn) first, its
+ * current-frame word (through the cframe on 3.11/3.12) last, so the
+ * innermost frames, read next, are as new as the word. Frames on other
+ * pages are read one by one (counted in retry_reads). Returns as
+ * walk_frames; -1 with *why untouched when the thread state cannot be read.
  */
 static int retry_walk(walker *w, const thread_rec *th, size_t start, int *truncated, uint8_t *why) {
   const py_layout *l = &w->layout;
@@ -506,21 +505,29 @@ static int retry_walk(walker *w, const thread_rec *th, size_t start, int *trunca
     if (!cf) return 0;
     at = cf + (uint64_t)l->cf_current_frame;
   }
-  mem_req reqs[WALK_TOUCHED + 1];
-  uint8_t ok[WALK_TOUCHED + 1];
-  int n = 0;
-  reqs[n++] = (mem_req){at, &f, 8};
+  size_t wi = whole_slot(th->tstate);
+  for (int i = 0; w->whole[wi].tstate == th->tstate && i < w->whole[wi].n; i++)
+    if (w->ntouched < 2 * WALK_TOUCHED && !touched(w, w->whole[wi].pages[i])) w->touched[w->ntouched++] = w->whole[wi].pages[i];
+  mem_req reqs[2 * WALK_TOUCHED + 1];
+  uint8_t ok[2 * WALK_TOUCHED + 1];
+  int n = 0, kept = 0;
   for (int i = 0; i < w->ntouched; i++) {
     page_meta *s = page_find(w, w->touched[i], 0);
-    if (s) reqs[n++] = (mem_req){w->touched[i], slot_data(w, s), PAGE};
+    if (!s) s = page_claim(w, w->touched[i]);
+    if (!s) continue; /* probe run busy: its frames are read one by one */
+    w->touched[kept++] = w->touched[i];
+    reqs[n++] = (mem_req){w->touched[i], slot_data(w, s), PAGE};
   }
-  readv_each(w->m, reqs, n, ok);
-  for (int i = 1; i < n; i++)
-    if (!ok[i]) slot_of(w, reqs[i].buf)->addr = SLOT_DEAD;
-  if (!ok[0]) return -1;
+  w->ntouched = kept;
+  reqs[n] = (mem_req){at, &f, 8};
+  readv_each(w->m, reqs, n + 1, ok);
+  pages_settle(w, reqs, n, ok);
+  if (!ok[n]) return -1;
+  uint64_t calls = w->m->syscalls;
   w->fresh = 1;
   int depth = f ? walk_frames(w, f, th->base, start, truncated, why) : 0;
   w->fresh = 0;
+  w->retry_reads += w->m->syscalls - calls;
   return depth;
 }
 
@@ -695,6 +702,7 @@ done:
   }
   prefetch_frames(w, threads, nthreads);
   w->frames_read = 0;
+  int pauses = 0; /* before retries, this sample */
   for (int t = 0; t < nthreads; t++) {
     thread_rec *th = &threads[t];
     int truncated = 0;
@@ -705,9 +713,18 @@ done:
     /* A few times per thread per sample, into the same raw slots: the frame budget still bounds the sample. */
     for (int tries = 0; depth < 0 && torn_reason(why) && tries < WALK_TORN_RETRIES && w->frames_read < WALK_MAX_TOTAL_FRAMES; tries++) {
       w->stack_retries++;
+      if (tries > 0 && pauses < WALK_RETRY_PAUSES) {
+        pauses++;
+        nanosleep(&(struct timespec){0, WALK_RETRY_PAUSE_NS}, 0);
+      }
       depth = retry_walk(w, th, rawpos, &truncated, &why);
     }
-    if (depth < 0) { thread_failed(th, why); depth = 0; }
+    if (depth < 0) {
+      thread_failed(th, why);
+      depth = 0;
+    } else if (th->frame) {
+      whole_save(w, th->tstate);
+    }
     if (truncated) { th->flags |= GAUGE_TH_TRUNCATED; if (!th->why) th->why = GAUGE_WHY_DEPTH_CAP; }
     th->depth = depth;
     rawpos += (size_t)depth;

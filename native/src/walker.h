@@ -20,11 +20,17 @@
 /* Frames of one sample, all threads: bounds time and memory when many threads share one long chain. */
 #define WALK_MAX_TOTAL_FRAMES (1 << 18)
 /* Re-reads of a stack torn while read, per thread per sample. Each is another chance for a torn chain to pass as
-   whole: 3 cut failures on a churning loop from ~17-25 % to 7-10 % but let >1 % of cut stacks through on 3.15,
-   whose chain end is checked only as "a shim", not as the thread's own base frame. */
-#define WALK_TORN_RETRIES 1
-/* Pages of a torn thread's stack re-read together on its retry; more are read frame by frame. */
+   whole, so their number rests on the chain-end check: exact on 3.15+ (the thread's base frame), an entry shim on
+   3.12-3.14 (README, asyncio: failed and cut-but-counted shares on a churning loop, 1 vs 3 retries). */
+#define WALK_TORN_RETRIES 3
+/* Retries after the first wait this long (a retry right after a torn read tends to tear again), at most
+   WALK_RETRY_PAUSES times a sample so that many torn threads cannot stretch one sample. */
+#define WALK_RETRY_PAUSE_NS 50000
+#define WALK_RETRY_PAUSES 4
+/* Pages of one walk remembered, for a retry of that thread; a retry reads up to twice that in one call. */
 #define WALK_TOUCHED 16
+/* Threads whose last whole walk's pages are kept (by thread state, direct-mapped) for their retries. */
+#define WALK_WHOLE_SLOTS 16
 /* The per-sample cache reads the target in blocks: a page (smaller blocks measured slower: more iovecs to pin). */
 #define BLOCK_BITS 12
 #define BLOCK_SIZE (1 << BLOCK_BITS)
@@ -108,10 +114,13 @@ typedef struct walker {
   uint64_t last_pthreads[64];
   int nlast_pthreads;
   uint64_t thread_errors;     /* counted per sample for the sampler */
-  uint64_t stack_retries;     /* torn chains read again (at most once per thread per sample) */
-  /* the pages one thread's walk read, refreshed in one call when it is read again */
-  uint64_t touched[WALK_TOUCHED];
+  uint64_t stack_retries;     /* torn chains read again (at most WALK_TORN_RETRIES times per thread per sample) */
+  /* the pages one thread's walk read, refreshed in one call when it is read again (a retry: up to twice as many) */
+  uint64_t touched[2 * WALK_TOUCHED];
   int ntouched;
+  /* the pages of each recent thread's last whole walk: where its outer frames are when a retry starts */
+  struct { uint64_t tstate; int n; uint64_t pages[WALK_TOUCHED]; } whole[WALK_WHOLE_SLOTS];
+  uint64_t retry_reads; /* frames retries read one by one, outside their batch */
   int fresh; /* during a retry: pages not just refreshed are read from the target, not the cache */
   size_t frames_read; /* this sample, every attempt: retries stop at WALK_MAX_TOTAL_FRAMES */
   /* each thread's OpenTelemetry span (otelctx.c), when asked for: gauge_set_trace_context */
