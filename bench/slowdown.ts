@@ -6,7 +6,7 @@
  * no gauge again (A′, the A/A control that shows the noise floor), gauge at
  * 100 Hz (B) and gauge flat out (V, a known slowdown that must stand out of
  * the floor, validating the method) — and every arm is compared with the
- * same round's A. Per round: (A − X) / A; over rounds: median, IQR, min–max
+ * same round's A. Per round: 100·ln(A/X) (≈ (A − X) / A); over rounds: median, IQR, min–max
  * and a bootstrap 95 % interval of the median.
  */
 import type { Python } from '../test/helpers/pythons.js';
@@ -54,6 +54,13 @@ const ARMS: Arm[] = [
   { key: 'B', label: 'gauge at 100 Hz', rateHz: 100 },
   { key: 'V', label: 'gauge flat out (validation)', rateHz: FLAT_OUT_HZ },
 ];
+
+/**
+ * Slowdown of x against a, in %: 100·ln(a/x), which is (a − x)/a for small
+ * differences but symmetric, so that noise in a (the denominator of
+ * (a − x)/a) does not push the A/A control's median below zero.
+ */
+export const slowdownPct = (a: number, x: number): number => 100 * Math.log(a / x);
 
 /** Per-round slowdown of one arm against A, in % (positive = the target did less work). */
 export interface ArmResult {
@@ -163,8 +170,8 @@ export async function measureSlowdown(py: Python, mode: SlowdownMode): Promise<S
       aCores.push(a.cpuS / a.wallS);
       for (const ar of arms) {
         const x = got.get(ar.arm.key)!;
-        ar.perCpu.push(((a.perCpuS - x.w!.perCpuS) / a.perCpuS) * 100);
-        ar.perWall.push(((a.perWallS - x.w!.perWallS) / a.perWallS) * 100);
+        ar.perCpu.push(slowdownPct(a.perCpuS, x.w!.perCpuS));
+        ar.perWall.push(slowdownPct(a.perWallS, x.w!.perWallS));
         ar.gaugeHz.push(x.hz);
       }
       log(
@@ -218,7 +225,7 @@ export function slowdownSection(
       `${mode.rounds} rounds after one warm-up round; each round runs the four arms once in a random order, each a window after ${mode.settleMs} ms of settling that lasts until the load has used ${mode.windowCpuMs} ms of CPU (at most ${mode.windowMaxMs} ms): ` +
       ARMS.map((a) => `**${a.key}** ${a.label}`).join(', ') +
       ` (a SamplingSession in the bench process — the core of \`gauge record\` — with a per-leaf count consumer; flat out = asked for ${FLAT_OUT_HZ} Hz). ` +
-      'A window counts the work between the first and the last report inside it. Slowdown per round = (A − X) / A of the same round, in %; positive = the target did less work. ' +
+      "A window counts the work between the first and the last report inside it. Slowdown per round = 100·ln(A/X) against the same round's A, in % (≈ (A − X)/A for small differences, and symmetric, so noise in A does not bias the A/A control); positive = the target did less work. " +
       "**Per CPU second** (work / the load's CPU seconds) is what gauge costs the target itself: it does not move when other jobs take the cores; **per wall second** also counts CPU the target lost to anything else on the machine, gauge included. " +
       'Cells: median [bootstrap 95 % interval of the median] (IQR; min–max over rounds). A′ is the A/A control: its interval is the noise floor; V must lie clearly above it for the method to see a slowdown at all. ' +
       'Interpreters: the reference 3.12, 3.15 and the free-threaded 3.14t (there deep.py runs its 8 threads in parallel on both cores, so any CPU gauge takes is taken from the target, and per wall second shows it).',
