@@ -26,19 +26,26 @@ export interface Python {
   freeThreaded: boolean;
 }
 
-/** Exact version and whether the build is free-threaded, as the interpreter itself says. */
+/**
+ * Exact version and whether the build is free-threaded, as the interpreter itself says. Asked twice, with
+ * a generous timeout: on a loaded machine a cold start importing sysconfig has taken over 10 s, and an
+ * interpreter that is there must not turn into a skip.
+ */
 function describe(exe: string): { version: string; freeThreaded: boolean } | undefined {
-  try {
-    const out = execFileSync(
-      exe,
-      ['-c', 'import sys, sysconfig; print("%d.%d.%d %s" % (sys.version_info[:3] + (sysconfig.get_config_var("Py_GIL_DISABLED") or 0,)))'],
-      { encoding: 'utf8', timeout: 10000, stdio: ['ignore', 'pipe', 'ignore'] },
-    );
-    const m = /^(\d+\.\d+\.\d+) (\S+)$/.exec(out.trim());
-    return m ? { version: m[1]!, freeThreaded: m[2] === '1' } : undefined;
-  } catch {
-    return undefined;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const out = execFileSync(
+        exe,
+        ['-c', 'import sys, sysconfig; print("%d.%d.%d %s" % (sys.version_info[:3] + (sysconfig.get_config_var("Py_GIL_DISABLED") or 0,)))'],
+        { encoding: 'utf8', timeout: 30000, stdio: ['ignore', 'pipe', 'ignore'] },
+      );
+      const m = /^(\d+\.\d+\.\d+) (\S+)$/.exec(out.trim());
+      return m ? { version: m[1]!, freeThreaded: m[2] === '1' } : undefined;
+    } catch {
+      if (!existsSync(exe)) return undefined;
+    }
   }
+  return undefined;
 }
 
 /** Where ../shared/pythons/install.sh puts its interpreters. */
