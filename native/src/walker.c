@@ -468,7 +468,7 @@ uint64_t *walker_tlbc_bases(walker *w, thread_rec *threads, int nthreads, const 
  * reader (a frame popped and its memory reused: owner byte, back link or the
  * chain's end overwritten), and a fresh read of the same thread usually does
  * not. Structural failures (thread or interpreter lists, cframe, memory) are
- * not retried. Code and instruction checks come later, in resolve_frames.
+ * not retried. Code and instruction checks come later, in walker_resolve (decode.c).
  */
 static int torn_reason(uint8_t why) {
   return why == GAUGE_WHY_FRAME_UNREADABLE || why == GAUGE_WHY_FRAME_LOOP || why == GAUGE_WHY_UNKNOWN_OWNER;
