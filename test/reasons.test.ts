@@ -45,7 +45,10 @@ function record(recFlags: number, threadFlags: number[]): Uint32Array {
 
 const fakeTarget = {
   threadNames: new Map(),
-  frames: { globalId: () => 0 },
+  frames: {
+    globalId: () => 0,
+    globalIds: (_s: number, _w: Uint32Array, _at: number, n: number) => new Array(n).fill(0),
+  },
   source: 0,
   resolveLocal: () => undefined,
 } as unknown as Target;
