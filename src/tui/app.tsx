@@ -17,14 +17,14 @@ export interface AppProps {
   chalk: ChalkInstance;
   onQuit: () => void;
   onSave?: () => void;
-  /** Fixed size (tests); otherwise the terminal's: frames reach it through frame-writer.ts, which never writes a newline, so the last row is usable. */
+  /** Fixed size (tests); otherwise the terminal's, minus one row: the last row stays empty, so nothing written there can scroll the screen. */
   size?: { width: number; height: number };
 }
 
 type Size = { width: number; height: number };
 
 function terminalSize(stdout: NodeJS.WriteStream): Size {
-  return { width: stdout.columns || 80, height: Math.max(1, stdout.rows || 24) };
+  return { width: stdout.columns || 80, height: Math.max(1, (stdout.rows || 24) - 1) };
 }
 
 function useTerminalSize(fixed?: Size): Size {
