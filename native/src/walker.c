@@ -314,9 +314,10 @@ static void spec_save(walker *w, const thread_rec *threads, int n) {
 /*
  * Walk one thread's frames into w->raw[start..]. Returns the count, or -1 on
  * a torn / invalid chain with the reason in *why. *truncated is set when the
- * depth cap cut it.
+ * depth cap cut it. end: the frame the whole chain ends at, when known (0:
+ * only that it ends on an entry shim, where the version has them).
  */
-static int walk_frames(walker *w, uint64_t frame, uint64_t base, size_t start, int *truncated, uint8_t *why) {
+static int walk_frames(walker *w, uint64_t frame, uint64_t end, size_t start, int *truncated, uint8_t *why) {
   const py_layout *l = &w->layout;
   uint8_t buf[LAYOUT_FRAME_MAX]; /* layout_check: every frame field ends within f_read_size <= this */
   int depth = 0, steps = 0, last_owner = -1;
@@ -366,9 +367,11 @@ static int walk_frames(walker *w, uint64_t frame, uint64_t base, size_t start, i
    * whole chain ends (the thread's base frame): nothing else passes. 3.12-3.14
    * only say it ends at a C-stack shim (the outermost entry frame, whose
    * address no thread-state field holds): a cut chain ending on an ordinary
-   * frame fails, one ending on a stale mid-stack shim cannot be told.
+   * frame fails, one ending on a stale mid-stack shim cannot be told unless
+   * the caller knows the end from the thread's last whole walk (retries).
    */
-  int cut = base ? last != base : last_owner >= 0 && l->owner_skip_min <= l->owner_max && last_owner < l->owner_skip_min;
+  int cut = end ? last != end : last_owner >= 0 && l->owner_skip_min <= l->owner_max && last_owner < l->owner_skip_min;
+  w->walk_end = last;
   if (!*truncated && last && cut) {
     *why = GAUGE_WHY_FRAME_UNREADABLE;
     return -1;
@@ -479,21 +482,24 @@ static size_t whole_slot(uint64_t tstate) {
   return (size_t)((tstate * 0x9E3779B97F4A7C15ull) >> 60) & (WALK_WHOLE_SLOTS - 1);
 }
 
-static void whole_save(walker *w, uint64_t tstate) {
+static void whole_save(walker *w, uint64_t tstate, int truncated) {
   size_t i = whole_slot(tstate);
   int n = w->ntouched < WALK_TOUCHED ? w->ntouched : WALK_TOUCHED;
   w->whole[i].tstate = tstate;
+  w->whole[i].end = truncated ? 0 : w->walk_end;
   w->whole[i].n = n;
   memcpy(w->whole[i].pages, w->touched, (size_t)n * sizeof *w->touched);
 }
 
 /*
  * Walk a torn thread again, its chain as nearly a snapshot as one call
- * allows: the pages its last attempt read and those of its last whole walk
- * (where the outer frames stay while the inner ones churn) first, its
- * current-frame word (through the cframe on 3.11/3.12) last, so the
- * innermost frames, read next, are as new as the word. Frames on other
- * pages are read one by one (counted in retry_reads). Returns as
+ * allows: its current-frame word (through the cframe on 3.11/3.12) first,
+ * then the pages its last attempt read and those of its last whole walk
+ * (where the outer frames stay while the inner ones churn). Word first: a
+ * data-stack page read after it still holds the frame it names (frames pop
+ * and push above it); one read before it misses frames pushed since
+ * (measured on a churning asyncio loop: unknown owners fell ~4x). Frames on
+ * other pages are read one by one (counted in retry_reads). Returns as
  * walk_frames; -1 with *why untouched when the thread state cannot be read.
  */
 static int retry_walk(walker *w, const thread_rec *th, size_t start, int *truncated, uint8_t *why) {
@@ -510,7 +516,8 @@ static int retry_walk(walker *w, const thread_rec *th, size_t start, int *trunca
     if (w->ntouched < 2 * WALK_TOUCHED && !touched(w, w->whole[wi].pages[i])) w->touched[w->ntouched++] = w->whole[wi].pages[i];
   mem_req reqs[2 * WALK_TOUCHED + 1];
   uint8_t ok[2 * WALK_TOUCHED + 1];
-  int n = 0, kept = 0;
+  int n = 1, kept = 0;
+  reqs[0] = (mem_req){at, &f, 8};
   for (int i = 0; i < w->ntouched; i++) {
     page_meta *s = page_find(w, w->touched[i], 0);
     if (!s) s = page_claim(w, w->touched[i]);
@@ -519,13 +526,14 @@ static int retry_walk(walker *w, const thread_rec *th, size_t start, int *trunca
     reqs[n++] = (mem_req){w->touched[i], slot_data(w, s), PAGE};
   }
   w->ntouched = kept;
-  reqs[n] = (mem_req){at, &f, 8};
-  readv_each(w->m, reqs, n + 1, ok);
-  pages_settle(w, reqs, n, ok);
-  if (!ok[n]) return -1;
+  readv_each(w->m, reqs, n, ok);
+  pages_settle(w, reqs + 1, n - 1, ok + 1);
+  if (!ok[0]) return -1;
   uint64_t calls = w->m->syscalls;
+  /* A retry is another chance for a torn chain to pass as whole: where the thread's last whole walk ended, it must end. */
+  uint64_t end = th->base ? th->base : w->whole[wi].tstate == th->tstate ? w->whole[wi].end : 0;
   w->fresh = 1;
-  int depth = f ? walk_frames(w, f, th->base, start, truncated, why) : 0;
+  int depth = f ? walk_frames(w, f, end, start, truncated, why) : 0;
   w->fresh = 0;
   w->retry_reads += w->m->syscalls - calls;
   return depth;
@@ -702,7 +710,7 @@ done:
   }
   prefetch_frames(w, threads, nthreads);
   w->frames_read = 0;
-  int pauses = 0; /* before retries, this sample */
+  int pauses = 0, retries = 0; /* this sample */
   for (int t = 0; t < nthreads; t++) {
     thread_rec *th = &threads[t];
     int truncated = 0;
@@ -711,8 +719,11 @@ done:
     w->ntouched = 0;
     int depth = th->frame ? walk_frames(w, th->frame, th->base, rawpos, &truncated, &why) : 0;
     /* A few times per thread per sample, into the same raw slots: the frame budget still bounds the sample. */
-    for (int tries = 0; depth < 0 && torn_reason(why) && tries < WALK_TORN_RETRIES && w->frames_read < WALK_MAX_TOTAL_FRAMES; tries++) {
+    for (int tries = 0; depth < 0 && torn_reason(why) && tries < WALK_TORN_RETRIES && retries < WALK_RETRY_BUDGET &&
+                        w->frames_read < WALK_MAX_TOTAL_FRAMES;
+         tries++) {
       w->stack_retries++;
+      retries++;
       if (tries > 0 && pauses < WALK_RETRY_PAUSES) {
         pauses++;
         nanosleep(&(struct timespec){0, WALK_RETRY_PAUSE_NS}, 0);
@@ -723,7 +734,7 @@ done:
       thread_failed(th, why);
       depth = 0;
     } else if (th->frame) {
-      whole_save(w, th->tstate);
+      whole_save(w, th->tstate, truncated);
     }
     if (truncated) { th->flags |= GAUGE_TH_TRUNCATED; if (!th->why) th->why = GAUGE_WHY_DEPTH_CAP; }
     th->depth = depth;

@@ -20,13 +20,16 @@
 /* Frames of one sample, all threads: bounds time and memory when many threads share one long chain. */
 #define WALK_MAX_TOTAL_FRAMES (1 << 18)
 /* Re-reads of a stack torn while read, per thread per sample. Each is another chance for a torn chain to pass as
-   whole, so their number rests on the chain-end check: exact on 3.15+ (the thread's base frame), an entry shim on
-   3.12-3.14 (README, asyncio: failed and cut-but-counted shares on a churning loop, 1 vs 3 retries). */
-#define WALK_TORN_RETRIES 3
-/* Retries after the first wait this long (a retry right after a torn read tends to tear again), at most
-   WALK_RETRY_PAUSES times a sample so that many torn threads cannot stretch one sample. */
-#define WALK_RETRY_PAUSE_NS 50000
-#define WALK_RETRY_PAUSES 4
+   whole, so their number rests on the chain-end check: exact on 3.15+ (the thread's base frame) and, on a retry, on
+   every version where the thread's last whole walk ended (README, asyncio). */
+#define WALK_TORN_RETRIES 10
+/* ...and per sample, all threads: a target whose every thread reads torn costs a bounded sample. */
+#define WALK_RETRY_BUDGET 64
+/* Retries after the first wait this long, at most WALK_RETRY_PAUSES times a sample (2 ms: a fifth of a tick at
+   100 Hz). A churning asyncio loop tears in bursts of short task steps longer than a read: retried back to back,
+   half the reads tore again; after 200 us, about a third (CPython 3.14, async_churn.py). */
+#define WALK_RETRY_PAUSE_NS 200000
+#define WALK_RETRY_PAUSES 10
 /* Pages of one walk remembered, for a retry of that thread; a retry reads up to twice that in one call. */
 #define WALK_TOUCHED 16
 /* Threads whose last whole walk's pages are kept (by thread state, direct-mapped) for their retries. */
@@ -119,7 +122,8 @@ typedef struct walker {
   uint64_t touched[2 * WALK_TOUCHED];
   int ntouched;
   /* the pages of each recent thread's last whole walk: where its outer frames are when a retry starts */
-  struct { uint64_t tstate; int n; uint64_t pages[WALK_TOUCHED]; } whole[WALK_WHOLE_SLOTS];
+  struct { uint64_t tstate, end; int n; uint64_t pages[WALK_TOUCHED]; } whole[WALK_WHOLE_SLOTS];
+  uint64_t walk_end; /* the outermost frame the last walk_frames read (end: 0 when the depth cap cut it) */
   uint64_t retry_reads; /* frames retries read one by one, outside their batch */
   int fresh; /* during a retry: pages not just refreshed are read from the target, not the cache */
   size_t frames_read; /* this sample, every attempt: retries stop at WALK_MAX_TOTAL_FRAMES */

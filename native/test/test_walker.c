@@ -662,6 +662,24 @@ static void test_torn(const scenario *s) {
     got = torn_check(out, walker_sample(&w, 6, out, 4096), NT, 3);
     CHECK(got == 0, "%s torn %s: whole again read %d", s->tag, names[k], got);
   }
+  /*
+   * A retry must end where the thread's last whole walk did: a chain cut short
+   * on its first read and ending on a stale entry shim on the retries fails,
+   * also where no base frame is published (3.12-3.14).
+   */
+  if (entry_frames) {
+    tear t = {outer[0] + (uint64_t)l->f_back, stale, 0, 8, 1, 0}; /* NULL on the first read, the stale shim after */
+    uint64_t real;
+    memcpy(&real, img_at(&im, t.addr), 8);
+    int got = torn_check(out, walker_sample(&w, 7, out, 4096), NT, 3);
+    CHECK(got == 0, "%s: whole before the stale-shim tear: %d", s->tag, got);
+    tear_set(&src, 1, &t, 1);
+    got = torn_check(out, walker_sample(&w, 8, out, 4096), NT, 3);
+    CHECK(got == 100 + GAUGE_WHY_FRAME_UNREADABLE, "%s: retried chain ending on a stale shim: %d, want %d", s->tag, got,
+          100 + GAUGE_WHY_FRAME_UNREADABLE);
+    memcpy(img_at(&im, t.addr), &real, 8);
+    src.nt = 0;
+  }
   walker_free(&w);
   frames_free(&fc);
   free(im.mem);
