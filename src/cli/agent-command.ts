@@ -1,24 +1,13 @@
 /**
- * `gauge agent`: continuous profiling of every Python process on the host
- * (or those --match selects), one profile per process per interval to the
- * destinations the flags or the environment name, within a CPU budget. Runs
- * until SIGINT/SIGTERM (or --duration), then flushes every open window.
+ * `gauge agent`: its options, checks and destinations; the work is in
+ * agent.ts, loaded only when the command runs.
  */
 import type { Argv } from 'yargs';
-import { Agent } from '../agent/agent.js';
-import { ddAgentUrlFromEnv, ddIdentity, ddTags, otlpEndpointFromEnv, datakitUrl } from '../export/env-config.js';
-import {
-  addExportOptions,
-  MIN_UPLOAD_INTERVAL_S,
-  parseHeaders,
-  withScheme,
-  type ExportArgs,
-} from '../export/pipeline.js';
-import { STOP_SIGNALS } from '../process/signals.js';
+import { ddAgentUrlFromEnv, otlpEndpointFromEnv, datakitUrl } from '../export/env-config.js';
+import { addExportOptions, withScheme, type ExportArgs } from '../export/export-flags.js';
 import { addCountOptions, rateProblem } from './options.js';
-import { Exit } from './exit-codes.js';
 
-interface AgentArgs extends ExportArgs {
+export interface AgentArgs extends ExportArgs {
   rate: number;
   'max-cpu': number;
   'min-rate': number;
@@ -34,7 +23,7 @@ interface AgentArgs extends ExportArgs {
 }
 
 /** Each value compiled, or the first one that is not a regular expression. */
-function regexes(list: string[] | undefined, flag: string): RegExp[] | string {
+export function regexes(list: string[] | undefined, flag: string): RegExp[] | string {
   const out: RegExp[] = [];
   for (const s of list ?? []) {
     try {
@@ -48,7 +37,7 @@ function regexes(list: string[] | undefined, flag: string): RegExp[] | string {
 }
 
 /** Destinations from flags; with none, from the environment (OTEL_EXPORTER_OTLP_*, DD_TRACE_AGENT_URL/DD_AGENT_HOST). */
-function destinationsOf(a: AgentArgs): { otlp?: string; datakit?: string; pyroscope?: string } {
+export function destinationsOf(a: AgentArgs): { otlp?: string; datakit?: string; pyroscope?: string } {
   const flagged = a['otlp-endpoint'] !== undefined || a.jaeger || a.datakit !== undefined || a.pyroscope;
   if (flagged) {
     return {
@@ -128,60 +117,6 @@ export function registerAgent(cli: Argv): void {
           'DataKit at DD_TRACE_AGENT_URL, else DD_AGENT_HOST:DD_TRACE_AGENT_PORT, else 127.0.0.1:9529',
         )
         .example('$0 agent --pyroscope http://pyroscope:4040 --match gunicorn', 'Only gunicorn processes'),
-    async (a) => process.exit(await runAgent(a as unknown as AgentArgs)),
+    async (a) => process.exit(await (await import('./agent.js')).runAgent(a as unknown as AgentArgs)),
   );
-}
-
-export async function runAgent(a: AgentArgs): Promise<number> {
-  const d = destinationsOf(a);
-  const dd = ddIdentity();
-  const log = (line: string): void => void process.stderr.write(`gauge: agent: ${line}\n`);
-  const agent = new Agent({
-    rateHz: a.rate,
-    minRateHz: a['min-rate'],
-    maxCpu: a['max-cpu'] / 100,
-    match: regexes(a.match, '--match') as RegExp[],
-    exclude: regexes(a.exclude, '--exclude') as RegExp[],
-    skip: [process.pid],
-    scanMs: a['scan-interval'] * 1000,
-    budgetMs: a['budget-interval-ms'] ?? 5000,
-    defaults: {
-      env: a.env || dd.env,
-      version: a.version !== undefined && a.version !== '' ? String(a.version) : dd.version,
-    },
-    destinations: {
-      otlpEndpoint: d.otlp,
-      otlpHeaders: parseHeaders(a['otlp-header']),
-      datakit: d.datakit ? withScheme(d.datakit) : undefined,
-      pyroscope: d.pyroscope ? withScheme(d.pyroscope) : undefined,
-      intervalMs: a['upload-interval-ms'] ?? Math.max(MIN_UPLOAD_INTERVAL_S, a['upload-interval'] ?? 60) * 1000,
-      tags: ddTags(),
-      idle: a.idle,
-      gil: a.gil,
-      stripLevels: a['strip-levels'] ?? 0,
-      minSpan: a['min-span'] ?? 2,
-      maxQueue: a['export-queue'] ?? 3,
-      maxBackoffMs: a['export-max-backoff-ms'],
-    },
-    log,
-  });
-  agent.start();
-  log(`started: ${agent.statusLine()}`);
-  const statusTimer =
-    a['status-interval'] && a['status-interval'] > 0
-      ? setInterval(() => {
-          (globalThis as { gc?: () => void }).gc?.();
-          const heap = (process.memoryUsage().heapUsed / 1048576).toFixed(1);
-          const rss = (process.memoryUsage.rss() / 1048576).toFixed(1);
-          log(`status: ${agent.statusLine()}, heap ${heap} MB, rss ${rss} MB`);
-        }, a['status-interval'] * 1000)
-      : undefined;
-  await new Promise<void>((resolve) => {
-    if (a.duration) setTimeout(resolve, a.duration * 1000);
-    for (const sig of STOP_SIGNALS) process.once(sig, () => resolve());
-  });
-  if (statusTimer) clearInterval(statusTimer);
-  await agent.stop();
-  log(`stopped: ${agent.statusLine()}`);
-  return Exit.OK;
 }

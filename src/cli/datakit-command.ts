@@ -6,9 +6,8 @@
  */
 import type { Argv } from 'yargs';
 import { ddAgentUrlFromEnv, ddIdentity, DEFAULT_DATAKIT_HOST, DEFAULT_DATAKIT_PORT } from '../export/env-config.js';
-import { MIN_UPLOAD_INTERVAL_S } from '../export/pipeline.js';
+import { MIN_UPLOAD_INTERVAL_S } from '../export/export-flags.js';
 import { launchCommand, pidProblem, rateProblem } from './options.js';
-import { record } from './record-command.js';
 
 interface DatakitArgs {
   host?: string;
@@ -114,6 +113,7 @@ export function registerDatakit(cli: Argv): void {
 
 export async function datakit(a: DatakitArgs): Promise<number> {
   const dd = ddIdentity();
+  const { record } = await import('./record.js');
   return record({
     pid: a.pid,
     rate: a.rate,

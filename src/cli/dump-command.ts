@@ -1,6 +1,5 @@
-/** `gauge dump`: options; the work is in dump.ts. */
+/** `gauge dump`: options; the work is in dump.ts, loaded only when the command runs. */
 import type { Argv } from 'yargs';
-import { dump } from './dump.js';
 import { addProcessOptions } from './options.js';
 
 export function registerDump(cli: Argv): void {
@@ -22,7 +21,8 @@ export function registerDump(cli: Argv): void {
           default: 20000,
           describe: 'asyncio tasks read before cutting (--async)',
         }),
-    (a) => {
+    async (a) => {
+      const { dump } = await import('./dump.js');
       dump(
         {
           pid: a.pid!,

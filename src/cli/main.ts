@@ -25,6 +25,18 @@ function stopWhenStdoutCloses(): void {
 
 const COMMANDS = ['dump', 'top', 'record', 'agent', 'datakit'];
 
+/**
+ * yargs renders the whole help text right after a command's handler starts, to have it ready should the command
+ * fail; gauge never shows help on a failure (see .fail below), so that rendering (tens of ms of CPU, mostly
+ * string-width) is skipped. getInternalMethods is yargs' own, not in its types: without it nothing changes.
+ */
+function skipHelpCache(cli: Argv): void {
+  type Usage = { cacheHelpMessage?: () => void };
+  const internal = (cli as unknown as { getInternalMethods?(): { getUsageInstance?(): Usage } }).getInternalMethods;
+  const usage = internal?.call(cli).getUsageInstance?.();
+  if (usage?.cacheHelpMessage) usage.cacheHelpMessage = () => undefined;
+}
+
 /** Where the help for what was typed is: `gauge top --help` after `gauge top ...`. */
 function helpHint(args: readonly string[]): string {
   const command = args.find((a) => !a.startsWith('-'));
@@ -72,6 +84,7 @@ export async function main(argv: string[]): Promise<void> {
   registerRecord(cli);
   registerAgent(cli);
   registerDatakit(cli);
+  skipHelpCache(cli);
   try {
     await cli.parseAsync();
   } catch (err) {

@@ -18,13 +18,12 @@ import { SendQueue, type QueueStats } from './queue.js';
 import { DEFAULT_SPAN_TTL_MS, SpanBuilder, type Activation } from './spans.js';
 import { PROFILER_ATTRIBUTES, processAttributes } from './target-resource.js';
 
-export const DEFAULT_OTLP_ENDPOINT = 'http://localhost:4318/v1/traces';
-
 export interface OtlpOptions {
   /**
    * Where to post; undefined lets the SDK resolve it as every OpenTelemetry
    * SDK does: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else
-   * OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces, else DEFAULT_OTLP_ENDPOINT.
+   * OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces, else DEFAULT_OTLP_ENDPOINT
+   * (export-flags.ts).
    */
   endpoint?: string;
   /** Headers from flags; they win over OTEL_EXPORTER_OTLP_HEADERS (merged by the SDK). */
