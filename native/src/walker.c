@@ -37,7 +37,10 @@ void walker_free(walker *w) {
   free(w->claimed);
   free(w->slot_meta);
   free(w->spec_ts);
+  free(w->spec_nid);
+  free(w->spec_got);
   free(w->tsbuf);
+  free(w->tsnew);
   free(w->reqs);
   free(w->cursors);
   free(w->ok);
@@ -289,25 +292,96 @@ static void prefetch_frames(walker *w, thread_rec *threads, int n) {
   }
 }
 
-/* The thread states of the last sample's chain, in one call; returns how many leading ones were read. */
-static int spec_tstates(walker *w) {
-  size_t tsz = (size_t)w->layout.ts_read_size;
-  if (w->nspec <= 0 || scratch_reserve(w, (size_t)w->nspec)) return 0;
-  for (int i = 0; i < w->nspec; i++) w->reqs[i] = (mem_req){w->spec_ts[i], w->tsbuf + (size_t)i * tsz, tsz};
-  return w->m->readv(w->m, w->reqs, w->nspec);
+/*
+ * The thread states of the last sample's chain (first interpreter) in one
+ * call, into tsbuf; spec_got says which. A state whose thread provably has
+ * not run since it was read (the quiet hook, asked here) is not read again:
+ * only its thread writes its fields, but for the link to the next state,
+ * which the exit of that next thread rewrites. An exit is a thread running,
+ * which the hook's proof does not survive (threadstat.c: a thread that was
+ * not read then used CPU the process clock shows; one that was cannot be
+ * read any more); a thread deleting another's state (finalization) is not,
+ * so every state is read again at least every WALK_SPEC_REFRESH_NS.
+ * gil_same: one interpreter, whose GIL is as it was in the memo's sample.
+ */
+enum { SPEC_READ = 1, SPEC_ASKED = 2, SPEC_QUIET = 4 }; /* spec_got: tsbuf holds it now; the hook was asked; said quiet */
+
+static void spec_tstates(walker *w, uint64_t time_ns, int gil_same) {
+  const py_layout *l = &w->layout;
+  size_t tsz = (size_t)l->ts_read_size;
+  int n = w->nspec;
+  memset(w->spec_got, 0, (size_t)n);
+  if (scratch_reserve(w, (size_t)n)) return;
+  /* Free-threaded builds and those without the kernel tid in the thread state (<=3.10) read every state. */
+  int skip = w->quiet && l->ts_native_id >= 0 && l->gil_enabled < 0 && time_ns >= w->spec_full_ns &&
+             time_ns - w->spec_full_ns < WALK_SPEC_REFRESH_NS;
+  uint64_t holder_nid = 0;
+  for (int j = 0; skip && gil_same && j < n; j++)
+    if (w->spec_ts[j] == w->gil_now[0]) holder_nid = w->spec_nid[j];
+  int k = 0;
+  for (int j = 0; j < n; j++) {
+    uint64_t nid = w->spec_nid[j];
+    /* the GIL vouches for every thread but its holder's OS thread (gil_holders) */
+    int vouched = gil_same && w->spec_ts[j] != w->gil_now[0] && (!holder_nid || nid != holder_nid);
+    if (skip && nid) {
+      w->spec_got[j] = SPEC_ASKED;
+      if (w->quiet(w->quiet_ctx, nid, vouched)) { w->spec_got[j] |= SPEC_READ | SPEC_QUIET; continue; }
+    }
+    w->cursors[k] = (uint64_t)j;
+    w->reqs[k++] = (mem_req){w->spec_ts[j], w->tsbuf + (size_t)j * tsz, tsz};
+  }
+  if (k == n) w->spec_full_ns = time_ns;
+  if (!k) return;
+  readv_each(w->m, w->reqs, k, w->ok);
+  for (int i = 0; i < k; i++) w->spec_got[w->cursors[i]] |= w->ok[i] ? SPEC_READ : 0;
 }
 
-static void spec_save(walker *w, const thread_rec *threads, int n) {
+/* Keep this sample's bytes of chain position t for the next: in place in tsbuf while the order holds. */
+static int spec_keep(walker *w, int t, const uint8_t *ts, int *moved) {
   size_t tsz = (size_t)w->layout.ts_read_size;
+  if (!*moved && t < w->nspec && ts == w->tsbuf + (size_t)t * tsz) return 0;
+  if (t >= w->captsnew) {
+    int nc = w->captsnew ? w->captsnew * 2 : 64;
+    while (nc <= t) nc *= 2;
+    uint8_t *b = realloc(w->tsnew, (size_t)nc * tsz);
+    if (!b) return -1;
+    w->tsnew = b;
+    w->captsnew = nc;
+  }
+  if (!*moved && t > 0) memcpy(w->tsnew, w->tsbuf, (size_t)t * tsz); /* positions before t were in place */
+  *moved = 1;
+  memcpy(w->tsnew + (size_t)t * tsz, ts, tsz);
+  return 0;
+}
+
+/* The chain of threads[0..n) and their bytes (tsnew when moved, else already in tsbuf) for the next sample. */
+static void spec_save(walker *w, const thread_rec *threads, int n, int moved) {
   if (n > w->capspec) {
     uint64_t *s = realloc(w->spec_ts, (size_t)n * sizeof *s);
-    uint8_t *b = s ? realloc(w->tsbuf, (size_t)n * tsz) : 0;
     if (s) w->spec_ts = s;
-    if (b) w->tsbuf = b;
-    if (!s || !b) { w->nspec = 0; return; }
+    uint64_t *d = s ? realloc(w->spec_nid, (size_t)n * sizeof *d) : 0;
+    if (d) w->spec_nid = d;
+    uint8_t *g = d ? realloc(w->spec_got, (size_t)n) : 0;
+    if (g) w->spec_got = g;
+    if (!g) { w->nspec = 0; return; }
     w->capspec = n;
   }
-  for (int i = 0; i < n; i++) w->spec_ts[i] = threads[i].tstate;
+  if (moved) {
+    uint8_t *b = w->tsbuf;
+    int c = w->captsbuf;
+    w->tsbuf = w->tsnew;
+    w->captsbuf = w->captsnew;
+    w->tsnew = b;
+    w->captsnew = c;
+  }
+  if (n > w->captsbuf) {
+    /* never happens after a full chain (moved covers it); a chain cut short keeps what it has */
+    n = w->captsbuf;
+  }
+  for (int i = 0; i < n; i++) {
+    w->spec_ts[i] = threads[i].tstate;
+    w->spec_nid[i] = threads[i].native_id;
+  }
   w->nspec = n;
 }
 
@@ -608,6 +682,7 @@ int walker_sample(walker *w, uint64_t time_ns, uint32_t *out, int cap) {
   uint64_t seen_interp[WALK_MAX_INTERPS];
   size_t rawpos = 0;
   int n_first = 0; /* threads of the first interpreter: the chain speculated on next time */
+  int spec_moved = 0, spec_bad = 0; /* its bytes: not in chain order in tsbuf (spec_keep); not all kept */
   for (int ni = 0; interp && ni < WALK_MAX_INTERPS; ni++) {
     for (int k = 0; k < ni; k++)
       if (seen_interp[k] == interp) { rflags |= GAUGE_REC_ERROR; rwhy = GAUGE_WHY_INTERP_LIST; goto done; }
@@ -638,16 +713,27 @@ int walker_sample(walker *w, uint64_t time_ns, uint32_t *out, int cap) {
       }
     }
     uint64_t mark = 0;
-    int nspec_read = ni == 0 && w->nspec > 0 && w->spec_ts[0] == tstate ? spec_tstates(w) : 0, spec_at = 0;
+    int nspec = ni == 0 ? w->nspec : 0, spec_at = 0;
+    if (nspec) {
+      int gil_same = !next_interp && w->ngil_now == 1 && w->ngil_memo == 1 && w->gil_now[0] == w->gil_memo[0] &&
+                     w->gil_now[1] == w->gil_memo[1];
+      spec_tstates(w, time_ns, gil_same);
+    }
     for (int nt = 0; tstate; nt++) {
       if (nthreads >= WALK_MAX_THREADS) { rflags |= GAUGE_REC_ERROR; rwhy = GAUGE_WHY_THREAD_LIST; break; }
       if (nt > 0 && (nt & (nt - 1)) == 0) mark = tstate;
       else if (nt > 0 && tstate == mark) { rflags |= GAUGE_REC_ERROR; rwhy = GAUGE_WHY_THREAD_LIST; break; }
       uint8_t tsl[LAYOUT_TS_MAX]; /* layout_check: ts_read_size <= this */
       const uint8_t *ts = 0;
+      uint8_t quiet = 0;
       /* The chain rarely changes between samples: use the batch read when this is the next known state. */
-      for (int j = spec_at; j < nspec_read && j < spec_at + 4; j++)
-        if (w->spec_ts[j] == tstate) { ts = w->tsbuf + (size_t)j * (size_t)l->ts_read_size; spec_at = j + 1; break; }
+      for (int j = spec_at; j < nspec && j < spec_at + 4; j++)
+        if (w->spec_ts[j] == tstate) {
+          if (w->spec_got[j] & SPEC_READ) ts = w->tsbuf + (size_t)j * (size_t)l->ts_read_size;
+          quiet = w->spec_got[j] & SPEC_ASKED ? (w->spec_got[j] & SPEC_QUIET ? 1 : 2) : 0;
+          spec_at = j + 1;
+          break;
+        }
       if (!ts) {
         if ((size_t)l->ts_read_size > sizeof tsl || mem_read(w->m, tstate, tsl, (size_t)l->ts_read_size)) {
           rflags |= GAUGE_REC_ERROR;
@@ -672,13 +758,15 @@ int walker_sample(walker *w, uint64_t time_ns, uint32_t *out, int cap) {
       if (holder && holder == tstate) th->flags |= GAUGE_TH_GIL;
       th->frame = ld_u64(ts + l->ts_frame);
       th->base = l->ts_base_frame >= 0 ? ld_u64(ts + l->ts_base_frame) : 0;
+      th->quiet = quiet;
+      if (ni == 0 && spec_keep(w, nthreads - 1, ts, &spec_moved)) spec_bad = 1;
       tstate = ld_u64(ts + l->ts_next);
     }
     if (ni == 0) n_first = nthreads;
     interp = next_interp;
   }
 done:
-  spec_save(w, threads, n_first);
+  spec_save(w, threads, spec_bad ? 0 : n_first, spec_moved);
   fill_native_ids(w, threads, nthreads);
   int gil_same = w->quiet && w->ngil_now > 0 && w->ngil_now == w->ngil_memo &&
                  memcmp(w->gil_now, w->gil_memo, (size_t)w->ngil_now * 2 * sizeof *w->gil_now) == 0;
@@ -687,7 +775,9 @@ done:
   for (int t = 0; t < nthreads; t++) {
     thread_rec *th = &threads[t];
     th->memo_at = -1;
-    if (!w->quiet || !th->native_id || !w->quiet(w->quiet_ctx, th->native_id, gil_same && !w->ok[t])) continue;
+    /* asked before its state was read (spec_tstates): the answer stands */
+    if (!w->quiet || !th->native_id || th->quiet == 2) continue;
+    if (!th->quiet && !w->quiet(w->quiet_ctx, th->native_id, gil_same && !w->ok[t])) continue;
     th->memo_at = memo_find(&w->memo, th->tstate, th->thread_id, th->native_id, w->max_depth);
     if (th->memo_at >= 0) th->frame = 0; /* nothing to read for it below */
   }

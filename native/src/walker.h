@@ -30,6 +30,8 @@
    half the reads tore again; after 200 us, about a third (CPython 3.14, async_churn.py). */
 #define WALK_RETRY_PAUSE_NS 200000
 #define WALK_RETRY_PAUSES 10
+/* Every thread state is read at least this often, even those of threads that provably have not run (walker.c). */
+#define WALK_SPEC_REFRESH_NS 1000000000ull
 /* Pages of one walk remembered, for a retry of that thread; a retry reads up to twice that in one call. */
 #define WALK_TOUCHED 16
 /* Threads whose last whole walk's pages are kept (by thread state, direct-mapped) for their retries. */
@@ -70,6 +72,7 @@ typedef struct {
   uint32_t flags;
   uint8_t why; /* GAUGE_WHY_* */
   int64_t memo_at; /* >= 0: not run since the last sample, its stack is the memo's at this offset */
+  uint8_t quiet;   /* the quiet hook was asked before its state was read: 1 quiet, 2 not */
 } thread_rec;
 
 typedef struct walker {
@@ -103,8 +106,14 @@ typedef struct walker {
   int capthreads;
   /* the last sample's thread-state chain (first interpreter): read in one call next time */
   uint64_t *spec_ts;
+  uint64_t *spec_nid;  /* each one's kernel tid: the quiet hook is asked before its state is read */
+  uint8_t *spec_got;   /* this sample: SPEC_* flags of each (walker.c) */
   int nspec, capspec;
-  uint8_t *tsbuf;
+  uint8_t *tsbuf;      /* their bytes as last read, kept while their threads do not run */
+  int captsbuf;
+  uint8_t *tsnew;      /* this sample's, when the chain's order changed */
+  int captsnew;
+  uint64_t spec_full_ns; /* the last sample that read every state of the chain */
   /* batched-read scratch */
   mem_req *reqs;
   size_t capreqs;

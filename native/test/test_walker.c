@@ -263,16 +263,111 @@ static void test_memo(walker *w, const py_layout *l, image *im, uint64_t ts_a, u
   CHECK(k > 0 && ga[7] == 0, "%s: memo: a thread that ran kept %u old frames", tag, ga[7]);
   set_frame(im, l, ts_a, fa);
   k = walker_sample(w, 8, got, 4096); /* A walked with its frames again: remembered */
-  quiet_tid = 100;
-  img_w64(im, ts_a + l->ts_thread_id, 0x7100); /* the thread state now holds another thread */
+  /* the thread state now holds another thread (A exited, so it is not quiet), one that has not run since */
+  quiet_tid = 101;
+  img_w64(im, ts_a + l->ts_thread_id, 0x7100);
+  img_w64(im, ts_a + l->ts_native_id, 101);
   set_frame(im, l, ts_a, 0);
   k = walker_sample(w, 9, got, 4096);
   ga = got + GAUGE_REC_HEADER + GAUGE_THREAD_HEADER + got[GAUGE_REC_HEADER + 7];
-  CHECK(k > 0 && ga[0] == 0x7100 && ga[7] == 0, "%s: memo: a new thread in an old thread state got its frames", tag);
+  CHECK(k > 0 && ga[0] == 0x7100 && ga[2] == 101 && ga[7] == 0, "%s: memo: a new thread in an old thread state got its frames", tag);
   img_w64(im, ts_a + l->ts_thread_id, 0x7000);
+  img_w64(im, ts_a + l->ts_native_id, 100);
   set_frame(im, l, ts_a, fa);
   w->quiet = 0;
   walker_sample(w, 10, got, 4096);
+}
+
+/* A memsrc over an image that counts what it is asked for. */
+typedef struct { memsrc m, img; int calls, reqs, ranges; } counting_src;
+
+static int counting_readv(memsrc *m, mem_req *reqs, int n) {
+  counting_src *c = (counting_src *)m;
+  c->calls++;
+  c->reqs += n;
+  for (int i = 0; i < n; i++) c->ranges += reqs[i].len > BLOCK_SIZE;
+  return c->img.readv(&c->img, reqs, n);
+}
+
+/* Requests for the thread state at ts (page reads that cover it hold frames: not counted). */
+typedef struct { memsrc m, img; uint64_t ts; int seen; } ts_watch;
+
+static int ts_watch_readv(memsrc *m, mem_req *reqs, int n) {
+  ts_watch *c = (ts_watch *)m;
+  for (int i = 0; i < n; i++) c->seen += reqs[i].addr == c->ts;
+  return c->img.readv(&c->img, reqs, n);
+}
+
+/* Thread id (word 0) and depth of each thread of a record, as "id:depth ..." for messages and comparisons. */
+static void rec_threads(const uint32_t *rec, char *out, size_t cap) {
+  const uint32_t *th = rec + GAUGE_REC_HEADER;
+  size_t k = 0;
+  out[0] = 0;
+  for (uint32_t i = 0; i < rec[4] && k + 24 < cap; i++, th += GAUGE_THREAD_HEADER + th[7])
+    k += (size_t)snprintf(out + k, cap - k, "%x:%u ", th[0], th[7]);
+}
+
+/*
+ * The state of a thread the quiet hook vouches for is not read again: its
+ * bytes from the last read stand (only it writes them), through a chain that
+ * loses or gains other threads; one that ran is read, and every state is read
+ * again after WALK_SPEC_REFRESH_NS. Free-threaded builds read every state.
+ * Chain: B (0x7001, tid 101) -> A (0x7000, tid 100, 3 frames).
+ */
+static void test_spec_skip(walker *w, const py_layout *l, image *im, uint64_t ts_a, uint64_t ts_b, uint64_t fa,
+                           const char *tag) {
+  int can = l->gil_enabled < 0;
+  ts_watch src = {.img = *w->m, .ts = ts_a};
+  src.m = src.img;
+  src.m.readv = ts_watch_readv;
+  memsrc *was = w->m;
+  w->m = &src.m;
+  uint64_t interp;
+  memcpy(&interp, img_at(im, w->root + (uint64_t)l->rt_interp_head), 8);
+  uint64_t t0 = 50000000000ull;
+  int quiet_tid = 100;
+  w->quiet = fake_quiet;
+  w->quiet_ctx = &quiet_tid;
+  uint32_t got[4096];
+  char th[128];
+  walker_sample(w, t0, got, 4096); /* remembered */
+  walker_sample(w, t0 + 1, got, 4096);
+  src.seen = 0;
+  set_frame(im, l, ts_a, 0); /* written only by A, which the hook says did not run: not read (free-threaded: read) */
+  walker_sample(w, t0 + 2, got, 4096);
+  rec_threads(got, th, sizeof th);
+  CHECK(src.seen == !can && strstr(th, " 7000:3 "), "%s: spec: quiet A's state read %d times, threads %s", tag, src.seen, th);
+  /* B leaves the chain: A, now its head, keeps its unread bytes in the new order */
+  img_w64(im, interp + l->is_threads_head, ts_a);
+  walker_sample(w, t0 + 3, got, 4096);
+  walker_sample(w, t0 + 4, got, 4096);
+  rec_threads(got, th, sizeof th);
+  CHECK(!strcmp(th, "7000:3 "), "%s: spec: B gone, threads %s", tag, th);
+  /* B comes back as the new head */
+  img_w64(im, interp + l->is_threads_head, ts_b);
+  walker_sample(w, t0 + 5, got, 4096);
+  rec_threads(got, th, sizeof th);
+  CHECK(strstr(th, "7001:") == th && strstr(th, " 7000:3 "), "%s: spec: B back, threads %s", tag, th);
+  src.seen = 0;
+  quiet_tid = 0; /* A ran: its state is read, its stack (now empty) with it */
+  walker_sample(w, t0 + 6, got, 4096);
+  rec_threads(got, th, sizeof th);
+  CHECK(src.seen >= 1 && strstr(th, " 7000:0 "), "%s: spec: A ran: read %d times, threads %s", tag, src.seen, th);
+  set_frame(im, l, ts_a, fa);
+  quiet_tid = 100;
+  walker_sample(w, t0 + 7, got, 4096); /* read (not yet remembered as quiet), walked with its frames */
+  set_frame(im, l, ts_a, 0);
+  src.seen = 0;
+  walker_sample(w, t0 + 8, got, 4096);
+  int quiet_seen = src.seen;
+  walker_sample(w, t0 + 8 + WALK_SPEC_REFRESH_NS, got, 4096); /* a second on: every state read again */
+  rec_threads(got, th, sizeof th);
+  CHECK(quiet_seen == !can && src.seen == quiet_seen + 1, "%s: spec: refresh: read %d times, then %d", tag, quiet_seen,
+        src.seen);
+  set_frame(im, l, ts_a, fa);
+  w->quiet = 0;
+  w->m = was;
+  walker_sample(w, t0 + 9 + WALK_SPEC_REFRESH_NS, got, 4096);
 }
 
 /* Two threads: A (3 frames, holds the GIL) and B (a shim, a generator frame with a non-ASCII name, one not started). */
@@ -419,6 +514,7 @@ static void test_walk(const scenario *s) {
 
   if (l->ts_native_id >= 0) test_vouch(&w, &im, tag);
   if (l->ts_native_id >= 0) test_memo(&w, l, &im, ts_a, fa, out, n, tag);
+  if (l->ts_native_id >= 0) test_spec_skip(&w, l, &im, ts_a, ts_b, fa, tag);
 
   /* A freed-and-reused code address: new name at the same address must not come back stale. */
   img_w64(&im, c_leaf + l->co_name, img_str(&im, l, "render"));
@@ -864,17 +960,6 @@ static void build_tag(scenario *s, const char *suffix) {
   for (const char *p = s->tag; *p; p++)
     if (*p != '(' && *p != ')') *o++ = *p == ' ' ? '-' : *p;
   *o = 0;
-}
-
-/* A memsrc over an image that counts what it is asked for. */
-typedef struct { memsrc m, img; int calls, reqs, ranges; } counting_src;
-
-static int counting_readv(memsrc *m, mem_req *reqs, int n) {
-  counting_src *c = (counting_src *)m;
-  c->calls++;
-  c->reqs += n;
-  for (int i = 0; i < n; i++) c->ranges += reqs[i].len > BLOCK_SIZE;
-  return c->img.readv(&c->img, reqs, n);
 }
 
 /* 3.11+: a stack spanning several pages is read, from the second sample on, as one range, not page by page. */
