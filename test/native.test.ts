@@ -39,6 +39,11 @@ test(
   },
 );
 
+test('process reads against the kernel: nearby requests share a remote range, byte for byte; a fault stops the call', () => {
+  const src = (f: string) => join(nativeDir, 'src', f);
+  runUnitTests(compileNative('test_memsrc', [join(nativeDir, 'test', 'test_memsrc.c'), src('memsrc.c')]), 20);
+});
+
 test('fuzz regression corpus replays without a crash or sanitizer report', () => {
   const exe = compileNative('replay', [
     join(nativeDir, 'fuzz', 'replay.c'),

@@ -3,19 +3,26 @@
 #include "../include/gauge.h"
 #include "reader.h"
 #include <errno.h>
+#include <linux/futex.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_READERS 1024
 
 struct gauge_sampler {
   pthread_t thread;
   pthread_mutex_t list_lock; /* readers list: held for a whole tick, so no reader is removed mid-read */
-  pthread_mutex_t lock;      /* ring, counters and stop: held briefly, so drain never waits for a tick */
-  pthread_cond_t wake;  /* stop wakes the thread at once, however slow the rate */
-  int running, stop;
+  pthread_mutex_t lock;      /* ring and counters: held briefly, so drain never waits for a tick */
+  /* The thread sleeps on this word (a futex): stop sets it and wakes the thread at once, however slow the rate.
+     One system call a sleep; a condition variable took two (its mutex is marked contended after every wait). */
+  _Atomic uint32_t stop;
+  int running;
+  clockid_t cpu_clock; /* the sampler thread's CPU clock, read when stats are asked for, not every tick */
   double hz;
   gauge_reader *readers[MAX_READERS];
   int nreaders;
@@ -47,11 +54,6 @@ gauge_sampler *gauge_sampler_new(double hz, int buffer_words) {
   s->rng = monotonic_ns() | 1;
   pthread_mutex_init(&s->lock, 0);
   pthread_mutex_init(&s->list_lock, 0);
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* deadlines are monotonic_ns() values */
-  pthread_cond_init(&s->wake, &ca);
-  pthread_condattr_destroy(&ca);
   if (!s->ring || !s->scratch) { gauge_sampler_free(s); return 0; }
   s->stats[7] = 0;
   return s;
@@ -94,13 +96,13 @@ static void ring_push(gauge_sampler *s, const uint32_t *rec, uint32_t n) {
   s->head += n;
 }
 
-static uint64_t thread_cpu_ns(void) {
+static uint64_t clock_ns(clockid_t c) {
   struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  if (clock_gettime(c, &ts)) return 0;
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void sample_all(gauge_sampler *s) {
+static void sample_all(gauge_sampler *s, int late) {
   uint64_t t0 = monotonic_ns();
   pthread_mutex_lock(&s->list_lock);
   for (int i = 0; i < s->nreaders; i++) {
@@ -140,47 +142,61 @@ static void sample_all(gauge_sampler *s) {
   s->stats[4] += (double)dt;
   if ((double)dt > s->stats[7]) s->stats[7] = (double)dt;
   s->stats[5]++;
-  s->stats[6] = (double)thread_cpu_ns();
+  s->stats[2] += late;
   pthread_mutex_unlock(&s->lock);
 }
+
+/* Sleep until monotonic time `until` or stop, whichever comes first. */
+static void sleep_until(gauge_sampler *s, uint64_t until) {
+  do {
+    /* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline; returns at once if stop is already set */
+    struct timespec ts = {(time_t)(until / 1000000000ull), (long)(until % 1000000000ull)};
+    syscall(SYS_futex, &s->stop, FUTEX_WAIT_BITSET_PRIVATE, 0, &ts, NULL, FUTEX_BITSET_MATCH_ANY);
+  } while (!atomic_load(&s->stop) && monotonic_ns() < until);
+}
+
+/* Flat out, the thread still sleeps this often: its locks are free for that moment (remove, snapshot, info). */
+#define FLAT_OUT_BREATHE_NS 10000000ull
 
 static void *sampler_main(void *arg) {
   gauge_sampler *s = arg;
   double period = 1e9 / s->hz;
-  uint64_t next = monotonic_ns();
-  for (;;) {
+  uint64_t next = monotonic_ns(), slept = next;
+  while (!atomic_load(&s->stop)) {
     uint64_t now = monotonic_ns();
-    pthread_mutex_lock(&s->lock);
-    int stop = s->stop;
-    if (!stop && now > next + (uint64_t)(period / 2)) s->stats[2]++;
-    pthread_mutex_unlock(&s->lock);
-    if (stop) break;
+    int late = now > next + (uint64_t)(period / 2);
     if (now > next + (uint64_t)period) next = now; /* far behind: don't burst to catch up */
-    sample_all(s);
+    sample_all(s, late);
     /* Uniform in [0.5, 1.5) periods: the mean rate holds, the phase never locks to the target's loops. */
     next += (uint64_t)(period * (0.5 + rand_unit(s)));
-    struct timespec ts = {(time_t)(next / 1000000000ull), (long)(next % 1000000000ull)};
-    pthread_mutex_lock(&s->lock);
-    while (!s->stop && pthread_cond_timedwait(&s->wake, &s->lock, &ts) == 0) {} /* woken early: stop, or spurious */
-    pthread_mutex_unlock(&s->lock);
+    now = monotonic_ns();
+    /* Already past it (flat out): no sleep, which costs a system call and a wake-up, but now and then one. */
+    if (next > now || now - slept >= FLAT_OUT_BREATHE_NS) {
+      sleep_until(s, next > now ? next : now + 1);
+      slept = now;
+    }
   }
+  /* its CPU clock dies with the thread: the last reading is kept for stats */
+  uint64_t cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+  pthread_mutex_lock(&s->lock);
+  s->stats[6] = (double)cpu;
+  pthread_mutex_unlock(&s->lock);
   return 0;
 }
 
 int gauge_sampler_start(gauge_sampler *s) {
   if (!s || s->running) return -GAUGE_EINVAL;
-  s->stop = 0;
+  atomic_store(&s->stop, 0);
   if (pthread_create(&s->thread, 0, sampler_main, s)) return -GAUGE_ENOMEM;
+  if (pthread_getcpuclockid(s->thread, &s->cpu_clock)) s->cpu_clock = (clockid_t)-1;
   s->running = 1;
   return 0;
 }
 
 void gauge_sampler_stop(gauge_sampler *s) {
   if (!s || !s->running) return;
-  pthread_mutex_lock(&s->lock);
-  s->stop = 1;
-  pthread_cond_signal(&s->wake);
-  pthread_mutex_unlock(&s->lock);
+  atomic_store(&s->stop, 1);
+  syscall(SYS_futex, &s->stop, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
   pthread_join(s->thread, 0);
   s->running = 0;
 }
@@ -192,7 +208,6 @@ void gauge_sampler_free(gauge_sampler *s) {
   free(s->scratch);
   pthread_mutex_destroy(&s->lock);
   pthread_mutex_destroy(&s->list_lock);
-  pthread_cond_destroy(&s->wake);
   free(s);
 }
 
@@ -218,7 +233,10 @@ int gauge_sampler_drain(gauge_sampler *s, uint32_t *out, int cap_words) {
 
 void gauge_sampler_stats(gauge_sampler *s, double *out8) {
   if (!s || !out8) return;
+  /* While it runs, its clock; once stopped, what it read on the way out (the clock is gone with it). */
+  uint64_t cpu = s->running && s->cpu_clock != (clockid_t)-1 ? clock_ns(s->cpu_clock) : 0;
   pthread_mutex_lock(&s->lock);
   memcpy(out8, s->stats, sizeof s->stats);
   pthread_mutex_unlock(&s->lock);
+  if (cpu) out8[6] = (double)cpu;
 }
