@@ -27,8 +27,8 @@ const fixture = join(root, 'test', 'fixtures', 'async_churn.py');
 
 after(killChildren);
 
-// Failed share of the loop thread's stacks (%): the bound, with margin over the worst run measured (README, asyncio).
-const CHURN_FAILED_MAX = 10;
+// Failed share of the loop thread's stacks (%): the bound, with margin over the worst run measured (0.4 %: README, asyncio).
+const CHURN_FAILED_MAX = 3;
 
 for (const { wanted, py, skip } of pythonsOrSkip(['3.12', '3.13', '3.14', '3.15'])) {
   test(
