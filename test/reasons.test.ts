@@ -45,6 +45,7 @@ function record(recFlags: number, threadFlags: number[]): Uint32Array {
 
 const fakeTarget = {
   threadNames: new Map(),
+  lastStacks: [],
   frames: {
     globalId: () => 0,
     globalIds: (_s: number, _w: Uint32Array, _at: number, n: number) => new Array(n).fill(0),

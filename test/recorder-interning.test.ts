@@ -100,3 +100,32 @@ test('frame registry: a run of local ids maps as one by one, each new id resolve
   assert.equal(ids[1], reg.globalIds(src, new Uint32Array([400]), 0, 1, resolve)[0]);
   assert.equal(ids[3], ids[1]);
 });
+
+test('frame registry: a thread whose ids did not change gets its last stack back; a changed one a new array', () => {
+  const reg = new FrameRegistry();
+  const src = reg.addSource();
+  const resolve = (id: number): FrameInfo => ({ name: `f${id}`, file: 'f.py', line: id, firstLine: 1 });
+  const first = reg.globalIds(src, new Uint32Array([1, 2, 3]), 0, 3, resolve);
+  assert.equal(reg.globalIds(src, new Uint32Array([1, 2, 3]), 0, 3, resolve, first), first);
+  const leaf = reg.globalIds(src, new Uint32Array([4, 2, 3]), 0, 3, resolve, first);
+  assert.notEqual(leaf, first);
+  assert.deepEqual(
+    leaf,
+    [4, 2, 3].map((id) => reg.globalId(src, id, resolve)),
+  );
+  assert.deepEqual(
+    first,
+    [1, 2, 3].map((id) => reg.globalId(src, id, resolve)),
+    'the last stack is left as it was',
+  );
+  const outer = reg.globalIds(src, new Uint32Array([1, 2, 5]), 0, 3, resolve, first);
+  assert.deepEqual(
+    outer,
+    [1, 2, 5].map((id) => reg.globalId(src, id, resolve)),
+  );
+  const deeper = reg.globalIds(src, new Uint32Array([1, 2, 3, 6]), 0, 4, resolve, first);
+  assert.deepEqual(
+    deeper,
+    [1, 2, 3, 6].map((id) => reg.globalId(src, id, resolve)),
+  );
+});

@@ -50,27 +50,35 @@ export class FrameRegistry implements FrameTable {
     return g;
   }
 
-  /** Global ids of `count` reader-local ids at words[start..]: the source's table looked up once, not per frame. */
+  /**
+   * Global ids of `count` reader-local ids at words[start..]: the source's table looked up once, not per frame.
+   * `prev` (the same thread's last stack) is returned itself when the ids are the same: most stacks repeat, and
+   * a new array per thread per sample was most of what decoding allocated.
+   */
   globalIds(
     source: number,
     words: Uint32Array,
     start: number,
     count: number,
     resolve: (localId: number) => FrameInfo,
-  ): number[] {
-    const out = new Array<number>(count);
+    prev?: readonly number[],
+  ): readonly number[] {
+    let out: number[] | undefined = prev && prev.length === count ? undefined : new Array<number>(count);
     let table = this.perSource.get(source)!;
     for (let d = 0; d < count; d++) {
       const local = words[start + d]!;
-      const g = local < table.length ? table[local]! : -1;
-      if (g >= 0) {
-        out[d] = g;
-      } else {
-        out[d] = this.globalId(source, local, resolve);
+      let g = local < table.length ? table[local]! : -1;
+      if (g < 0) {
+        g = this.globalId(source, local, resolve);
         table = this.perSource.get(source)!; // it may have grown
       }
+      if (out) out[d] = g;
+      else if (prev![d] !== g) {
+        out = prev!.slice(0, count);
+        out[d] = g;
+      }
     }
-    return out;
+    return out ?? prev!;
   }
 
   get(id: number): FrameInfo {

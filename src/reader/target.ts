@@ -69,6 +69,8 @@ export class Target {
   private readonly lines = new Int32Array(2);
   /** Thread names by Python thread id, filled by whoever knows them (ThreadNamer in process/thread-names.ts, during sampling). */
   threadNames = new Map<bigint, string>();
+  /** Each thread's last stack (global ids) by its place in the record: decodeRecords hands it out again when unchanged. */
+  readonly lastStacks: { key: number; frames: readonly number[] }[] = [];
 
   private constructor(
     readonly handle: unknown,
@@ -173,8 +175,7 @@ function traceContextOf(words: Uint32Array, p: number): TraceContext {
 }
 
 const tidCache = new Map<number, bigint>();
-function threadIdOf(lo: number, hi: number): bigint {
-  const key = hi * 4294967296 + lo; // exact: ids are addresses below 2^53
+function threadIdOf(key: number, lo: number, hi: number): bigint {
   let v = tidCache.get(key);
   if (v === undefined) {
     if (tidCache.size >= 65536) tidCache.clear();
@@ -212,7 +213,8 @@ export function decodeRecords(
       const threads: ThreadSample[] = [];
       let p = pos + REC_HEADER;
       for (let t = 0; t < nthreads && p + THREAD_HEADER <= pos + len; t++) {
-        const tid = threadIdOf(words[p]!, words[p + 1]!);
+        const key = words[p + 1]! * 4294967296 + words[p]!; // exact: ids are addresses below 2^53
+        const tid = threadIdOf(key, words[p]!, words[p + 1]!);
         const nativeId = words[p + 2]!;
         const tflags = words[p + 3]!;
         const lo = words[p + 4]!;
@@ -220,10 +222,22 @@ export function decodeRecords(
         const depth = words[p + 7]!;
         const base = p + THREAD_HEADER;
         if (base + depth > pos + len) break;
-        const frames = target.frames.globalIds(target.source, words, base, depth, resolve);
+        const last = target.lastStacks[t];
+        const frames = target.frames.globalIds(
+          target.source,
+          words,
+          base,
+          depth,
+          resolve,
+          last && last.key === key ? last.frames : undefined,
+        );
+        if (last) {
+          last.key = key;
+          last.frames = frames;
+        } else if (t === target.lastStacks.length) target.lastStacks.push({ key, frames });
         const letter = (tflags >> 8) & 0xff;
         const reason = reasonText(threadReasonCode(tflags));
-        threads.push({
+        const th: ThreadSample = {
           pid,
           threadId: tid,
           nativeId,
@@ -234,8 +248,9 @@ export function decodeRecords(
           frames,
           error: (tflags & TH_ERROR) !== 0,
           truncated: (tflags & TH_TRUNCATED) !== 0,
-          ...(reason && { reason }),
-        });
+        };
+        if (reason) th.reason = reason; // not a spread: that is a slow generic copy per thread sample
+        threads.push(th);
         p = base + depth;
         if (tflags & TH_TRACE) {
           threads[threads.length - 1]!.traceContext = traceContextOf(words, p);
