@@ -17,12 +17,22 @@ void memo_free(stack_memo *m) {
 
 static void memo_empty(stack_memo *m) {
   m->nwords = m->nth = 0;
-  u64map_clear(&m->index);
+  if (m->indexed) u64map_clear(&m->index);
+  m->indexed = 0; /* built by the first memo_find that needs it */
 }
 
-int64_t memo_find(const stack_memo *m, uint64_t tstate, uint64_t thread_id, uint64_t native_id, int max_depth) {
-  uint32_t i;
-  if (!tstate || m->max_depth != max_depth || !u64map_get(&m->index, tstate, &i) || i >= m->nth) return -1;
+int64_t memo_find(stack_memo *m, size_t hint, uint64_t tstate, uint64_t thread_id, uint64_t native_id, int max_depth) {
+  if (!tstate || m->max_depth != max_depth) return -1;
+  uint32_t i = (uint32_t)hint;
+  /* The chain mostly keeps its order: the thread at the same place first, the index only when it moved. */
+  if (hint >= m->nth || m->th[hint].tstate != tstate) {
+    if (!m->indexed) {
+      m->indexed = 1;
+      for (size_t t = 0; t < m->nth; t++)
+        if (m->th[t].tstate && !u64map_grow_if_full(&m->index)) u64map_put(&m->index, m->th[t].tstate, (uint32_t)t);
+    }
+    if (!u64map_get(&m->index, tstate, &i) || i >= m->nth) return -1; /* not indexed: walked */
+  }
   const memo_thread *t = &m->th[i];
   /* A thread state reused by a new thread keeps its address: the ids tell them apart. */
   if (t->thread_id != thread_id || t->native_id != (uint32_t)native_id) return -1;
@@ -51,7 +61,6 @@ void memo_save(stack_memo *m, const uint32_t *rec, size_t len, const uint64_t *t
     if (next > len) break;
     m->th[t] = (memo_thread){ts, h[0] | (uint64_t)h[1] << 32, h[2], (uint32_t)pos};
     m->nth = t + 1;
-    if (ts && !u64map_grow_if_full(&m->index)) u64map_put(&m->index, ts, t); /* not indexed: walked next time */
     pos = next;
   }
 }

@@ -20,7 +20,8 @@ typedef struct {
   size_t nwords, capwords;
   memo_thread *th;
   size_t nth, capth;
-  u64map index; /* tstate -> th[] index */
+  u64map index; /* tstate -> th[] index, built when a lookup first needs it */
+  int indexed;
   int max_depth; /* the depth cap the memo was taken under: a change voids it */
 } stack_memo;
 
@@ -28,9 +29,10 @@ int memo_init(stack_memo *m);
 void memo_free(stack_memo *m);
 /*
  * The previous record's header offset for this thread when it is there with
- * the same ids and a clean stack (no error), else -1.
+ * the same ids and a clean stack (no error), else -1. hint: where it probably
+ * is (its place in this sample's chain).
  */
-int64_t memo_find(const stack_memo *m, uint64_t tstate, uint64_t thread_id, uint64_t native_id, int max_depth);
+int64_t memo_find(stack_memo *m, size_t hint, uint64_t tstate, uint64_t thread_id, uint64_t native_id, int max_depth);
 /* The remembered thread header at `at` and its frame ids. */
 static inline const uint32_t *memo_header(const stack_memo *m, int64_t at) { return m->words + at; }
 /*

@@ -18,8 +18,10 @@
 /* The same for a thread not read at all (the process clock vouched for it): by time, a few threads a sample. */
 #define RECHECK_NS 1000000000ull
 #define RECHECKS_PER_SAMPLE 16
-/* A thread is left to the process clock (dormant) once it has been seen quiet for this long. */
+/* A thread is left to the process clock (dormant) once it has been seen quiet for this long... */
 #define DORMANT_NS 50000000ull
+/* ...or longer for one that woke while dormant (which cost a sample reading every thread), up to this. */
+#define DORMANT_MAX_NS 2000000000ull
 
 /* Kept files of every reader in this process: one budget, so many targets cannot exhaust the fd table. */
 static atomic_int open_threads;
@@ -106,7 +108,9 @@ static int read_sched(threadstats *ts, tstat_entry *e, uint64_t *cpu, uint64_t *
 
 static tstat_entry *entry_for(threadstats *ts, int tid) {
   uint32_t i;
-  if (u64map_get(&ts->idx, (uint64_t)tid, &i)) return &ts->e[i];
+  /* Asked in the same order every sample (the thread chain): the entry after the last one first. */
+  if (ts->hint < ts->n && ts->e[ts->hint].tid == tid) return &ts->e[ts->hint++];
+  if (u64map_get(&ts->idx, (uint64_t)tid, &i)) { ts->hint = (size_t)i + 1; return &ts->e[i]; }
   if (VEC_RESERVE(ts->e, ts->cap, ts->n + 1, 64)) return 0;
   tstat_entry *e = &ts->e[ts->n];
   memset(e, 0, sizeof *e);
@@ -114,7 +118,7 @@ static tstat_entry *entry_for(threadstats *ts, int tid) {
   e->fd_sched = e->fd_stat = -1;
   entry_open(ts, e);
   if (u64map_grow_if_full(&ts->idx) || u64map_put(&ts->idx, (uint64_t)tid, (uint32_t)ts->n)) { entry_close(e); return 0; }
-  ts->n++;
+  ts->hint = ++ts->n;
   return e;
 }
 
@@ -212,6 +216,20 @@ int threadstats_quiet(void *ctx, uint64_t tid, int vouched) {
          e->cur_runs == e->last_runs;
 }
 
+/*
+ * How long a thread that just woke while dormant must be quiet before it is
+ * dormant again. Its wake cost a read of every thread (n); being read each
+ * sample until then costs one a sample. A thread that wakes every few
+ * hundred ms among a thousand (a reporter, a timer) is cheaper read each
+ * sample: the wait doubles with each such wake, up to n samples' worth.
+ */
+static uint64_t wake_backoff(const threadstats *ts, const tstat_entry *e, uint32_t n) {
+  uint64_t interval = ts->now > ts->prev_now ? ts->now - ts->prev_now : 0;
+  uint64_t cap = interval && n < DORMANT_MAX_NS / interval ? n * interval : DORMANT_MAX_NS;
+  uint64_t next = (e->dormant_ns ? e->dormant_ns : DORMANT_NS) * 2;
+  return next < cap ? next : cap > DORMANT_NS ? cap : DORMANT_NS;
+}
+
 void threadstats_fill(threadstats *ts, uint32_t *rec) {
   uint64_t now = ts->now;
   uint32_t n = rec[4], pos = GAUGE_REC_HEADER;
@@ -268,10 +286,12 @@ void threadstats_fill(threadstats *ts, uint32_t *rec) {
     else { e->have_last = 0; e->off_cpu = 0; }
     /* Quiet for a while, not just since the last sample: a thread that runs every few ms is read, not left to
        the clock, or each of its runs would cost a sample that reads every thread. */
+    if (e->dormant && have_cpu && e->have_last && !same) e->dormant_ns = wake_backoff(ts, e, n);
     if (!(have_cpu && same && e->off_cpu)) e->quiet_since = 0;
     else if (!e->quiet_since) e->quiet_since = now;
-    e->dormant = (uint8_t)(e->quiet_since && now - e->quiet_since >= DORMANT_NS);
+    e->dormant = (uint8_t)(e->quiet_since && now - e->quiet_since >= (e->dormant_ns ? e->dormant_ns : DORMANT_NS));
   }
   sweep(ts);
+  ts->prev_now = now;
   ts->have_prev = 1; /* every kept thread's last value is now from after this sample's B */
 }

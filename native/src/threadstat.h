@@ -20,6 +20,7 @@ typedef struct {
   uint8_t dormant;  /* quiet at its last look: not read at a sample's start, left to the process clock */
   uint64_t stat_ns; /* CLOCK_MONOTONIC of its last stat read */
   uint64_t quiet_since; /* CLOCK_MONOTONIC of the first of its latest unbroken quiet looks, 0 = not quiet */
+  uint64_t dormant_ns;  /* quiet this long before it is dormant; 0 = the default (threadstat.c, wake_backoff) */
 } tstat_entry;
 
 typedef struct {
@@ -27,8 +28,10 @@ typedef struct {
   tstat_entry *e;
   size_t n, cap;
   u64map idx;
+  size_t hint; /* where entry_for looks first */
   uint32_t epoch;
   uint64_t now; /* CLOCK_MONOTONIC of this sample's reads */
+  uint64_t prev_now; /* that of the last sample that completed (threadstats_fill) */
   clockid_t clock;     /* the target's process CPU clock */
   int have_clock;
   uint64_t last_before; /* that clock before the previous sample's reads */

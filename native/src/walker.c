@@ -778,7 +778,7 @@ done:
     /* asked before its state was read (spec_tstates): the answer stands */
     if (!w->quiet || !th->native_id || th->quiet == 2) continue;
     if (!th->quiet && !w->quiet(w->quiet_ctx, th->native_id, gil_same && !w->ok[t])) continue;
-    th->memo_at = memo_find(&w->memo, th->tstate, th->thread_id, th->native_id, w->max_depth);
+    th->memo_at = memo_find(&w->memo, (size_t)t, th->tstate, th->thread_id, th->native_id, w->max_depth);
     if (th->memo_at >= 0) th->frame = 0; /* nothing to read for it below */
   }
   /* 3.11/3.12: every thread's cframe -> current_frame in one call */
