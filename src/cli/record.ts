@@ -15,7 +15,6 @@ import { ProfileRecorder, type WriteResult } from '../export/profile-recorder.js
 import { formatByName } from '../export/profile-formats.js';
 import { Exit } from './exit-codes.js';
 import { launchCommand } from './options.js';
-import { AsyncAttributor } from '../sampling/async-attribution.js';
 
 export interface RecordArgs extends ExportArgs {
   pid?: number;
@@ -42,6 +41,10 @@ function whyEmpty(a: RecordArgs, threadSamples: number): string {
 }
 
 export async function record(a: RecordArgs): Promise<number> {
+  // Only what the flags use is loaded (the exporters bring the OpenTelemetry SDK), and before sampling starts,
+  // so that every sample finds its consumers in place.
+  const pipeline = wantsExports(a) ? await import('../export/pipeline.js') : undefined;
+  const asyncTasks = a.async ? await import('../sampling/async-attribution.js') : undefined;
   const { session, launched } = await startSession({
     pid: a.pid,
     command: launchCommand(a),
@@ -60,8 +63,7 @@ export async function record(a: RecordArgs): Promise<number> {
     : undefined;
   let exports: Exports | undefined;
   try {
-    // The exporters (and the OpenTelemetry SDK behind them) load only when a destination is asked for.
-    if (wantsExports(a)) exports = (await import('../export/pipeline.js')).startExports(a, session);
+    exports = pipeline?.startExports(a, session);
   } catch (err) {
     session.stop();
     throw err;
@@ -70,7 +72,7 @@ export async function record(a: RecordArgs): Promise<number> {
   let threadSamples = 0;
   const failures = new ReasonTally();
   // --async: event-loop samples under task:NAME frames, and in wall mode (--idle) each waiting task too.
-  const tasks = a.async ? new AsyncAttributor(session.frames, { wall: () => a.idle }) : undefined;
+  const tasks = asyncTasks ? new asyncTasks.AsyncAttributor(session.frames, { wall: () => a.idle }) : undefined;
   session.onProcessExit((pid) => tasks?.forget(pid));
   session.onSamples((raw) => {
     const s = tasks ? tasks.transform(raw) : raw;

@@ -66,6 +66,9 @@ class Tail {
 }
 
 export async function runTop(o: TopArgs): Promise<void> {
+  // The exporters (and the OpenTelemetry SDK behind them) load only when a destination is asked for, before
+  // sampling starts.
+  const exporters = wantsExports(o.raw) ? await import('../export/pipeline.js') : undefined;
   const batch = o.batch || !process.stdout.isTTY || !process.stdin.isTTY;
   const outTail = new Tail();
   const errTail = new Tail();
@@ -94,10 +97,7 @@ export async function runTop(o: TopArgs): Promise<void> {
   const { session, launched } = started;
 
   const model = new ProfileModel({ frames: session.frames, rateHz: o.rate, gilOnly: o.gil });
-  // The exporters (and the OpenTelemetry SDK behind them) load only when a destination is asked for.
-  const pipeline = wantsExports(o.raw)
-    ? (await import('../export/pipeline.js')).startExports(o.raw, session)
-    : undefined;
+  const pipeline = exporters?.startExports(o.raw, session);
   // The `s` key saves what was sampled since the start or the last reset, with the filters of the mode then.
   const newRecorder = (): ProfileRecorder =>
     new ProfileRecorder(session.frames, {
