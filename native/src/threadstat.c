@@ -18,9 +18,8 @@
 /* The same for a thread not read at all (the process clock vouched for it): by time, a few threads a sample. */
 #define RECHECK_NS 1000000000ull
 #define RECHECKS_PER_SAMPLE 16
-/* A thread is left to the process clock (dormant) once it has been seen quiet for this long... */
-#define DORMANT_NS 50000000ull
-/* ...or longer for one that woke while dormant (which cost a sample reading every thread), up to this. */
+#define DORMANT_NS TSTAT_DORMANT_NS
+/* A thread that woke while dormant (which cost a sample reading every thread) waits longer, up to this. */
 #define DORMANT_MAX_NS 2000000000ull
 
 /* Kept files of every reader in this process: one budget, so many targets cannot exhaust the fd table. */

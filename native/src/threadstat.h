@@ -5,6 +5,9 @@
 #include <time.h>
 #include "hashmap.h"
 
+/* A thread is left to the process clock (dormant) once it has been seen quiet for this long (see dormant_ns). */
+#define TSTAT_DORMANT_NS 50000000ull
+
 typedef struct {
   int tid;
   int fd_sched, fd_stat; /* -1 when not kept open */

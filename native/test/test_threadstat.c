@@ -52,9 +52,15 @@ static void nap(void) {
   nanosleep(&ts, 0);
 }
 
-/* One sample of one thread as the reader takes it: begin, the walker's quiet question, fill. */
-static int sample(threadstats *ts, int tid, char *letter) {
-  uint32_t rec[GAUGE_REC_HEADER + GAUGE_THREAD_HEADER] = {GAUGE_REC_HEADER + GAUGE_THREAD_HEADER, (uint32_t)getpid(), 0, 0, 1, 0};
+/* One sample of one thread as the reader takes it: begin, the walker's quiet question, fill; in a record of
+   `others` more threads the reader does not know (tid 0), as a sample of a process of many threads. */
+static int sample_among(threadstats *ts, int tid, char *letter, int others) {
+  enum { MAXT = 64 };
+  uint32_t rec[GAUGE_REC_HEADER + MAXT * GAUGE_THREAD_HEADER] = {0};
+  int n = 1 + (others < MAXT - 1 ? others : MAXT - 1);
+  rec[0] = (uint32_t)(GAUGE_REC_HEADER + n * GAUGE_THREAD_HEADER);
+  rec[1] = (uint32_t)getpid();
+  rec[4] = (uint32_t)n;
   uint32_t *th = rec + GAUGE_REC_HEADER;
   th[2] = (uint32_t)tid;
   threadstats_begin(ts);
@@ -62,6 +68,68 @@ static int sample(threadstats *ts, int tid, char *letter) {
   threadstats_fill(ts, rec);
   *letter = (char)((th[3] >> 8) & 0xff);
   return quiet;
+}
+
+static int sample(threadstats *ts, int tid, char *letter) { return sample_among(ts, tid, letter, 0); }
+
+static tstat_entry *entry_of(threadstats *ts, int tid) {
+  for (size_t i = 0; i < ts->n; i++)
+    if (ts->e[i].tid == tid) return &ts->e[i];
+  return 0;
+}
+
+static void wake_parked(void) {
+  pthread_mutex_lock(&mu);
+  wakes++;
+  pthread_cond_broadcast(&cv);
+  while (handled != wakes) pthread_cond_wait(&cv, &mu); /* it ran, and is parking again */
+  pthread_mutex_unlock(&mu);
+}
+
+/* Sample the parked thread (among `others`) until it is dormant; 0 when it never became so within 5 s. */
+static int until_dormant(threadstats *ts, int others) {
+  char st;
+  for (int i = 0; i < 1500; i++) {
+    nap();
+    sample_among(ts, parked_tid, &st, others);
+    tstat_entry *e = entry_of(ts, parked_tid);
+    if (e && e->dormant) return 1;
+  }
+  return 0;
+}
+
+/*
+ * A thread that wakes while dormant costs a sample reading every thread: it
+ * then waits longer before it is dormant again, in a process of many threads
+ * (up to as many samples as threads); among few, the default wait stands.
+ */
+static void test_wake_backoff(void) {
+  threadstats ts;
+  CHECK(threadstats_init(&ts, getpid()) == 0, "backoff: threadstats_init");
+  char st;
+  CHECK(until_dormant(&ts, 63), "backoff: the parked thread never became dormant among 64");
+  wake_parked();
+  nap();
+  sample_among(&ts, parked_tid, &st, 63);
+  tstat_entry *e = entry_of(&ts, parked_tid);
+  CHECK(e && e->dormant_ns == 2 * TSTAT_DORMANT_NS, "backoff: woke while dormant among 64: waits %llu ns, want %llu",
+        e ? (unsigned long long)e->dormant_ns : 0ull, 2 * TSTAT_DORMANT_NS);
+  CHECK(e && !e->dormant, "backoff: dormant right after it ran");
+  threadstats_free(&ts);
+
+  CHECK(threadstats_init(&ts, getpid()) == 0, "backoff: threadstats_init");
+  CHECK(until_dormant(&ts, 0), "backoff: the parked thread never became dormant alone");
+  wake_parked();
+  nap();
+  uint64_t prev = ts.prev_now;
+  sample(&ts, parked_tid, &st);
+  /* the default, unless this machine stalled the test for longer than that between two samples */
+  uint64_t interval = ts.now - prev, want = interval > TSTAT_DORMANT_NS ? interval : TSTAT_DORMANT_NS;
+  want = want < 2 * TSTAT_DORMANT_NS ? want : 2 * TSTAT_DORMANT_NS;
+  e = entry_of(&ts, parked_tid);
+  CHECK(e && e->dormant_ns == want, "backoff: woke while dormant alone: waits %llu ns, want %llu",
+        e ? (unsigned long long)e->dormant_ns : 0ull, (unsigned long long)want);
+  threadstats_free(&ts);
 }
 
 int main(void) {
@@ -92,11 +160,7 @@ int main(void) {
   CHECK(stayed, "a thread that stayed parked stopped being quiet");
 
   for (int round = 0; round < 5; round++) {
-    pthread_mutex_lock(&mu);
-    wakes++;
-    pthread_cond_broadcast(&cv);
-    while (handled != wakes) pthread_cond_wait(&cv, &mu); /* it ran, and is parking again */
-    pthread_mutex_unlock(&mu);
+    wake_parked();
     nap();
     CHECK(sample(&ts, parked_tid, &st) == 0, "round %d: the sample after a wake-up says it did not run", round);
     int again = 0;
@@ -106,6 +170,8 @@ int main(void) {
     }
     CHECK(again, "round %d: parked again, never quiet again", round);
   }
+
+  test_wake_backoff();
 
   int ever = 0;
   for (int i = 0; i < 30; i++) {
