@@ -11,7 +11,25 @@
 
 int decode_init(decode_state *d) {
   memset(d, 0, sizeof *d);
+  d->spec_codes = malloc(DECODE_SPEC_CODES * sizeof *d->spec_codes);
+  d->spec_ok = malloc(DECODE_SPEC_CODES);
+  if (!d->spec_codes || !d->spec_ok || u64map_init(&d->spec_index, 2 * DECODE_SPEC_CODES)) return -1;
   return u64map_init(&d->prev_index, 64);
+}
+
+size_t decode_spec_reqs(decode_state *d, mem_req *reqs, size_t hs) {
+  if (!d->spec_hdrs) d->spec_hdrs = malloc(DECODE_SPEC_CODES * LAYOUT_CODE_MAX);
+  if (!d->spec_hdrs || hs > LAYOUT_CODE_MAX) return 0;
+  for (size_t i = 0; i < d->nspec; i++) reqs[i] = (mem_req){d->spec_codes[i], d->spec_hdrs + i * hs, hs};
+  return d->nspec;
+}
+
+/* This sample's distinct codes become the ones read ahead next time. */
+static void spec_keep(decode_state *d, size_t nd) {
+  u64map_clear(&d->spec_index);
+  d->nspec = 0;
+  for (size_t i = 0; i < nd && d->nspec < DECODE_SPEC_CODES; i++)
+    if (d->valid[i] && u64map_put(&d->spec_index, d->codes[i], (uint32_t)d->nspec) == 0) d->spec_codes[d->nspec++] = d->codes[i];
 }
 
 void decode_free(decode_state *d) {
@@ -24,6 +42,11 @@ void decode_free(decode_state *d) {
   free(d->next);
   free(d->prevt);
   free(d->nextt);
+  free(d->spec_codes);
+  free(d->spec_hdrs);
+  free(d->spec_ok);
+  free(d->need);
+  u64map_free(&d->spec_index);
   u64map_free(&d->prev_index);
   memset(d, 0, sizeof *d);
 }
@@ -41,6 +64,8 @@ static int distinct_reserve(decode_state *d, size_t n) {
   if (VEC_RESERVE(d->ent, c, n, 256)) return -1;
   c = d->capdistinct;
   if (VEC_RESERVE(d->ent_resets, c, n, 256)) return -1;
+  c = d->capdistinct;
+  if (VEC_RESERVE(d->need, c, n, 256)) return -1;
   d->capdistinct = c;
   return 0;
 }
@@ -70,18 +95,27 @@ static size_t read_code_headers(walker *w, thread_rec *threads, int nthreads) {
     w->codehdrs = n;
     w->codehdrcap = nd * hs;
   }
+  /* headers read ahead with the first page batch are taken from there; only the others are read now */
+  size_t nneed = 0;
   for (size_t i = 0; i < nd; i++) {
-    d->reqs[i] = (mem_req){d->codes[i], w->codehdrs + i * hs, hs};
-    d->valid[i] = 0;
+    uint32_t j;
     d->ent[i] = 0;
+    d->valid[i] = d->spec_read && u64map_get(&d->spec_index, d->codes[i], &j) && j < d->nspec && d->spec_ok[j];
+    if (d->valid[i]) memcpy(w->codehdrs + i * hs, d->spec_hdrs + (size_t)j * hs, hs);
+    else {
+      d->reqs[nneed] = (mem_req){d->codes[i], w->codehdrs + i * hs, hs};
+      d->need[nneed++] = (uint32_t)i;
+    }
   }
+  d->spec_read = 0;
   size_t done = 0;
-  while (done < nd) {
-    int got = w->m->readv(w->m, d->reqs + done, (int)(nd - done));
-    for (int i = 0; i < got; i++) d->valid[done + (size_t)i] = 1;
+  while (done < nneed) {
+    int got = w->m->readv(w->m, d->reqs + done, (int)(nneed - done));
+    for (int i = 0; i < got; i++) d->valid[d->need[done + (size_t)i]] = 1;
     done += (size_t)got;
-    if (done < nd) done++; /* skip the unreadable one, keep going */
+    if (done < nneed) done++; /* skip the unreadable one, keep going */
   }
+  spec_keep(d, nd);
   return nd;
 }
 

@@ -43,9 +43,24 @@ typedef struct {
   decoded_thread *prevt, *nextt;
   size_t capprevt, capnextt, nprevt, nnextt;
   u64map prev_index; /* tstate -> prevt[] index */
+  /*
+   * The last sample's distinct code objects (at most DECODE_SPEC_CODES), whose
+   * headers prefetch_frames reads again in its first call, beside the pages:
+   * read_code_headers then reads only the code objects new since, usually none.
+   */
+  uint64_t *spec_codes;
+  uint8_t *spec_hdrs, *spec_ok;
+  size_t nspec;
+  int spec_read; /* this sample's first batch read them (spec_ok says which) */
+  u64map spec_index; /* code address -> spec_codes[] index */
+  uint32_t *need;    /* read_code_headers: distinct codes still to read */
   uint64_t decoded, reused; /* raw frames decoded, and of them those whose id came from the last sample */
 } decode_state;
 
+#define DECODE_SPEC_CODES 256
+
 int decode_init(decode_state *d);
+/* The requests for the last sample's code headers (hs bytes each) into reqs; returns how many (the first batch). */
+size_t decode_spec_reqs(decode_state *d, mem_req *reqs, size_t hs);
 void decode_free(decode_state *d);
 #endif

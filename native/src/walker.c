@@ -250,7 +250,8 @@ static void page_want(walker *w, uint64_t p, int *k) {
 static void prefetch_frames(walker *w, thread_rec *threads, int n) {
   const py_layout *l = &w->layout;
   size_t fsz = (size_t)l->f_read_size;
-  if (n <= 0 || fsz > PAGE || scratch_reserve(w, (size_t)n * 3 + PAGE_SLOTS)) return;
+  w->dec.spec_read = 0;
+  if (n <= 0 || fsz > PAGE || scratch_reserve(w, (size_t)n * 3 + PAGE_SLOTS + DECODE_SPEC_CODES)) return;
   uint64_t *cur = w->cursors;
   int active = 0;
   for (int i = 0; i < n; i++) {
@@ -276,9 +277,13 @@ static void prefetch_frames(walker *w, thread_rec *threads, int n) {
       /* 3.11+: older frames sit just below; a miss while descending means the next page is needed too */
       if (missing && l->frame_kind == FRAME_INTERP && p0 >= 2 * PAGE) page_want(w, p0 - PAGE, &k);
     }
-    if (k) {
-      readv_each(w->m, w->reqs, k, w->ok);
+    /* and, after the pages, the headers of the last sample's code objects (decode.c): no call of their own */
+    size_t spec = step == 0 ? decode_spec_reqs(&w->dec, w->reqs + k, (size_t)l->co_read_size) : 0;
+    if (k + (int)spec) {
+      readv_each(w->m, w->reqs, k + (int)spec, w->ok);
       pages_settle(w, w->reqs, k, w->ok);
+      if (spec) memcpy(w->dec.spec_ok, w->ok + k, spec);
+      w->dec.spec_read = spec > 0;
       if (w->m->gone) return;
     }
     for (int i = 0; i < n; i++) {

@@ -279,13 +279,19 @@ static void test_memo(walker *w, const py_layout *l, image *im, uint64_t ts_a, u
 }
 
 /* A memsrc over an image that counts what it is asked for. */
-typedef struct { memsrc m, img; int calls, reqs, ranges; } counting_src;
+typedef struct { memsrc m, img; int calls, reqs, ranges; uint64_t watch; int watch_alone; } counting_src;
 
 static int counting_readv(memsrc *m, mem_req *reqs, int n) {
   counting_src *c = (counting_src *)m;
+  int watched = 0, pages = 0;
   c->calls++;
   c->reqs += n;
-  for (int i = 0; i < n; i++) c->ranges += reqs[i].len > BLOCK_SIZE;
+  for (int i = 0; i < n; i++) {
+    c->ranges += reqs[i].len > BLOCK_SIZE;
+    pages += reqs[i].len >= BLOCK_SIZE;
+    watched += c->watch && reqs[i].addr == c->watch;
+  }
+  c->watch_alone += watched && !pages; /* read in a call of its own, not with the frames' pages */
   return c->img.readv(&c->img, reqs, n);
 }
 
@@ -962,7 +968,8 @@ static void build_tag(scenario *s, const char *suffix) {
   *o = 0;
 }
 
-/* 3.11+: a stack spanning several pages is read, from the second sample on, as one range, not page by page. */
+/* 3.11+: a stack spanning several pages is read, from the second sample on, as one range, not page by page, and
+   with the headers of the last sample's code objects in the same call. */
 static void test_deep_stack(const scenario *s) {
   enum { DEPTH = 80 }; /* 80 x FRAME_STRIDE: 12.8 KB, over at least 3 pages */
   const py_layout *l = &s->truth;
@@ -986,9 +993,12 @@ static void test_deep_stack(const scenario *s) {
   src.m.readv = counting_readv;
   w.m = &src.m;
   uint32_t out[4096], again[4096];
+  src.watch = c;
   int n = walker_sample(&w, 1, out, 4096);
-  src.calls = src.reqs = src.ranges = 0;
+  CHECK(src.watch_alone == 1, "%s deep: first sample, the code header read after the frames (%d)", s->tag, src.watch_alone);
+  src.calls = src.reqs = src.ranges = src.watch_alone = 0;
   int n2 = walker_sample(&w, 2, again, 4096);
+  CHECK(src.watch_alone == 0, "%s deep: second sample, the code header read with the first pages, not alone", s->tag);
   const uint32_t *th = again + GAUGE_REC_HEADER;
   CHECK(n > 0 && n2 == n && th[7] == DEPTH && memcmp(again + 4, out + 4, (size_t)(n - 4) * 4) == 0,
         "%s deep: depth %u (why %u), samples differ", s->tag, th[7], why_of(th));
