@@ -63,8 +63,11 @@ function gauge(args: string[]): Promise<{ code: number | null; stdout: string; s
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  // Generous for a loaded 2-core machine; a run that hangs fails the test instead of holding the suite.
+  const timer = setTimeout(() => child.kill('SIGKILL'), 120000);
   return new Promise((resolve) => {
     child.on('close', (code) => {
+      clearTimeout(timer);
       const modules = existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : [];
       resolve({ code, stdout, stderr, modules });
     });
