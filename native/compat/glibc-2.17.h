@@ -11,6 +11,7 @@
  *   build links explicitly, still provides it on older systems).
  * - pthread_condattr_setclock: the same move; its original version is
  *   GLIBC_2.3.3 on x86-64 (the arm64 port starts at 2.17).
+ * - pthread_getcpuclockid: the same move, original version the base one.
  * - fstat: before glibc 2.33 it was not an exported function at all (an
  *   inline wrapper around __fxstat); issue the system call directly instead.
  *   glibc's struct stat is the kernel's on x86-64 and aarch64.
@@ -28,6 +29,7 @@
 #ifdef GAUGE_GLIBC_BASE
 __asm__(".symver pthread_create,pthread_create@" GAUGE_GLIBC_BASE);
 __asm__(".symver pthread_join,pthread_join@" GAUGE_GLIBC_BASE);
+__asm__(".symver pthread_getcpuclockid,pthread_getcpuclockid@" GAUGE_GLIBC_BASE);
 __asm__(".symver pthread_condattr_setclock,pthread_condattr_setclock@" GAUGE_GLIBC_SETCLOCK);
 
 struct stat;
