@@ -26,7 +26,7 @@ size_t decode_spec_reqs(decode_state *d, mem_req *reqs, size_t hs) {
 
 /* This sample's distinct codes become the ones read ahead next time. */
 static void spec_keep(decode_state *d, size_t nd) {
-  u64map_clear(&d->spec_index);
+  u64map_clear_keys(&d->spec_index, d->spec_codes, d->nspec);
   d->nspec = 0;
   for (size_t i = 0; i < nd && d->nspec < DECODE_SPEC_CODES; i++)
     if (d->valid[i] && u64map_put(&d->spec_index, d->codes[i], (uint32_t)d->nspec) == 0) d->spec_codes[d->nspec++] = d->codes[i];
@@ -74,21 +74,25 @@ static int distinct_reserve(decode_state *d, size_t n) {
 static size_t read_code_headers(walker *w, thread_rec *threads, int nthreads) {
   decode_state *d = &w->dec;
   size_t hs = (size_t)w->layout.co_read_size, nd = 0;
-  u64map_clear(&w->distinct);
+  u64map_clear_keys(&w->distinct, d->codes, d->ndistinct); /* the last sample's keys, in the order put */
+  uint64_t last = 0; /* recursion and loops: a frame's code is often the one of the frame before */
+  uint32_t lastidx = NO_DISTINCT;
   for (int t = 0; t < nthreads; t++)
     for (int k = 0; k < threads[t].depth; k++) {
       raw_frame *rf = &w->raw[threads[t].raw_start + (size_t)k];
       uint32_t idx;
       rf->didx = NO_DISTINCT; /* read alone later, as a fallback */
       if (!rf->code) continue;
-      if (u64map_get(&w->distinct, rf->code, &idx)) { rf->didx = idx; continue; }
+      if (rf->code == last) { rf->didx = lastidx; continue; }
+      if (u64map_get(&w->distinct, rf->code, &idx)) { rf->didx = lastidx = idx; last = rf->code; continue; }
       /* cleared every sample, so sized by use (grown), not for the worst case */
       if (distinct_reserve(d, nd + 1) || u64map_grow_if_full(&w->distinct) ||
           u64map_put(&w->distinct, rf->code, (uint32_t)nd))
         continue;
-      d->codes[nd] = rf->code;
-      rf->didx = (uint32_t)nd++;
+      d->codes[nd] = last = rf->code;
+      rf->didx = lastidx = (uint32_t)nd++;
     }
+  d->ndistinct = nd;
   if (nd * hs > w->codehdrcap) {
     uint8_t *n = realloc(w->codehdrs, nd * hs);
     if (!n) return 0; /* every frame then reads its code alone */

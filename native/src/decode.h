@@ -33,6 +33,7 @@ typedef struct {
 typedef struct {
   /* the sample's distinct code objects: address, read request, header read, cached entry (index + 1) */
   uint64_t *codes;
+  size_t ndistinct; /* codes[] of the last sample: the keys of the walker's distinct map, in the order put */
   mem_req *reqs;
   uint8_t *valid;
   uint32_t *ent, *ent_resets;

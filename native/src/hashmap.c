@@ -25,6 +25,17 @@ void u64map_clear(u64map *m) {
   m->count = 0;
 }
 
+void u64map_clear_keys(u64map *m, const uint64_t *keys, size_t n) {
+  if (m->count == 0) return;
+  if (n * 8 > m->cap) { u64map_clear(m); return; } /* as cheap to sweep it all */
+  size_t mask = m->cap - 1;
+  /* Latest first: a key's probe run holds only keys put before it, all still there when it is looked for. */
+  for (size_t k = n; k-- > 0 && m->count > 0;)
+    for (size_t i = hash_mix(keys[k]) & mask; m->keys[i]; i = (i + 1) & mask)
+      if (m->keys[i] == keys[k]) { m->keys[i] = 0; m->count--; break; }
+  if (m->count) u64map_clear(m); /* a key not found (the table was rebuilt, or the list was not the keys): all of it */
+}
+
 int u64map_get(const u64map *m, uint64_t key, uint32_t *val) {
   if (key == 0) return 0; /* 0 marks empty slots, never a key */
   size_t mask = m->cap - 1;

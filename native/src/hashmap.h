@@ -15,6 +15,8 @@ typedef struct {
 int u64map_init(u64map *m, size_t cap);
 void u64map_free(u64map *m);
 void u64map_clear(u64map *m);
+/* The same, for a map whose keys are keys[0..n) in the order they were put: those slots alone are emptied. */
+void u64map_clear_keys(u64map *m, const uint64_t *keys, size_t n);
 /* 1 and *val when found. */
 int u64map_get(const u64map *m, uint64_t key, uint32_t *val);
 /* 0 on success; -1 when full (past max_count). */

@@ -1008,8 +1008,31 @@ static void test_deep_stack(const scenario *s) {
   free(im.mem);
 }
 
+/* u64map_clear_keys: the keys put, latest first, leave an empty map: keys in one probe run, and a rebuilt table. */
+static void test_clear_keys(void) {
+  u64map m;
+  uint64_t keys[40];
+  CHECK(u64map_init(&m, 64) == 0, "map init");
+  for (int round = 0; round < 2; round++) {
+    /* round 0: six keys of the same home slot (one probe run); round 1: 40 keys, the table grown (rebuilt) */
+    int n = 0;
+    for (uint64_t k = 1; n < (round ? 40 : 6); k++)
+      if (round || (hash_mix(k << 12) & (m.cap - 1)) == 3) keys[n++] = k << 12;
+    for (int i = 0; i < n; i++)
+      CHECK(u64map_grow_if_full(&m) == 0 && u64map_put(&m, keys[i], (uint32_t)i) == 0, "put %d", i);
+    u64map_clear_keys(&m, keys, (size_t)n);
+    size_t left = 0;
+    for (size_t i = 0; i < m.cap; i++) left += m.keys[i] != 0;
+    CHECK(m.count == 0 && left == 0, "round %d: %zu keys left, count %zu", round, left, m.count);
+    uint32_t v;
+    CHECK(!u64map_get(&m, keys[0], &v), "round %d: a cleared key is not found", round);
+  }
+  u64map_free(&m);
+}
+
 int main(int argc, char **argv) {
   if (argc == 3 && !strcmp(argv[1], "--write-seeds")) seed_dir = argv[2];
+  test_clear_keys();
   for (int i = 0; i < NROWS; i++) {
     const py_layout *l = layout_for(ROWS[i][0], ROWS[i][1], 99);
     CHECK(l && layout_check(l, 0, 0) == 0, "built-in row %d.%d fails layout_check", ROWS[i][0], ROWS[i][1]);
