@@ -69,6 +69,7 @@ gauge_reader *gauge_open(int pid, int flags, int *err, char *msg, int msglen) {
   }
   if (flags & GAUGE_OPEN_THREAD_STATS) { /* threads that have not run are not walked */
     r->w.quiet = threadstats_quiet;
+    r->w.settled = threadstats_settled;
     r->w.quiet_ctx = &r->tstats;
   }
   if (err) *err = GAUGE_OK;

@@ -229,6 +229,8 @@ static uint64_t wake_backoff(const threadstats *ts, const tstat_entry *e, uint32
   return next < cap ? next : cap > DORMANT_NS ? cap : DORMANT_NS;
 }
 
+int threadstats_settled(void *ctx) { return ((threadstats *)ctx)->closed; }
+
 void threadstats_fill(threadstats *ts, uint32_t *rec) {
   uint64_t now = ts->now;
   uint32_t n = rec[4], pos = GAUGE_REC_HEADER;

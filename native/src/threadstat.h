@@ -61,6 +61,8 @@ void threadstats_begin(threadstats *ts);
  * ctx is the threadstats (the walker's quiet hook).
  */
 int threadstats_quiet(void *ctx, uint64_t tid, int vouched);
+/* 1 when this sample's process clock shows no CPU but that of the threads read (the walker's settled hook). */
+int threadstats_settled(void *ctx);
 /* Fill the OS state letter and CPU delta of every thread in one record (gauge.h format). */
 void threadstats_fill(threadstats *ts, uint32_t *record);
 #endif

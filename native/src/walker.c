@@ -302,11 +302,11 @@ static void prefetch_frames(walker *w, thread_rec *threads, int n) {
  * call, into tsbuf; spec_got says which. A state whose thread provably has
  * not run since it was read (the quiet hook, asked here) is not read again:
  * only its thread writes its fields, but for the link to the next state,
- * which the exit of that next thread rewrites. An exit is a thread running,
- * which the hook's proof does not survive (threadstat.c: a thread that was
- * not read then used CPU the process clock shows; one that was cannot be
- * read any more); a thread deleting another's state (finalization) is not,
- * so every state is read again at least every WALK_SPEC_REFRESH_NS.
+ * which the exit of that next thread rewrites. So only while the settled
+ * hook says no thread ran unseen: an exiting thread ran, and either was not
+ * read (the process clock shows its CPU) or was and cannot be read any more.
+ * A thread deleting another's state (finalization) is not seen so: every
+ * state is read again at least every WALK_SPEC_REFRESH_NS.
  * gil_same: one interpreter, whose GIL is as it was in the memo's sample.
  */
 enum { SPEC_READ = 1, SPEC_ASKED = 2, SPEC_QUIET = 4 }; /* spec_got: tsbuf holds it now; the hook was asked; said quiet */
@@ -318,8 +318,8 @@ static void spec_tstates(walker *w, uint64_t time_ns, int gil_same) {
   memset(w->spec_got, 0, (size_t)n);
   if (scratch_reserve(w, (size_t)n)) return;
   /* Free-threaded builds and those without the kernel tid in the thread state (<=3.10) read every state. */
-  int skip = w->quiet && l->ts_native_id >= 0 && l->gil_enabled < 0 && time_ns >= w->spec_full_ns &&
-             time_ns - w->spec_full_ns < WALK_SPEC_REFRESH_NS;
+  int skip = w->quiet && w->settled && l->ts_native_id >= 0 && l->gil_enabled < 0 && time_ns >= w->spec_full_ns &&
+             time_ns - w->spec_full_ns < WALK_SPEC_REFRESH_NS && w->settled(w->quiet_ctx);
   uint64_t holder_nid = 0;
   for (int j = 0; skip && gil_same && j < n; j++)
     if (w->spec_ts[j] == w->gil_now[0]) holder_nid = w->spec_nid[j];

@@ -146,6 +146,14 @@ typedef struct walker {
    * vouched: the GIL says it ran no Python since the memo's sample (below).
    */
   int (*quiet)(void *ctx, uint64_t native_id, int vouched);
+  /*
+   * Optional, same ctx: 1 when no thread ran since the previous sample but
+   * those whose counters were read (threadstat.c, the process clock). A
+   * thread leaving the chain runs (its exit) and rewrites the link of the
+   * one before it, which may itself not have run: without this, every
+   * thread state is read.
+   */
+  int (*settled)(void *ctx);
   void *quiet_ctx;
   stack_memo memo;
   /*

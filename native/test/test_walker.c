@@ -295,6 +295,12 @@ static int counting_readv(memsrc *m, mem_req *reqs, int n) {
   return c->img.readv(&c->img, reqs, n);
 }
 
+static int settled_now = 1;
+static int fake_settled(void *ctx) {
+  (void)ctx;
+  return settled_now;
+}
+
 /* Requests for the thread state at ts (page reads that cover it hold frames: not counted). */
 typedef struct { memsrc m, img; uint64_t ts; int seen; } ts_watch;
 
@@ -314,10 +320,11 @@ static void rec_threads(const uint32_t *rec, char *out, size_t cap) {
 }
 
 /*
- * The state of a thread the quiet hook vouches for is not read again: its
- * bytes from the last read stand (only it writes them), through a chain that
- * loses or gains other threads; one that ran is read, and every state is read
- * again after WALK_SPEC_REFRESH_NS. Free-threaded builds read every state.
+ * The state of a thread the quiet hook vouches for is not read again while
+ * no thread ran unseen (settled): its bytes from the last read stand (only it
+ * writes them), through a chain that loses or gains other threads; one that
+ * ran is read, all are when not settled, and every state is read again after
+ * WALK_SPEC_REFRESH_NS. Free-threaded builds read every state.
  * Chain: B (0x7001, tid 101) -> A (0x7000, tid 100, 3 frames).
  */
 static void test_spec_skip(walker *w, const py_layout *l, image *im, uint64_t ts_a, uint64_t ts_b, uint64_t fa,
@@ -333,6 +340,7 @@ static void test_spec_skip(walker *w, const py_layout *l, image *im, uint64_t ts
   uint64_t t0 = 50000000000ull;
   int quiet_tid = 100;
   w->quiet = fake_quiet;
+  w->settled = fake_settled;
   w->quiet_ctx = &quiet_tid;
   uint32_t got[4096];
   char th[128];
@@ -343,6 +351,12 @@ static void test_spec_skip(walker *w, const py_layout *l, image *im, uint64_t ts
   walker_sample(w, t0 + 2, got, 4096);
   rec_threads(got, th, sizeof th);
   CHECK(src.seen == !can && strstr(th, " 7000:3 "), "%s: spec: quiet A's state read %d times, threads %s", tag, src.seen, th);
+  /* some thread ran unseen (it may have left the chain, rewriting A's link): A's state is read */
+  src.seen = 0;
+  settled_now = 0;
+  walker_sample(w, t0 + 2, got, 4096);
+  settled_now = 1;
+  CHECK(src.seen == 1, "%s: spec: not settled, quiet A's state read %d times", tag, src.seen);
   /* B leaves the chain: A, now its head, keeps its unread bytes in the new order */
   img_w64(im, interp + l->is_threads_head, ts_a);
   walker_sample(w, t0 + 3, got, 4096);
@@ -372,6 +386,7 @@ static void test_spec_skip(walker *w, const py_layout *l, image *im, uint64_t ts
         src.seen);
   set_frame(im, l, ts_a, fa);
   w->quiet = 0;
+  w->settled = 0;
   w->m = was;
   walker_sample(w, t0 + 9 + WALK_SPEC_REFRESH_NS, got, 4096);
 }
