@@ -819,7 +819,8 @@ done:
          tries++) {
       w->stack_retries++;
       retries++;
-      if (tries > 0 && pauses < WALK_RETRY_PAUSES) {
+      /* a process moves on while the reader waits; an image (tests, the fuzzer) does not */
+      if (tries > 0 && pauses < WALK_RETRY_PAUSES && w->m->pid > 0) {
         pauses++;
         nanosleep(&(struct timespec){0, WALK_RETRY_PAUSE_NS}, 0);
       }
