@@ -46,7 +46,7 @@ typedef struct {
   u64map prev_index; /* tstate -> prevt[] index */
   /*
    * The last sample's distinct code objects (at most DECODE_SPEC_CODES), whose
-   * headers prefetch_frames reads again in its first call, beside the pages:
+   * headers pc_prefetch_frames reads again in its first call, beside the pages:
    * read_code_headers then reads only the code objects new since, usually none.
    */
   uint64_t *spec_codes;

@@ -132,7 +132,7 @@ typedef struct walker {
   int ntouched;
   /* the pages of each recent thread's last whole walk: where its outer frames are when a retry starts */
   struct { uint64_t tstate, end; int n; uint64_t pages[WALK_TOUCHED]; } whole[WALK_WHOLE_SLOTS];
-  uint64_t walk_end; /* the outermost frame the last walk_frames read (end: 0 when the depth cap cut it) */
+  uint64_t walk_end; /* the outermost frame the last chain walk read (frame_chain.c) (end: 0 when the depth cap cut it) */
   uint64_t retry_reads; /* frames retries read one by one, outside their batch */
   int fresh; /* during a retry: pages not just refreshed are read from the target, not the cache */
   size_t frames_read; /* this sample, every attempt: retries stop at WALK_MAX_TOTAL_FRAMES */
