@@ -119,8 +119,11 @@ int gauge_frame_kind(gauge_reader *r, uint32_t id);
  * Python thread names (threading.Thread.name) from the target's threading
  * module: "ident\0name\0" pairs, ident in decimal. Returns bytes written
  * (0 when none are known, e.g. threading never imported or an unknown
- * layout), or -error. Reads a few hundred bytes per thread: call it
- * periodically, not per sample.
+ * layout), or -error: -GAUGE_ENOMEM when out cannot hold them all (the
+ * names of 4,096 threads, the most read, always fit 8 MiB). The first call
+ * reads a few hundred bytes per thread; later ones re-read a few words per
+ * thread in one batch, and in full only the threads new or renamed since.
+ * Call it periodically, not per sample.
  */
 int gauge_thread_names(gauge_reader *r, char *out, int outlen);
 

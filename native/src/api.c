@@ -81,6 +81,7 @@ void gauge_close(gauge_reader *r) {
   if (r->w.pages) walker_free(&r->w);
   if (r->fc.frames) frames_free(&r->fc);
   threadstats_free(&r->tstats);
+  threadnames_free(r->tn);
   free(r->tn);
   pthread_mutex_destroy(&r->lock);
   pthread_mutex_destroy(&r->names_lock);
@@ -164,33 +165,46 @@ int gauge_last_error(gauge_reader *r, char *out, int outlen) {
   return n;
 }
 
+/* Read the names into e (cap entries) from the target's main interpreter: count, or -error. Under names_lock. */
+static int read_names(struct gauge_reader *r, memsrc *mem, tn_entry *e, int cap) {
+  const py_layout *l = &r->w.layout;
+  uint64_t interp = 0;
+  int bad = l->root_is_interp_head ? mem_read_u64(mem, r->w.root, &interp)
+                                   : mem_read_u64(mem, r->w.root + (uint64_t)l->rt_interp_head, &interp);
+  int n = bad || !interp ? -GAUGE_EINVAL : threadnames_read(mem, l, r->tn, interp, e, cap);
+  if (n == -1 || (bad && mem->gone)) n = mem->gone ? -GAUGE_EEXITED : -GAUGE_EINVAL;
+  return n;
+}
+
 int gauge_thread_names(gauge_reader *r, char *out, int outlen) {
   if (!r || !out || outlen <= 0) return -GAUGE_EINVAL;
   if (r->w.layout.is_modules < 0) return 0; /* unknown layout: callers fall back to OS names */
-  enum { MAXN = 512 };
-  tn_entry *e = malloc(sizeof *e * MAXN);
-  if (!e) return -GAUGE_ENOMEM;
   /* Not under the sampling lock (a tick of 1,000 threads takes milliseconds): a memory source of its
      own, and the layout and root, which attach set for good. */
   memsrc mem;
   memsrc_init_process(&mem, r->pid);
   pthread_mutex_lock(&r->names_lock);
   int n = -GAUGE_ENOMEM;
+  tn_entry *e = 0;
   if (!r->tn) r->tn = calloc(1, sizeof *r->tn);
-  if (r->tn) {
-    const py_layout *l = &r->w.layout;
-    uint64_t interp = 0;
-    int bad = l->root_is_interp_head ? mem_read_u64(&mem, r->w.root, &interp)
-                                     : mem_read_u64(&mem, r->w.root + (uint64_t)l->rt_interp_head, &interp);
-    n = bad || !interp ? -GAUGE_EINVAL : threadnames_read(&mem, l, r->tn, interp, e, MAXN);
-    if (n == -1 || (bad && mem.gone)) n = mem.gone ? -GAUGE_EEXITED : -GAUGE_EINVAL;
+  if (r->tn && threadnames_memo_on(r->tn) == 0) {
+    /* Entries sized from the last refresh's count; a full array means there may be more: once more, at the bound. */
+    int cap = r->tn->memo->n + 64 < TN_MAX_THREADS ? r->tn->memo->n + 64 : TN_MAX_THREADS;
+    for (;;) {
+      free(e);
+      if (!(e = malloc(sizeof *e * (size_t)cap))) { n = -GAUGE_ENOMEM; break; }
+      n = read_names(r, &mem, e, cap);
+      if (n < cap || cap == TN_MAX_THREADS) break;
+      cap = TN_MAX_THREADS;
+    }
   }
   pthread_mutex_unlock(&r->names_lock);
   int pos = 0;
   for (int i = 0; i < n; i++) {
     int k = snprintf(out + pos, (size_t)(outlen - pos), "%llu", (unsigned long long)e[i].ident);
     size_t len = strlen(e[i].name);
-    if (k < 0 || pos + k + 1 + (int)len + 1 > outlen) { n = i; break; }
+    /* The caller's buffer is too small: it asks again with a larger one (TN_MAX_THREADS names always fit 8 MiB). */
+    if (k < 0 || pos + k + 1 + (int)len + 1 > outlen) { n = -GAUGE_ENOMEM; break; }
     pos += k + 1;
     memcpy(out + pos, e[i].name, len + 1);
     pos += (int)len + 1;

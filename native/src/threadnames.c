@@ -6,7 +6,9 @@
  * values, 3.13 inline values. 64-bit targets only, like the rest of the reader.
  */
 #include "threadnames.h"
+#include "hashmap.h"
 #include "pystring.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,24 +27,43 @@ static int type_is(memsrc *m, const py_layout *l, uint64_t obj, const char *want
   return memcmp(buf, want, n) == 0;
 }
 
-/* Key/value pairs of a dict-keys table; values from vals (split) when non-NULL. */
+/* Record a word a lookup followed (path may be NULL: nothing kept). */
+static void path_add(tn_path *p, uint64_t addr, uint64_t val) {
+  if (!p) return;
+  if (p->n < TN_PATH_MAX) {
+    p->addr[p->n] = addr;
+    p->val[p->n] = val;
+  }
+  p->n++;
+}
+
+static int read_word(memsrc *m, uint64_t addr, uint64_t *out, tn_path *p) {
+  if (mem_read_u64(m, addr, out)) return -1;
+  path_add(p, addr, *out);
+  return 0;
+}
+
+/* Key/value pairs of a dict-keys table; values from vals (split) when non-NULL; slots: where each value is. */
 typedef struct {
-  uint64_t *keys, *vals;
+  uint64_t *keys, *vals, *slots;
   int n, cap;
 } items;
 
-static int items_push(items *it, uint64_t k, uint64_t v) {
+static int items_push(items *it, uint64_t k, uint64_t v, uint64_t slot) {
   if (!k || !v) return 0;
   if (it->n == it->cap) {
     int cap = it->cap ? it->cap * 2 : 64;
-    uint64_t *nk = realloc(it->keys, (size_t)cap * 8), *nv;
+    uint64_t *nk = realloc(it->keys, (size_t)cap * 8), *nv, *ns;
     if (!nk) return -1;
     it->keys = nk;
     if (!(nv = realloc(it->vals, (size_t)cap * 8))) return -1;
     it->vals = nv;
+    if (!(ns = realloc(it->slots, (size_t)cap * 8))) return -1;
+    it->slots = ns;
     it->cap = cap;
   }
   it->keys[it->n] = k;
+  it->slots[it->n] = slot;
   it->vals[it->n++] = v;
   return 0;
 }
@@ -50,6 +71,7 @@ static int items_push(items *it, uint64_t k, uint64_t v) {
 static void items_free(items *it) {
   free(it->keys);
   free(it->vals);
+  free(it->slots);
   memset(it, 0, sizeof *it);
 }
 
@@ -88,30 +110,34 @@ static int keys_items(memsrc *m, const py_layout *l, uint64_t keys, uint64_t val
   if (values && mem_read(m, values, v, (size_t)nentries * 8)) goto out;
   rc = 0;
   for (int64_t i = 0; i < nentries && rc == 0; i++)
-    rc = items_push(out, ld_u64(e + i * esize + koff), values ? v[i] : ld_u64(e + i * esize + voff));
+    rc = items_push(out, ld_u64(e + i * esize + koff), values ? v[i] : ld_u64(e + i * esize + voff),
+                    values ? values + 8 * (uint64_t)i : entries + (uint64_t)(i * esize + voff));
 out:
   free(e);
   free(v);
   return rc;
 }
 
-static int dict_items(memsrc *m, const py_layout *l, uint64_t d, int64_t max, items *out) {
+static int dict_items(memsrc *m, const py_layout *l, uint64_t d, int64_t max, items *out, tn_path *p) {
   if (l->dict_kind == DICT_27) { /* ma_mask at 32, ma_table at 40 */
     uint8_t h[48];
     if (mem_read(m, d, h, sizeof h)) return -1;
     int64_t mask = (int64_t)ld_u64(h + 32);
     uint64_t table = ld_u64(h + 40);
+    path_add(p, d + 32, (uint64_t)mask);
+    path_add(p, d + 40, table);
     if (mask < 0 || mask + 1 > max || ((mask + 1) & mask)) return -1;
     size_t bytes = (size_t)(mask + 1) * 24;
     uint8_t *e = malloc(bytes);
     if (!e) return -1;
     int rc = mem_read(m, table, e, bytes) ? -1 : 0;
-    for (int64_t i = 0; i <= mask && rc == 0; i++) rc = items_push(out, ld_u64(e + i * 24 + 8), ld_u64(e + i * 24 + 16));
+    for (int64_t i = 0; i <= mask && rc == 0; i++)
+      rc = items_push(out, ld_u64(e + i * 24 + 8), ld_u64(e + i * 24 + 16), table + (uint64_t)i * 24 + 16);
     free(e);
     return rc;
   }
   uint64_t keys, values;
-  if (mem_read_u64(m, d + (uint64_t)l->dict_keys, &keys) || mem_read_u64(m, d + (uint64_t)l->dict_values, &values) ||
+  if (read_word(m, d + (uint64_t)l->dict_keys, &keys, p) || read_word(m, d + (uint64_t)l->dict_values, &values, p) ||
       !keys)
     return -1;
   int64_t vcap = -1;
@@ -136,80 +162,95 @@ static int key_is(memsrc *m, const py_layout *l, uint64_t k, const char *s, uint
   return 1;
 }
 
-static int find_in(memsrc *m, const py_layout *l, const items *it, const char *key, uint64_t *keyobj, uint64_t *val) {
+/* Look key up; the found value's slot ends the path. */
+static int find_in(memsrc *m, const py_layout *l, const items *it, const char *key, uint64_t *keyobj, uint64_t *val,
+                   tn_path *p) {
+  int at = -1;
   /* Attribute names are interned: once the key object is known, its address decides, with no string reads. */
   if (keyobj && *keyobj) {
-    for (int i = 0; i < it->n; i++)
-      if (it->keys[i] == *keyobj) { *val = it->vals[i]; return 0; }
-    return 1;
+    for (int i = 0; i < it->n && at < 0; i++)
+      if (it->keys[i] == *keyobj) at = i;
+  } else {
+    for (int i = 0; i < it->n && at < 0; i++)
+      if (key_is(m, l, it->keys[i], key, keyobj)) at = i;
   }
-  for (int i = 0; i < it->n; i++)
-    if (key_is(m, l, it->keys[i], key, keyobj)) { *val = it->vals[i]; return 0; }
-  return 1;
+  if (at < 0) return 1;
+  *val = it->vals[at];
+  path_add(p, it->slots[at], *val);
+  return 0;
 }
 
 /* dict lookup over at most max entries. */
 static int dict_get_n(memsrc *m, const py_layout *l, uint64_t d, const char *key, uint64_t *keyobj, uint64_t *val,
-                      int64_t max) {
+                      int64_t max, tn_path *p) {
   items it = {0};
-  int rc = dict_items(m, l, d, max, &it);
-  if (rc == 0) rc = find_in(m, l, &it, key, keyobj, val);
+  int rc = dict_items(m, l, d, max, &it, p);
+  if (rc == 0) rc = find_in(m, l, &it, key, keyobj, val, p);
   items_free(&it);
   return rc;
 }
 
 int tn_dict_get(memsrc *m, const py_layout *l, uint64_t d, const char *key, uint64_t *keyobj, uint64_t *val) {
-  return dict_get_n(m, l, d, key, keyobj, val, TN_MAX_DICT);
+  return dict_get_n(m, l, d, key, keyobj, val, TN_MAX_DICT, 0);
 }
 
 int tn_dict_get_n(memsrc *m, const py_layout *l, uint64_t d, const char *key, uint64_t *keyobj, uint64_t *val,
                   int64_t max) {
-  return dict_get_n(m, l, d, key, keyobj, val, max);
+  return dict_get_n(m, l, d, key, keyobj, val, max, 0);
 }
 
 static int split_get(memsrc *m, const py_layout *l, uint64_t type, uint64_t values, int64_t vcap,
-                     const char *key, uint64_t *keyobj, uint64_t *val) {
+                     const char *key, uint64_t *keyobj, uint64_t *val, tn_path *p) {
   uint64_t keys;
-  if (l->ht_cached_keys < 0 || mem_read_u64(m, type + (uint64_t)l->ht_cached_keys, &keys) || !keys) return -1;
+  if (l->ht_cached_keys < 0 || read_word(m, type + (uint64_t)l->ht_cached_keys, &keys, p) || !keys) return -1;
   items it = {0};
   int rc = keys_items(m, l, keys, values, vcap, TN_MAX_ATTRS, &it);
-  if (rc == 0) rc = find_in(m, l, &it, key, keyobj, val);
+  if (rc == 0) rc = find_in(m, l, &it, key, keyobj, val, p);
   items_free(&it);
   return rc;
 }
 
-int tn_attr_get(memsrc *m, const py_layout *l, uint64_t obj, const char *key, uint64_t *keyobj, uint64_t *val) {
+/* tn_attr_get, recording the words followed in p (when not NULL). */
+static int attr_get(memsrc *m, const py_layout *l, uint64_t obj, const char *key, uint64_t *keyobj, uint64_t *val,
+                    tn_path *path) {
   uint64_t type, p;
   uint8_t t[LAYOUT_TYPE_MAX]; /* layout_check: the type fields end within this */
   int64_t tlen = l->tp_flags;
   if (l->tp_dictoffset > tlen) tlen = l->tp_dictoffset;
   if (l->tp_basicsize > tlen) tlen = l->tp_basicsize;
-  if (mem_read_u64(m, obj + (uint64_t)l->ob_type, &type) || mem_read(m, type, t, (size_t)tlen + 8)) return -1;
+  /* The type's flags and offsets never change for a type: only which type is on the path. */
+  if (read_word(m, obj + (uint64_t)l->ob_type, &type, path) || mem_read(m, type, t, (size_t)tlen + 8)) return -1;
   uint64_t flags = ld_u64(t + l->tp_flags);
   int64_t dictoffset = (int64_t)ld_u64(t + l->tp_dictoffset), basicsize = (int64_t)ld_u64(t + l->tp_basicsize);
   uint64_t managed = obj + (uint64_t)l->managed_dict; /* the managed dict word, before the object's header */
   if (l->attr_kind == ATTR_INLINE_313 && (flags & TPFLAGS_INLINE_VALUES)) {
     /* Values live right after the object while valid; else in the dict before it. */
     if (basicsize < 16 || basicsize > 4096) return -1;
-    uint64_t values = obj + (uint64_t)basicsize;
-    uint8_t vh[4];
-    if (mem_read(m, values, vh, sizeof vh)) return -1;
-    if (vh[3]) return split_get(m, l, type, values + (uint64_t)l->values_header, vh[0], key, keyobj, val);
-    if (mem_read_u64(m, managed, &p)) return -1;
-    return p ? dict_get_n(m, l, p, key, keyobj, val, TN_MAX_ATTRS) : 1;
+    uint64_t values = obj + (uint64_t)basicsize, w;
+    /* The header's word (capacity, size, embedded, valid), whole: a path word. */
+    if (read_word(m, values, &w, path)) return -1;
+    uint8_t vh[8];
+    memcpy(vh, &w, 8);
+    if (vh[3]) return split_get(m, l, type, values + (uint64_t)l->values_header, vh[0], key, keyobj, val, path);
+    if (read_word(m, managed, &p, path)) return -1;
+    return p ? dict_get_n(m, l, p, key, keyobj, val, TN_MAX_ATTRS, path) : 1;
   }
   if (l->attr_kind >= ATTR_MANAGED_311 && (flags & TPFLAGS_MANAGED_DICT)) {
-    if (mem_read_u64(m, managed, &p)) return -1;
+    if (read_word(m, managed, &p, path)) return -1;
     /* 3.12 stores the values pointer minus one: an odd word means values, not a dict. */
-    if (l->attr_kind >= ATTR_MANAGED_312 && (p & 1)) return split_get(m, l, type, p + 1, -1, key, keyobj, val);
-    if (p) return dict_get_n(m, l, p, key, keyobj, val, TN_MAX_ATTRS);
+    if (l->attr_kind >= ATTR_MANAGED_312 && (p & 1)) return split_get(m, l, type, p + 1, -1, key, keyobj, val, path);
+    if (p) return dict_get_n(m, l, p, key, keyobj, val, TN_MAX_ATTRS, path);
     if (l->attr_kind >= ATTR_MANAGED_312) return 1;
-    if (mem_read_u64(m, managed - 8, &p)) return -1; /* 3.11: values pointer before the dict pointer */
-    return p ? split_get(m, l, type, p, -1, key, keyobj, val) : 1;
+    if (read_word(m, managed - 8, &p, path)) return -1; /* 3.11: values pointer before the dict pointer */
+    return p ? split_get(m, l, type, p, -1, key, keyobj, val, path) : 1;
   }
   if (dictoffset <= 0 || dictoffset > 4096) return 1;
-  if (mem_read_u64(m, obj + (uint64_t)dictoffset, &p)) return -1;
-  return p ? dict_get_n(m, l, p, key, keyobj, val, TN_MAX_ATTRS) : 1;
+  if (read_word(m, obj + (uint64_t)dictoffset, &p, path)) return -1;
+  return p ? dict_get_n(m, l, p, key, keyobj, val, TN_MAX_ATTRS, path) : 1;
+}
+
+int tn_attr_get(memsrc *m, const py_layout *l, uint64_t obj, const char *key, uint64_t *keyobj, uint64_t *val) {
+  return attr_get(m, l, obj, key, keyobj, val, 0);
 }
 
 int tn_int_read(memsrc *m, const py_layout *l, uint64_t obj, uint64_t *out) {
@@ -287,6 +328,102 @@ static int find_active(memsrc *m, const py_layout *l, uint64_t interp, uint64_t 
   return type_is(m, l, *active, "dict") ? 0 : -1;
 }
 
+/* Where the last refresh's entry for the Thread obj is (an index over the memo, by open addressing), or -1. */
+static int memo_find(const tn_memo *mo, const int32_t *ix, int cap, uint64_t key, uint64_t obj) {
+  for (int h = (int)(hash_mix(obj) & (uint64_t)(cap - 1)), k = 0; k < cap && ix[h] >= 0; h = (h + 1) & (cap - 1), k++) {
+    const tn_known *e = &mo->v[ix[h]];
+    if (e->obj == obj && e->key == key) return ix[h];
+  }
+  return -1;
+}
+
+/*
+ * Which of _active's first lim entries the memo still names: for each, the
+ * memo entry whose every path word reads as before, else -1. Every path is
+ * read in one batch, level by level (each Thread's type word, then each
+ * dict word, ...): objects made in turn lie in turn, so neighbouring words
+ * merge into few remote ranges, and a word shared by all (the class's keys)
+ * is read once. NULL when out of memory.
+ */
+static int *memo_check(memsrc *m, const tn_memo *mo, const items *it, int lim) {
+  int cap = 16;
+  while (cap < 2 * mo->n) cap <<= 1;
+  int *known = malloc(((size_t)lim + 1) * sizeof *known);
+  int32_t *ix = malloc((size_t)cap * sizeof *ix);
+  size_t nmax = (size_t)lim * TN_PATH_MAX + 1;
+  mem_req *reqs = malloc(nmax * sizeof *reqs);
+  uint64_t *words = malloc(nmax * 8), *want = malloc(nmax * 8);
+  int32_t *owner = malloc(nmax * sizeof *owner), *wi = malloc(nmax * sizeof *wi);
+  uint8_t *ok = malloc(nmax);
+  if (!known || !ix || !reqs || !words || !want || !owner || !wi || !ok) {
+    free(known);
+    known = 0;
+    goto out;
+  }
+  memset(ix, 0xff, (size_t)cap * sizeof *ix);
+  for (int j = 0; j < mo->n; j++) {
+    int h = (int)(hash_mix(mo->v[j].obj) & (uint64_t)(cap - 1));
+    while (ix[h] >= 0) h = (h + 1) & (cap - 1);
+    ix[h] = j;
+  }
+  for (int i = 0; i < lim; i++) known[i] = memo_find(mo, ix, cap, it->keys[i], it->vals[i]);
+  int nw = 0, nr = 0; /* path words to check, distinct reads */
+  for (int k = 0; k < TN_PATH_MAX; k++)
+    for (int i = 0; i < lim; i++) {
+      if (known[i] < 0 || k >= mo->v[known[i]].path.n) continue;
+      const tn_path *p = &mo->v[known[i]].path;
+      if (!nr || reqs[nr - 1].addr != p->addr[k]) {
+        reqs[nr] = (mem_req){p->addr[k], &words[nr], 8};
+        nr++;
+      }
+      owner[nw] = i;
+      want[nw] = p->val[k];
+      wi[nw++] = nr - 1;
+    }
+  readv_each(m, reqs, nr, ok);
+  for (int w = 0; w < nw; w++)
+    if (!ok[wi[w]] || words[wi[w]] != want[w]) known[owner[w]] = -1;
+out:
+  free(ix);
+  free(reqs);
+  free(words);
+  free(want);
+  free(owner);
+  free(wi);
+  free(ok);
+  return known;
+}
+
+/* The memo becomes next (n entries); names of threads gone are freed. */
+static void memo_replace(tn_memo *mo, tn_known *next, int n) {
+  for (int j = 0; j < mo->n; j++) free(mo->v[j].name);
+  free(mo->v);
+  mo->v = next;
+  mo->n = n;
+}
+
+int threadnames_memo_on(tn_cache *c) {
+  if (!c->memo) c->memo = calloc(1, sizeof *c->memo);
+  return c->memo ? 0 : -1;
+}
+
+void threadnames_free(tn_cache *c) {
+  if (!c || !c->memo) return;
+  memo_replace(c->memo, 0, 0);
+  free(c->memo);
+  c->memo = 0;
+}
+
+/* One thread's name read in full (its path recorded when p is not NULL): 0 ok, 1 no name attribute, -1 unreadable. */
+static int read_one(memsrc *m, const py_layout *l, tn_cache *c, uint64_t key, uint64_t obj, tn_entry *e,
+                    tn_path *p) {
+  const char *attr = l->string_kind == STR_PY2 ? "_Thread__name" : "_name";
+  uint64_t name;
+  if (tn_int_read(m, l, key, &e->ident)) return -1;
+  if (attr_get(m, l, obj, attr, &c->name_key, &name, p)) return 1;
+  return read_name(m, l, c, name, e->name, sizeof e->name) ? -1 : 0;
+}
+
 int threadnames_read(memsrc *m, const py_layout *l, tn_cache *c, uint64_t interp, tn_entry *out,
                      int max) {
   for (int attempt = 0; attempt < 2; attempt++) {
@@ -296,25 +433,38 @@ int threadnames_read(memsrc *m, const py_layout *l, tn_cache *c, uint64_t interp
       if (rc) return -1;
     }
     items it = {0};
-    if (dict_items(m, l, c->active, TN_MAX_DICT, &it) || !type_is(m, l, c->active, "dict")) {
+    if (dict_items(m, l, c->active, TN_MAX_DICT, &it, 0) || !type_is(m, l, c->active, "dict")) {
       /* The dict moved or the cache is stale: look it up again once. */
       items_free(&it);
       c->active = 0;
       continue;
     }
-    int n = 0, misses = 0;
-    const char *attr = l->string_kind == STR_PY2 ? "_Thread__name" : "_name";
     /* Bounded work whatever the target holds: a crafted dict of many Threads with many attributes must not stall us. */
-    for (int i = 0; i < it.n && i < TN_MAX_THREADS && n < max; i++) {
-      uint64_t ident, name;
-      if (tn_int_read(m, l, it.keys[i], &ident)) continue;
-      if (tn_attr_get(m, l, it.vals[i], attr, &c->name_key, &name)) {
-        if (!c->name_key && ++misses >= TN_MAX_MISSES) break;
+    int lim = it.n < TN_MAX_THREADS ? it.n : TN_MAX_THREADS;
+    int *known = c->memo ? memo_check(m, c->memo, &it, lim) : 0;
+    tn_known *next = known ? calloc((size_t)lim + 1, sizeof *next) : 0;
+    int n = 0, nn = 0, misses = 0;
+    for (int i = 0; i < lim && n < max; i++) {
+      tn_known *k = known && next && known[i] >= 0 ? &c->memo->v[known[i]] : 0;
+      if (k && k->name) { /* unchanged since the last refresh: the name moves to the new memo */
+        out[n].ident = k->ident;
+        snprintf(out[n++].name, sizeof out->name, "%s", k->name);
+        next[nn++] = *k;
+        k->name = 0;
         continue;
       }
-      if (read_name(m, l, c, name, out[n].name, sizeof out[n].name)) continue;
-      out[n++].ident = ident;
+      tn_path path = {0};
+      int rc = read_one(m, l, c, it.keys[i], it.vals[i], &out[n], next ? &path : 0);
+      if (rc) {
+        if (rc == 1 && !c->name_key && ++misses >= TN_MAX_MISSES) break;
+        continue;
+      }
+      char *kept = next && path.n > 0 && path.n <= TN_PATH_MAX ? strdup(out[n].name) : 0;
+      if (kept) next[nn++] = (tn_known){it.keys[i], it.vals[i], out[n].ident, path, kept};
+      n++;
     }
+    if (next) memo_replace(c->memo, next, nn);
+    free(known);
     items_free(&it);
     return n;
   }

@@ -12,8 +12,107 @@
 #include "../src/layouts.h"
 
 static int passed, failed;
+static int (*image_readv)(memsrc *, mem_req *, int);
+static int readv_calls; /* calls into the memory source: what a process source pays one system call each for */
+static int counting_readv(memsrc *m, mem_req *reqs, int n) {
+  readv_calls++;
+  return image_readv(m, reqs, n);
+}
 static const char *seed_dir; /* --write-seeds DIR: save each world as a fuzz seed */
 #define CHECK(c, ...) do { if (c) passed++; else { failed++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } } while (0)
+
+/* Where the builder put a dict-kept Thread's dict pointer, and the name's value slot in that dict (names_image.h). */
+static uint64_t dict_ptr_at(nworld *w, uint64_t t) {
+  return w->l->attr_kind == ATTR_DICTOFFSET ? t + 16 : t + (uint64_t)w->l->managed_dict;
+}
+static uint64_t name_slot(nworld *w, uint64_t t) {
+  const py_layout *l = w->l;
+  uint64_t d;
+  memcpy(&d, img_at(&w->im, dict_ptr_at(w, t)), 8);
+  if (l->dict_kind == DICT_27) {
+    uint64_t table;
+    memcpy(&table, img_at(&w->im, d + 40), 8);
+    return table + 24 * 3 + 16; /* entry 1 in slot 1 * 3 % 8 */
+  }
+  uint64_t keys;
+  memcpy(&keys, img_at(&w->im, d + (uint64_t)l->dict_keys), 8);
+  return l->dict_kind == DICT_311 ? keys + 40 + 16 + 8 : keys + 48 + 24 + 16;
+}
+
+static const char *name_of(const tn_entry *e, int n, uint64_t ident) {
+  for (int j = 0; j < n; j++)
+    if (e[j].ident == ident) return e[j].name;
+  return 0;
+}
+
+/* Names kept between refreshes: unchanged ones cost one batch, a rename, a new dict or a thread gone are seen. */
+static void run_memo(const char *tag, const py_layout *l) {
+  nworld w;
+  nworld_init(&w, l);
+  uint64_t interp = nworld_build(&w);
+  memsrc m;
+  memsrc_init_image(&m, w.im.mem, w.im.len, w.im.base);
+  image_readv = m.readv;
+  m.readv = counting_readv;
+  tn_cache c = {0};
+  CHECK(threadnames_memo_on(&c) == 0, "%s: memo", tag);
+  tn_entry *e = calloc(8, sizeof *e);
+  int calls[3];
+  for (int round = 0; round < 3; round++) {
+    readv_calls = 0;
+    int n = threadnames_read(&m, l, &c, interp, e, 8);
+    calls[round] = readv_calls;
+    CHECK(n == 3 && c.memo->n == 3, "%s memo round %d: %d names, %d kept", tag, round, n, c.memo->n);
+    for (int i = 0; i < 3; i++) {
+      const char *got = name_of(e, n, NW_IDS[i]);
+      CHECK(got && !strcmp(got, NW_NAMES[i]), "%s memo round %d: name %d is '%s'", tag, round, i, got ? got : "(none)");
+    }
+  }
+  /* From the memo: _active's table (4 reads), its type (3), one batch for every thread's path; a full read takes
+     about 10 a thread. */
+  CHECK(calls[1] <= 8 && calls[2] == calls[1] && calls[0] >= calls[1] + 3 * 5, "%s: reads %d, then %d, %d", tag,
+        calls[0], calls[1], calls[2]);
+
+  /* Renamed in place: the name's slot holds another str. */
+  img_w64(&w.im, name_slot(&w, w.threads[1]), nw_str(&w, "renamed"));
+  int n = threadnames_read(&m, l, &c, interp, e, 8);
+  const char *got = name_of(e, n, NW_IDS[1]);
+  CHECK(got && !strcmp(got, "renamed"), "%s: rename seen: '%s'", tag, got ? got : "(none)");
+  got = name_of(e, n, NW_IDS[0]);
+  CHECK(got && !strcmp(got, NW_NAMES[0]), "%s: the others stay", tag);
+
+  /* A new dict (resized, replaced) whose name is elsewhere. */
+  const uint64_t *k = w.attr_keys;
+  uint64_t v[3] = {nw_str(&w, "x"), nw_str(&w, "in a new dict"), nw_str(&w, "y")};
+  img_w64(&w.im, dict_ptr_at(&w, w.threads[0]), nw_dict(&w, 3, k, v, 1));
+  n = threadnames_read(&m, l, &c, interp, e, 8);
+  got = name_of(e, n, NW_IDS[0]);
+  CHECK(got && !strcmp(got, "in a new dict"), "%s: new dict seen: '%s'", tag, got ? got : "(none)");
+
+  /* A thread gone from _active: gone from the names and the memo. */
+  uint64_t ids[2] = {nw_int(&w, NW_IDS[0]), nw_int(&w, NW_IDS[2])}, objs[2] = {w.threads[0], w.threads[2]};
+  uint64_t smaller = nw_dict(&w, 2, ids, objs, 0);
+  uint64_t keys_at = l->dict_kind == DICT_27 ? w.active + 40 : w.active + (uint64_t)l->dict_keys;
+  memcpy(img_at(&w.im, keys_at), img_at(&w.im, l->dict_kind == DICT_27 ? smaller + 40 : smaller + (uint64_t)l->dict_keys), 8);
+  n = threadnames_read(&m, l, &c, interp, e, 8);
+  CHECK(n == 2 && c.memo->n == 2 && !name_of(e, n, NW_IDS[1]), "%s: exited thread dropped (%d names, %d kept)", tag, n,
+        c.memo->n);
+  got = name_of(e, n, NW_IDS[2]);
+  CHECK(got && !strcmp(got, NW_NAMES[2]), "%s: shared-key name after the exit", tag);
+
+  /* Random bytes with the memo in use: never a crash, never a name longer than its buffer. */
+  srand((unsigned)l->minor + 100);
+  for (int i = 0; i < 300; i++) {
+    uint64_t at = w.im.base + 4096 + (uint64_t)(rand() % (int)(w.im.top - 4096));
+    img_w8(&w.im, at, (uint8_t)rand());
+    int r = threadnames_read(&m, l, &c, interp, e, 8);
+    for (int j = 0; j < r; j++) CHECK(memchr(e[j].name, 0, sizeof e[j].name), "%s: name terminated", tag);
+  }
+  threadnames_free(&c);
+  CHECK(c.memo == 0, "%s: memo freed", tag);
+  free(e);
+  free(w.im.mem);
+}
 
 static void run(int mode, int major, int minor) {
   char tag[16];
@@ -76,6 +175,7 @@ static void run(int mode, int major, int minor) {
   }
   free(e);
   free(w.im.mem);
+  run_memo(tag, l);
 }
 
 int main(int argc, char **argv) {

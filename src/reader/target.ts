@@ -142,9 +142,14 @@ export class Target {
   readPythonThreadNames(): Map<bigint, string> {
     const out = new Map<bigint, string>();
     // One buffer for every target, made once: called every second per process, a fresh 1 MiB each time was most of its cost.
+    // It grows when the names do not fit (4,096 names of up to 1 KiB each fit 8 MiB).
     namesBuf ??= Buffer.alloc(1 << 20);
+    let n = native().threadNames(this.handle, namesBuf, namesBuf.length);
+    while (n === -ErrorCode.NO_MEMORY && namesBuf.length < 1 << 23) {
+      namesBuf = Buffer.alloc(namesBuf.length * 2);
+      n = native().threadNames(this.handle, namesBuf, namesBuf.length);
+    }
     const buf = namesBuf;
-    const n = native().threadNames(this.handle, buf, buf.length);
     if (n === -ErrorCode.EXITED) throw new GaugeError(ErrorCode.EXITED, `process ${this.pid} exited`);
     let pos = 0;
     while (pos < n) {
