@@ -7,16 +7,12 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { FrameRegistry } from '../src/reader/frame-registry.js';
 import { Target } from '../src/reader/target.js';
 import { pythonsOrSkip } from './helpers/pythons.js';
+import { talkingFixture } from './helpers/fixture.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const fixture = join(root, 'test', 'fixtures', 'thread_exits.py');
 const children: ChildProcess[] = [];
 after(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -29,14 +25,7 @@ for (const { wanted, py, skip } of pythonsOrSkip(['2.7', '3.11', '3.12', '3.13',
     `threads leaving between parked neighbours are gone from every later snapshot (${py?.label ?? wanted})`,
     { skip },
     async () => {
-      const c = spawn(py!.exe, ['-u', fixture], { stdio: ['pipe', 'pipe', 'inherit'] });
-      children.push(c);
-      const lines = createInterface({ input: c.stdout! })[Symbol.asyncIterator]();
-      const next = async (): Promise<string> => {
-        const r = await Promise.race([lines.next(), sleep(30000).then(() => ({ done: true, value: 'timeout' }))]);
-        assert.ok(!r.done, `fixture stopped talking (${String(r.value)})`);
-        return r.value as string;
-      };
+      const { child: c, next } = talkingFixture(py!, 'thread_exits.py', children);
       const idents = (line: string, word: string): string => {
         assert.ok(line.startsWith(`${word} `), `fixture said "${line}"`);
         return line

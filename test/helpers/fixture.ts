@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import assert from 'node:assert/strict';
 import type { Python } from './pythons.js';
 
 export const fixturesDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures');
@@ -39,4 +40,27 @@ export function startFixture(
       reject(new Error(`${script} on ${py.label} exited with ${code}: ${stderr}`));
     });
   });
+}
+
+/**
+ * Starts test/fixtures/<script> unbuffered with its stdin open for commands (kept in `children` for the suite to
+ * kill); next() resolves with its next stdout line, and fails the test when none comes within 30 s.
+ */
+export function talkingFixture(
+  py: Python,
+  script: string,
+  children: ChildProcess[],
+): { child: ChildProcess; next: () => Promise<string> } {
+  const child = spawn(py.exe, ['-u', join(fixturesDir, script)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  children.push(child);
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const next = async (): Promise<string> => {
+    const timeout = new Promise<{ done: true; value: string }>((r) =>
+      setTimeout(() => r({ done: true, value: 'timeout' }), 30000).unref(),
+    );
+    const r = await Promise.race([lines.next(), timeout]);
+    assert.ok(!r.done, `${script} stopped talking (${String(r.value)})`);
+    return r.value as string;
+  };
+  return { child, next };
 }
