@@ -215,6 +215,9 @@ int threadstats_quiet(void *ctx, uint64_t tid, int vouched) {
          e->cur_runs == e->last_runs;
 }
 
+/* How long this thread must be quiet before it is dormant. */
+static uint64_t dormant_wait(const tstat_entry *e) { return e->dormant_ns ? e->dormant_ns : DORMANT_NS; }
+
 /*
  * How long a thread that just woke while dormant must be quiet before it is
  * dormant again. Its wake cost a read of every thread (n); being read each
@@ -225,7 +228,7 @@ int threadstats_quiet(void *ctx, uint64_t tid, int vouched) {
 static uint64_t wake_backoff(const threadstats *ts, const tstat_entry *e, uint32_t n) {
   uint64_t interval = ts->now > ts->prev_now ? ts->now - ts->prev_now : 0;
   uint64_t cap = interval && n < DORMANT_MAX_NS / interval ? n * interval : DORMANT_MAX_NS;
-  uint64_t next = (e->dormant_ns ? e->dormant_ns : DORMANT_NS) * 2;
+  uint64_t next = dormant_wait(e) * 2;
   return next < cap ? next : cap > DORMANT_NS ? cap : DORMANT_NS;
 }
 
@@ -290,7 +293,7 @@ void threadstats_fill(threadstats *ts, uint32_t *rec) {
     if (e->dormant && have_cpu && e->have_last && !same) e->dormant_ns = wake_backoff(ts, e, n);
     if (!(have_cpu && same && e->off_cpu)) e->quiet_since = 0;
     else if (!e->quiet_since) e->quiet_since = now;
-    e->dormant = (uint8_t)(e->quiet_since && now - e->quiet_since >= (e->dormant_ns ? e->dormant_ns : DORMANT_NS));
+    e->dormant = (uint8_t)(e->quiet_since && now - e->quiet_since >= dormant_wait(e));
   }
   sweep(ts);
   ts->prev_now = now;
